@@ -1,0 +1,3 @@
+from agentshell.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""AgentShell cli layer (see docs/architecture in README)."""

@@ -1,0 +1,1 @@
+"""AgentShell client layer (see docs/architecture in README)."""

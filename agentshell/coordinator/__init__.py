@@ -1,0 +1,1 @@
+"""AgentShell coordinator layer (see docs/architecture in README)."""

@@ -1,0 +1,539 @@
+"""Session state and the pure reducer that folds events into it.
+
+``apply_event(state, event)`` is the only function that changes a
+:class:`SessionState`. It is deterministic (no clock, no randomness, no I/O): the
+same events folded from the same starting state give the same state, which is what
+makes replay and snapshot + tail replay exact. For speed it updates ``state`` in
+place and returns it; callers that hand state out copy it first (``copy_state``).
+
+``state_to_plain`` / ``state_from_plain`` convert to and from msgpack-ready values
+for snapshots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from agentshell.core import events as ev
+from agentshell.core.clock import merge
+
+RECENT_COMMANDS = 100
+#: How many recent edits per file are kept for conflict detection.
+RECENT_EDITS_PER_FILE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInfo:
+    agent_id: str
+    capabilities: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    registered_at: float = 0.0
+    status: str = "registered"
+    last_command: str = ""
+    token_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    command: str
+    agent_id: str
+    exit_code: int | None
+    terminal: str
+    cwd: str
+    duration: float
+    timestamp: float
+    seq: int
+    approval_id: str = ""
+    output: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalInfo:
+    """A command waiting for (or holding) a decision.
+
+    ``status``: queued, approved, executing, interrupted. Finished approvals
+    (executed, failed, rejected, expired) leave ``pending_approvals``.
+    """
+
+    approval_id: str
+    agent_id: str
+    command: str
+    terminal: str
+    cwd: str
+    queued_at: float
+    seq: int
+    status: str = "queued"
+    expires_at: float | None = None
+    risk: tuple[str, ...] = ()
+    approved_command: str | None = None
+    decided_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictInfo:
+    conflict_id: str
+    file_path: str
+    agents: tuple[str, ...]
+    ranges: tuple[tuple[int, int], ...]
+    overlap: tuple[int, int]
+    edit_ids: tuple[str, ...]
+    detected_at: float
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    task_id: str
+    description: str
+    created_by: str
+    created_at: float
+    status: str = "open"
+    assignee: str = ""
+    suggested_agents: tuple[tuple[str, float], ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    rule_id: str
+    action: str
+    kind: str
+    pattern: str
+    scope: str
+    scope_value: str
+    by: str
+    created_at: float
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalInfo:
+    name: str
+    cwd: str
+    columns: int
+    lines: int
+    shell: str
+    open: bool = True
+    output_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EditInfo:
+    """A recent file edit, kept for conflict detection."""
+
+    edit_id: str
+    agent_id: str
+    file_path: str
+    ranges: tuple[tuple[int, int], ...]
+    clock: dict[str, int]
+    old_hash: str
+    new_hash: str
+    seq: int
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class DocInfo:
+    """A shared text document (OT): its text and revision; ops live in the log."""
+
+    doc: str
+    text: str = ""
+    revision: int = 0
+    clock: dict[str, int] = field(default_factory=dict)
+
+
+class SessionState(TypedDict):
+    session_id: str
+    agents: dict[str, AgentInfo]
+    current_working_dirs: dict[str, str]
+    tasks: dict[str, TaskInfo]
+    recent_commands: list[CommandRecord]
+    pending_approvals: dict[str, ApprovalInfo]
+    active_conflicts: dict[str, ConflictInfo]
+    event_count: int
+    created_at: float
+    last_updated_at: float
+    last_seq: int
+    rules: dict[str, RuleInfo]
+    terminals: dict[str, TerminalInfo]
+    file_edits: dict[str, list[EditInfo]]
+    docs: dict[str, DocInfo]
+    clock: dict[str, int]
+
+
+def new_state(session_id: str, created_at: float = 0.0) -> SessionState:
+    return SessionState(
+        session_id=session_id,
+        agents={},
+        current_working_dirs={},
+        tasks={},
+        recent_commands=[],
+        pending_approvals={},
+        active_conflicts={},
+        event_count=0,
+        created_at=created_at,
+        last_updated_at=created_at,
+        last_seq=0,
+        rules={},
+        terminals={},
+        file_edits={},
+        docs={},
+        clock={},
+    )
+
+
+def copy_state(state: SessionState) -> SessionState:
+    """A copy safe to hand out: containers are new, the frozen infos are shared."""
+    return SessionState(
+        session_id=state["session_id"],
+        agents=dict(state["agents"]),
+        current_working_dirs=dict(state["current_working_dirs"]),
+        tasks=dict(state["tasks"]),
+        recent_commands=list(state["recent_commands"]),
+        pending_approvals=dict(state["pending_approvals"]),
+        active_conflicts=dict(state["active_conflicts"]),
+        event_count=state["event_count"],
+        created_at=state["created_at"],
+        last_updated_at=state["last_updated_at"],
+        last_seq=state["last_seq"],
+        rules=dict(state["rules"]),
+        terminals=dict(state["terminals"]),
+        file_edits={k: list(v) for k, v in state["file_edits"].items()},
+        docs=dict(state["docs"]),
+        clock=dict(state["clock"]),
+    )
+
+
+# ------------------------------------------------------------------------ reducer
+
+
+def _agent_registered(s: SessionState, e: Any) -> None:
+    old = s["agents"].get(e.agent_id)
+    s["agents"][e.agent_id] = AgentInfo(
+        agent_id=e.agent_id,
+        capabilities=tuple(e.capabilities),
+        metadata=dict(e.metadata),
+        name=e.name or (old.name if old else ""),
+        registered_at=old.registered_at if old else e.timestamp,
+        status=old.status if old else "registered",
+        last_command=old.last_command if old else "",
+        token_hash=e.token_hash or (old.token_hash if old else ""),
+    )
+    s["current_working_dirs"].setdefault(e.agent_id, "/")
+
+
+def _agent_removed(s: SessionState, e: Any) -> None:
+    s["agents"].pop(e.agent_id, None)
+
+
+def _agent_status(s: SessionState, e: Any) -> None:
+    a = s["agents"].get(e.agent_id)
+    if a is not None:
+        s["agents"][e.agent_id] = dataclasses.replace(a, status=e.status)
+
+
+def _command_executed(s: SessionState, e: Any) -> None:
+    rec = CommandRecord(
+        command=e.command,
+        agent_id=e.agent_id,
+        exit_code=e.exit_code,
+        terminal=e.terminal,
+        cwd=e.cwd,
+        duration=e.duration,
+        timestamp=e.timestamp,
+        seq=e.seq,
+        approval_id=e.approval_id,
+        output=e.output[-4096:],
+    )
+    cmds = s["recent_commands"]
+    cmds.append(rec)
+    if len(cmds) > RECENT_COMMANDS:
+        del cmds[: len(cmds) - RECENT_COMMANDS]
+    a = s["agents"].get(e.agent_id)
+    if a is not None:
+        s["agents"][e.agent_id] = dataclasses.replace(a, last_command=e.command)
+
+
+def _directory_changed(s: SessionState, e: Any) -> None:
+    if e.terminal:
+        t = s["terminals"].get(e.terminal)
+        if t is not None:
+            s["terminals"][e.terminal] = dataclasses.replace(t, cwd=e.path)
+    else:
+        s["current_working_dirs"][e.agent_id] = e.path
+
+
+def _file_edited(s: SessionState, e: Any) -> None:
+    edits = s["file_edits"].setdefault(e.file_path, [])
+    edits.append(
+        EditInfo(
+            edit_id=e.event_id,
+            agent_id=e.agent_id,
+            file_path=e.file_path,
+            ranges=tuple((int(a), int(b)) for a, b in e.ranges),
+            clock=dict(e.clock),
+            old_hash=e.old_hash,
+            new_hash=e.new_hash,
+            seq=e.seq,
+            timestamp=e.timestamp,
+        )
+    )
+    if len(edits) > RECENT_EDITS_PER_FILE:
+        del edits[: len(edits) - RECENT_EDITS_PER_FILE]
+
+
+def _conflict_detected(s: SessionState, e: Any) -> None:
+    s["active_conflicts"][e.conflict_id] = ConflictInfo(
+        conflict_id=e.conflict_id,
+        file_path=e.file_path,
+        agents=tuple(e.agents),
+        ranges=tuple((int(a), int(b)) for a, b in e.ranges),
+        overlap=(int(e.overlap[0]), int(e.overlap[1])),
+        edit_ids=tuple(e.edit_ids),
+        detected_at=e.timestamp,
+        seq=e.seq,
+    )
+
+
+def _conflict_resolved(s: SessionState, e: Any) -> None:
+    s["active_conflicts"].pop(e.conflict_id, None)
+
+
+def _approval_queued(s: SessionState, e: Any) -> None:
+    s["pending_approvals"][e.approval_id] = ApprovalInfo(
+        approval_id=e.approval_id,
+        agent_id=e.agent_id,
+        command=e.command,
+        terminal=e.terminal,
+        cwd=e.cwd,
+        queued_at=e.timestamp,
+        seq=e.seq,
+        expires_at=e.expires_at,
+        risk=tuple(e.risk),
+    )
+    a = s["agents"].get(e.agent_id)
+    if a is not None:
+        s["agents"][e.agent_id] = dataclasses.replace(a, status="waiting")
+
+
+_FINAL_DECISIONS = frozenset(("rejected", "expired"))
+
+
+def _approval_decided(s: SessionState, e: Any) -> None:
+    p = s["pending_approvals"].get(e.approval_id)
+    if p is None:
+        return
+    if e.decision in _FINAL_DECISIONS:
+        del s["pending_approvals"][e.approval_id]
+        return
+    s["pending_approvals"][e.approval_id] = dataclasses.replace(
+        p,
+        status=e.decision,
+        approved_command=e.command if e.command is not None else p.approved_command,
+        decided_by=e.by,
+    )
+
+
+def _approval_executed(s: SessionState, e: Any) -> None:
+    p = s["pending_approvals"].get(e.approval_id)
+    if p is None:
+        return
+    if e.status == "executing":
+        s["pending_approvals"][e.approval_id] = dataclasses.replace(p, status="executing")
+    else:
+        del s["pending_approvals"][e.approval_id]
+
+
+def _rule_added(s: SessionState, e: Any) -> None:
+    s["rules"][e.rule_id] = RuleInfo(
+        rule_id=e.rule_id,
+        action=e.action,
+        kind=e.kind,
+        pattern=e.pattern,
+        scope=e.scope,
+        scope_value=e.scope_value,
+        by=e.by,
+        created_at=e.timestamp,
+        seq=e.seq,
+    )
+
+
+def _rule_revoked(s: SessionState, e: Any) -> None:
+    s["rules"].pop(e.rule_id, None)
+
+
+def _task_created(s: SessionState, e: Any) -> None:
+    s["tasks"][e.task_id] = TaskInfo(
+        task_id=e.task_id,
+        description=e.description,
+        created_by=e.created_by,
+        created_at=e.timestamp,
+        suggested_agents=tuple((str(a), float(sc)) for a, sc in e.suggested_agents),
+    )
+
+
+def _task_status(s: SessionState, e: Any) -> None:
+    t = s["tasks"].get(e.task_id)
+    if t is not None:
+        s["tasks"][e.task_id] = dataclasses.replace(
+            t, status=e.status, assignee=e.assignee or t.assignee, note=e.note
+        )
+
+
+def _terminal_opened(s: SessionState, e: Any) -> None:
+    old = s["terminals"].get(e.terminal)
+    s["terminals"][e.terminal] = TerminalInfo(
+        name=e.terminal,
+        cwd=e.cwd,
+        columns=e.columns,
+        lines=e.lines,
+        shell=e.shell,
+        output_bytes=old.output_bytes if old else 0,
+    )
+
+
+def _terminal_closed(s: SessionState, e: Any) -> None:
+    t = s["terminals"].get(e.terminal)
+    if t is not None:
+        s["terminals"][e.terminal] = dataclasses.replace(t, open=False)
+
+
+def _terminal_resized(s: SessionState, e: Any) -> None:
+    t = s["terminals"].get(e.terminal)
+    if t is not None:
+        s["terminals"][e.terminal] = dataclasses.replace(t, columns=e.columns, lines=e.lines)
+
+
+def _terminal_output(s: SessionState, e: Any) -> None:
+    t = s["terminals"].get(e.terminal)
+    if t is not None:
+        s["terminals"][e.terminal] = dataclasses.replace(
+            t, output_bytes=t.output_bytes + len(e.data)
+        )
+
+
+def _ignore(s: SessionState, e: Any) -> None:
+    return None
+
+
+def _doc_op(s: SessionState, e: Any) -> None:
+    from agentshell.core import ot  # local: ot is a sibling pure module
+
+    d = s["docs"].get(e.doc) or DocInfo(doc=e.doc)
+    s["docs"][e.doc] = DocInfo(
+        doc=e.doc,
+        text=ot.apply(d.text, ot.from_wire(e.op)),
+        revision=e.revision,
+        clock=merge(d.clock, e.clock),
+    )
+
+
+_HANDLERS = {
+    "agent_registered": _agent_registered,
+    "agent_removed": _agent_removed,
+    "agent_status_changed": _agent_status,
+    "command_executed": _command_executed,
+    "directory_changed": _directory_changed,
+    "file_edited": _file_edited,
+    "conflict_detected": _conflict_detected,
+    "conflict_resolved": _conflict_resolved,
+    "approval_queued": _approval_queued,
+    "approval_decided": _approval_decided,
+    "approval_executed": _approval_executed,
+    "rule_added": _rule_added,
+    "rule_revoked": _rule_revoked,
+    "task_created": _task_created,
+    "task_status_changed": _task_status,
+    "terminal_opened": _terminal_opened,
+    "terminal_closed": _terminal_closed,
+    "terminal_resized": _terminal_resized,
+    "terminal_output": _terminal_output,
+    "terminal_input": _ignore,
+    "doc_op": _doc_op,
+}
+assert set(_HANDLERS) == set(ev.EVENT_TYPES), "every event type needs a reducer case"
+
+
+def apply_event(state: SessionState, event: ev.Event) -> SessionState:
+    """Fold one event into ``state`` (in place) and return it."""
+    _HANDLERS[event.event_type](state, event)
+    state["event_count"] += 1
+    state["last_seq"] = event.seq
+    if state["event_count"] == 1 and not state["created_at"]:
+        state["created_at"] = event.timestamp
+    state["last_updated_at"] = event.timestamp
+    if event.agent_id in state["agents"] or event.agent_id == ev.HUMAN:
+        c = state["clock"]
+        c[event.agent_id] = c.get(event.agent_id, 0) + 1
+    return state
+
+
+def fold(events: Any, state: SessionState) -> SessionState:
+    """Fold an iterable of events into ``state`` in order."""
+    for e in events:
+        apply_event(state, e)
+    return state
+
+
+# --------------------------------------------------------------- plain conversion
+
+_INFO_TYPES: dict[str, Any] = {
+    "agents": AgentInfo,
+    "tasks": TaskInfo,
+    "pending_approvals": ApprovalInfo,
+    "active_conflicts": ConflictInfo,
+    "rules": RuleInfo,
+    "terminals": TerminalInfo,
+    "docs": DocInfo,
+}
+
+
+def _plain(v: Any) -> Any:
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, tuple | list):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def state_to_plain(state: SessionState) -> dict[str, Any]:
+    """msgpack-ready dict of ``state`` (for snapshots)."""
+    return {k: _plain(v) for k, v in state.items()}
+
+
+def _tuples(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_tuples(x) for x in v)
+    return v
+
+
+def _info(cls: Any, d: dict[str, Any]) -> Any:
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in d:
+            continue
+        val = d[f.name]
+        kwargs[f.name] = _tuples(val) if isinstance(val, list) else val
+    return cls(**kwargs)
+
+
+def state_from_plain(d: dict[str, Any]) -> SessionState:
+    """Inverse of :func:`state_to_plain`."""
+    s = new_state(d["session_id"], d.get("created_at", 0.0))
+    for key, cls in _INFO_TYPES.items():
+        s[key] = {k: _info(cls, v) for k, v in d.get(key, {}).items()}  # type: ignore[literal-required]
+    s["current_working_dirs"] = dict(d.get("current_working_dirs", {}))
+    s["recent_commands"] = [_info(CommandRecord, c) for c in d.get("recent_commands", [])]
+    s["file_edits"] = {
+        path: [_info(EditInfo, e) for e in edits] for path, edits in d.get("file_edits", {}).items()
+    }
+    s["event_count"] = d.get("event_count", 0)
+    s["last_updated_at"] = d.get("last_updated_at", 0.0)
+    s["last_seq"] = d.get("last_seq", 0)
+    s["clock"] = dict(d.get("clock", {}))
+    return s

@@ -1,0 +1,1 @@
+"""AgentShell replay layer (see docs/architecture in README)."""

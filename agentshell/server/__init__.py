@@ -1,0 +1,1 @@
+"""AgentShell server layer (see docs/architecture in README)."""

@@ -1,0 +1,1 @@
+"""AgentShell store layer (see docs/architecture in README)."""

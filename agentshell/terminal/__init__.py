@@ -1,0 +1,1 @@
+"""AgentShell terminal layer (see docs/architecture in README)."""

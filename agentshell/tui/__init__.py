@@ -1,0 +1,1 @@
+"""AgentShell tui layer (see docs/architecture in README)."""
