@@ -1,14 +1,13 @@
-"""Changed line ranges of a file edit and the rule for when two edits conflict.
+"""Line ranges of file edits (pure).
 
-A *range* is ``[start, end)`` over 0-based line numbers, half-open. A pure insertion
-before line ``k`` is the empty range ``[k, k)`` (``k == len(lines)`` appends).
+A range is ``[start, end)``: 0-based, half-open line numbers. A pure insertion
+before line ``k`` is the empty range ``[k, k)``.
 
-Lines are split after every ``"\\n"`` (the newline stays with its line, as git sees
-them); a last line without a newline is a line too, and differs from the same text
-with a newline.
+Lines end after each ``"\\n"`` only (as git counts them; ``str.splitlines`` would
+also split at ``\\r``, form feeds and U+2028 and so disagree with git and editors).
 
-Conflict rule (git's rule, also what ``git merge-file`` does): two changes of the
-same base conflict when their ranges *overlap or touch*::
+Conflict rule (git's rule, what ``git merge-file`` does): two changes of the same
+base conflict when their ranges *overlap or touch*::
 
     ranges_conflict((s1, e1), (s2, e2))  <=>  s1 <= e2 and s2 <= e1
 
@@ -25,8 +24,8 @@ of one conflicts with some range of the other (see :func:`find_conflicts`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
 
 from agentshell.core.clock import concurrent
 from agentshell.core.state import EditInfo
@@ -38,31 +37,42 @@ def split_lines(text: str) -> list[str]:
     """Split after each ``\\n``, keeping it (``"a\\nb"`` -> ``["a\\n", "b"]``)."""
     if not text:
         return []
-    lines = text.split("\n")
-    out = [line + "\n" for line in lines[:-1]]
-    if lines[-1]:
-        out.append(lines[-1])
+    parts = text.split("\n")
+    out = [line + "\n" for line in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
     return out
 
 
-def changed_line_ranges(old: str, new: str) -> tuple[list[Range], list[Range]]:
-    """Diff ``old`` -> ``new`` by lines.
+def changed_line_ranges(old: str, new: str) -> tuple[list[list[int]], list[list[int]]]:
+    """The changed line ranges of an edit from ``old`` to ``new``: ``(old_side, new_side)``.
 
-    Returns ``(old_side, new_side)``: for each change (replace, delete, insert) in
-    order, its ``[start, end)`` range in the old lines and in the new lines. A pure
-    deletion is empty on the new side, a pure insertion empty on the old side. The
-    two lists have the same length. Identical texts give ``([], [])``.
+    Both contents are split into lines (keeping line endings, so a changed or added
+    final newline is a change of the last line) and compared with
+    :class:`difflib.SequenceMatcher` (no junk heuristic). Every run that is not equal
+    gives one range on each side, in order: ``old_side[i]`` is the ``[start, end)``
+    of the replaced/deleted old lines (empty ``[k, k)`` for a pure insertion before
+    old line ``k``) and ``new_side[i]`` the lines that took their place (empty for a
+    pure deletion). Runs that touch are merged. Equal contents give ``([], [])``.
+
+    >>> changed_line_ranges("a\\nb\\nc\\n", "a\\nB\\nc\\n")
+    ([[1, 2]], [[1, 2]])
+    >>> changed_line_ranges("a\\n", "a\\nb\\n")
+    ([[1, 1]], [[1, 2]])
     """
     a = split_lines(old)
     b = split_lines(new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    old_side: list[Range] = []
-    new_side: list[Range] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    old_side: list[list[int]] = []
+    new_side: list[list[int]] = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
-        old_side.append((i1, i2))
-        new_side.append((j1, j2))
+        if old_side and old_side[-1][1] == i1 and new_side[-1][1] == j1:
+            old_side[-1][1] = i2
+            new_side[-1][1] = j2
+        else:
+            old_side.append([i1, i2])
+            new_side.append([j1, j2])
     return old_side, new_side
 
 
@@ -74,8 +84,8 @@ def ranges_conflict(a: Sequence[int], b: Sequence[int]) -> bool:
 def overlap(a: Sequence[int], b: Sequence[int]) -> Range:
     """The shared part ``[max(starts), min(ends))`` of two conflicting ranges.
 
-    Empty (``start == end``) when they only touch. Raises ValueError when they do
-    not conflict at all.
+    Empty (``start == end``) when they only touch. Raises ValueError when they
+    neither overlap nor touch.
     """
     if not ranges_conflict(a, b):
         raise ValueError(f"ranges {tuple(a)} and {tuple(b)} neither overlap nor touch")
@@ -90,8 +100,9 @@ def find_conflicts(new_edit: EditInfo, recent: Iterable[EditInfo]) -> list[Confl
 
     Returns ``(other_edit, my_range, other_range, overlap)`` for every pair of
     conflicting ranges, in the order of ``recent`` and then of the ranges. An edit
-    never conflicts with itself (same ``edit_id``), with an edit of the same agent,
-    of another file, or with one whose clock it has seen (or that has seen it).
+    never conflicts with itself (same ``edit_id``), with an edit by the same agent,
+    of another file, or with one it has seen or that has seen it (vector clocks
+    not concurrent).
     """
     out: list[Conflict] = []
     for other in recent:
@@ -106,11 +117,6 @@ def find_conflicts(new_edit: EditInfo, recent: Iterable[EditInfo]) -> list[Confl
             for theirs in other.ranges:
                 if ranges_conflict(mine, theirs):
                     out.append(
-                        (
-                            other,
-                            (mine[0], mine[1]),
-                            (theirs[0], theirs[1]),
-                            overlap(mine, theirs),
-                        )
+                        (other, (mine[0], mine[1]), (theirs[0], theirs[1]), overlap(mine, theirs))
                     )
     return out

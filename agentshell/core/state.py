@@ -537,3 +537,9 @@ def state_from_plain(d: dict[str, Any]) -> SessionState:
     s["last_seq"] = d.get("last_seq", 0)
     s["clock"] = dict(d.get("clock", {}))
     return s
+
+
+def apply_record(state: SessionState, record: dict[str, Any]) -> SessionState:
+    """Fold one stored event record (see ``events``) into ``state``; same result as
+    ``apply_event(state, event_from_record(record))``."""
+    return apply_event(state, ev.event_from_record(record))

@@ -1,0 +1,216 @@
+"""Frames of the event log: ``u32 length | u32 crc32 | msgpack body`` (see docs/log_format.md).
+
+Both integers are big-endian; the CRC-32 (zlib polynomial) covers the body only.
+The body is one event record (a msgpack map carrying ``"v"``, the format version).
+
+Decoding walks the frames from the start of the file. The first frame that is not
+whole and intact ends the good prefix. What follows decides what it means:
+
+* nothing intact follows (no valid frame starts anywhere after it): a **torn tail**,
+  the unfinished last write of a crashed process. The reader stops there and reports
+  the tail (offset and reason); the log cuts it on open.
+* an intact frame follows somewhere after it: **mid-file corruption**, reported as
+  :class:`LogCorruptionError` with the offset of the bad frame and what is wrong.
+  Good records after the damage are never dropped silently.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from agentshell.core.errors import InvalidEventError, LogCorruptionError
+from agentshell.core.events import FORMAT_VERSION
+
+HEADER = struct.Struct(">II")
+HEADER_SIZE = HEADER.size
+#: Largest body accepted; a length field above it is rejected before reading the body.
+MAX_RECORD = 16 * 1024 * 1024
+
+_crc32 = zlib.crc32
+_pack_header = HEADER.pack
+
+
+def pack_body(record: dict[str, Any]) -> bytes:
+    """msgpack bytes of ``record``; values msgpack cannot store raise InvalidEventError."""
+    try:
+        body = msgpack.packb(record, use_bin_type=True)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidEventError(f"event cannot be stored as msgpack: {exc}") from exc
+    if len(body) > MAX_RECORD:
+        raise InvalidEventError(f"event is {len(body)} bytes, over the {MAX_RECORD} byte limit")
+    return body
+
+
+def frame(body: bytes) -> bytes:
+    """The frame holding ``body`` (header + body)."""
+    return _pack_header(len(body), _crc32(body)) + body
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """``frame(pack_body(record))``."""
+    return frame(pack_body(record))
+
+
+@dataclass
+class ScanResult:
+    """Where a decode stopped. Filled in when the record iterator is exhausted.
+
+    ``end`` is the file offset just past the last good record, ``count`` the number
+    of good records (counting from the first record of the file), ``tail_reason`` why decoding stopped before the end of the data
+    (None when the data ended exactly after a record): what was wrong at ``end``.
+    """
+
+    end: int = 0
+    count: int = 0
+    tail_reason: str | None = None
+    data_size: int = 0
+    #: (file offset, crc32) of the last good record; (0, 0) when there is none.
+    last_record: tuple[int, int] = (0, 0)
+
+    @property
+    def torn(self) -> bool:
+        return self.tail_reason is not None
+
+
+def _frame_problem(mv: memoryview, pos: int) -> str | None:
+    """Why the frame at ``pos`` is not intact, or None when it is."""
+    n = len(mv)
+    if n - pos < HEADER_SIZE:
+        return f"incomplete header ({n - pos} of {HEADER_SIZE} bytes)"
+    length, crc = HEADER.unpack_from(mv, pos)
+    if length == 0:
+        return "zero length"
+    if length > MAX_RECORD:
+        return f"length {length} is over the {MAX_RECORD} byte limit"
+    end = pos + HEADER_SIZE + length
+    if end > n:
+        return f"record of {length} bytes is cut short ({n - pos - HEADER_SIZE} bytes present)"
+    if _crc32(mv[pos + HEADER_SIZE : end]) != crc:
+        return "checksum mismatch"
+    return None
+
+
+def _body_problem(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "body is not a map"
+    v = body.get("v")
+    if v != FORMAT_VERSION:
+        return f"unsupported format version {v!r} (this program reads {FORMAT_VERSION})"
+    return None
+
+
+def _intact_frame_after(mv: memoryview, pos: int) -> int | None:
+    """Offset of the first intact frame starting after ``pos``, or None.
+
+    Only candidates whose body starts like a msgpack map are checksummed, so this
+    is a fast scan even over a long damaged region.
+    """
+    data = mv
+    n = len(mv)
+    i = pos + 1
+    while i + HEADER_SIZE < n:
+        b = data[i + HEADER_SIZE]
+        if 0x80 <= b <= 0x8F or b in (0xDE, 0xDF):
+            length = int.from_bytes(data[i : i + 4], "big")
+            if 0 < length <= MAX_RECORD and i + HEADER_SIZE + length <= n:
+                crc = int.from_bytes(data[i + 4 : i + 8], "big")
+                if _crc32(mv[i + HEADER_SIZE : i + HEADER_SIZE + length]) == crc:
+                    return i
+        i += 1
+    return None
+
+
+def _stop(
+    mv: memoryview, pos: int, base: int, reason: str, path: str, result: ScanResult
+) -> None:
+    """Decide between torn tail (record it) and mid-file corruption (raise)."""
+    after = _intact_frame_after(mv, pos)
+    if after is not None:
+        raise LogCorruptionError(
+            path,
+            base + pos,
+            f"{reason} in record #{result.count + 1}; "
+            f"intact records follow at byte {base + after}",
+        )
+    result.tail_reason = reason
+
+
+def iter_records(
+    data: bytes | bytearray | memoryview,
+    path: str = "<bytes>",
+    result: ScanResult | None = None,
+    base: int = 0,
+    first_number: int = 1,
+) -> Iterator[dict[str, Any]]:
+    """Yield the records of ``data`` in order.
+
+    ``data`` is the part of the file starting at byte ``base`` (offsets reported in
+    errors and in ``result`` are file offsets); ``first_number`` is the record
+    number of its first record (for messages). Stops quietly at a torn tail
+    (``result.tail_reason`` says why, ``result.end`` where); raises
+    :class:`LogCorruptionError` on mid-file corruption after yielding every good
+    record before it.
+    """
+    if result is None:
+        result = ScanResult()
+    mv = memoryview(data).cast("B")
+    n = len(mv)
+    result.data_size = base + n
+    pos = 0
+    count = 0
+    number = first_number - 1
+    last_pos = -1
+    last_crc = 0
+    unpack_from = HEADER.unpack_from
+    crc32 = _crc32
+    unpackb = msgpack.unpackb
+    version = FORMAT_VERSION
+    try:
+        while pos < n:
+            if n - pos >= HEADER_SIZE:
+                length, crc = unpack_from(mv, pos)
+                end = pos + HEADER_SIZE + length
+                if 0 < length <= MAX_RECORD and end <= n:
+                    body = mv[pos + HEADER_SIZE : end]
+                    if crc32(body) == crc:
+                        try:
+                            rec = unpackb(body, raw=False, strict_map_key=False)
+                        except Exception as exc:  # intact CRC but undecodable: a writer bug
+                            raise LogCorruptionError(
+                                path,
+                                base + pos,
+                                f"record #{number + count + 1} is not valid msgpack ({exc})",
+                            ) from exc
+                        if type(rec) is not dict or rec.get("v") != version:
+                            raise LogCorruptionError(
+                                path, base + pos, f"record #{number + count + 1}: {_body_problem(rec)}"
+                            )
+                        last_pos, last_crc = pos, crc
+                        pos = end
+                        count += 1
+                        yield rec
+                        continue
+            # The frame at pos is not intact.
+            result.count = number + count
+            _stop(mv, pos, base, _frame_problem(mv, pos) or "bad frame", path, result)
+            return
+        result.tail_reason = None
+    finally:
+        # Also on errors and when the consumer stops early: the progress so far.
+        result.end, result.count = base + pos, number + count
+        if last_pos >= 0:
+            result.last_record = (base + last_pos, last_crc)
+
+
+def scan(data: bytes | bytearray | memoryview, path: str = "<bytes>") -> ScanResult:
+    """Verify every record of ``data`` without keeping them; see :func:`iter_records`."""
+    result = ScanResult()
+    for _ in iter_records(data, path, result):
+        pass
+    return result

@@ -1,0 +1,354 @@
+"""The append-only event log file: group commit, recovery scan, torn-tail cut.
+
+One writer thread owns the file. Callers hand it msgpack record bodies; it frames
+nothing itself (callers frame outside any lock), takes every frame queued since its
+last round, writes them with one ``write`` and makes them durable with one
+``os.fdatasync``, then acknowledges every caller waiting on that round. So many
+concurrent callers share one fsync (group commit).
+
+* :meth:`EventLog.append` returns when the record is durable (thread-safe).
+* :meth:`EventLog.append_async` is the asyncio form; it never blocks the event loop
+  (the writer resolves the future through ``loop.call_soon_threadsafe``).
+* :meth:`EventLog.append_buffered` queues without waiting or forcing an fsync, for
+  bulk loads; :meth:`EventLog.flush` makes everything queued so far durable.
+
+If a write or an fsync fails the log is marked failed: every waiting and later caller
+gets :class:`LogClosedError` and the fsync is never retried (after a failed fsync the
+kernel may have dropped the dirty pages; only re-reading the file tells the truth).
+Reopen the log to recover.
+
+Opening runs the recovery scan (:func:`recover`): a torn tail is cut and its bytes
+kept next to the log as ``events.log.broken``; corruption in the middle raises
+:class:`LogCorruptionError` and nothing is cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentshell.core.errors import LogClosedError
+from agentshell.store.framing import ScanResult, frame, iter_records
+
+#: Buffered appends wake the writer once this many bytes are queued.
+BUFFER_HIGH_WATER = 1 << 20
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a directory so a create/rename/truncate in it is durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class RecoveryReport:
+    """What opening the log found: good records, where they end, what was cut."""
+
+    path: Path
+    records: int = 0
+    end: int = 0
+    cut_bytes: int = 0
+    cut_reason: str | None = None
+    broken_path: Path | None = None
+    #: (offset, crc32) of the last good record read (0, 0 when none).
+    last_record: tuple[int, int] = (0, 0)
+
+
+def broken_copy_path(path: Path, suffix: str = ".broken") -> Path:
+    """``events.log.broken``, or ``events.log.broken.N`` when that is taken."""
+    candidate = path.with_name(path.name + suffix)
+    n = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}{suffix}.{n}")
+        n += 1
+    return candidate
+
+
+def keep_and_cut(path: Path, end: int, suffix: str = ".broken") -> Path | None:
+    """Copy the bytes of ``path`` after ``end`` aside, then truncate ``path`` to ``end``.
+
+    The copy is made durable before the cut. Returns the copy's path (None when
+    there was nothing after ``end``).
+    """
+    size = path.stat().st_size
+    if size <= end:
+        return None
+    copy = broken_copy_path(path, suffix)
+    with open(path, "rb") as src:
+        src.seek(end)
+        cut = src.read()
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, cut)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, end)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)
+    return copy
+
+
+def recover(
+    path: Path, start: int = 0, first_number: int = 1, report: RecoveryReport | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield the log's records from byte ``start``; at the end cut a torn tail.
+
+    Creates an empty log when there is none. Raises :class:`LogCorruptionError` on
+    mid-file corruption (after yielding the good records before it; nothing is cut).
+    Consume the iterator fully: the cut happens when it is exhausted. ``report`` is
+    filled in as it goes.
+    """
+    path = Path(path)
+    if report is None:
+        report = RecoveryReport(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.fsync(fd)
+        os.close(fd)
+        fsync_dir(path.parent)
+        report.records, report.end = first_number - 1, start
+        return
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read()
+    result = ScanResult()
+    yield from iter_records(data, str(path), result, base=start, first_number=first_number)
+    report.records, report.end = result.count, result.end
+    report.last_record = result.last_record
+    if result.tail_reason is not None:
+        report.cut_reason = result.tail_reason
+        report.cut_bytes = result.data_size - result.end
+        report.broken_path = keep_and_cut(path, result.end)
+
+
+class _Round:
+    """The callers waiting on one write + fsync round of the writer thread."""
+
+    __slots__ = ("callbacks", "done", "durable", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.durable = False
+        self.callbacks: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def wait(self) -> None:
+        self.done.wait()
+        if self.error is not None:
+            raise LogClosedError(f"event log failed: {self.error}") from self.error
+
+    def finish(self, error: BaseException | None) -> None:
+        self.error = error
+        self.done.set()
+        if not self.callbacks:
+            return
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for loop, fut in self.callbacks:
+            by_loop.setdefault(loop, []).append(fut)
+        for loop, futs in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, futs, error)
+            except RuntimeError:  # that loop is closed; nobody is waiting any more
+                pass
+
+
+def _resolve(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for fut in futs:
+        if fut.done():
+            continue
+        if error is None:
+            fut.set_result(None)
+        else:
+            exc = LogClosedError(f"event log failed: {error}")
+            exc.__cause__ = error
+            fut.set_exception(exc)
+
+
+class EventLog:
+    """Append-only, framed, group-committed event log file (see the module docstring).
+
+    ``EventLog(path)`` runs recovery and discards the records; a caller that needs
+    them (the session manager) consumes :func:`recover` itself and passes
+    ``recovered=True``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, recovered: bool = False) -> None:
+        self.path = Path(path)
+        self.report = RecoveryReport(self.path)
+        if not recovered:
+            for _ in recover(self.path, report=self.report):
+                pass
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.size = os.fstat(self._fd).st_size
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._round = _Round()
+        self._failed: BaseException | None = None
+        self._closing = False
+        self._closed = False
+        self.fsyncs = 0
+        self._thread = threading.Thread(
+            target=self._run, name=f"agentshell-log:{self.path}", daemon=True
+        )
+        self._thread.start()
+
+    # ------------------------------------------------------------------ enqueue
+
+    def _check_open(self) -> None:
+        if self._failed is not None:
+            raise LogClosedError(
+                f"{self.path}: the log stopped after a write/fsync failure "
+                f"({self._failed}); reopen the session to recover"
+            ) from self._failed
+        if self._closing:
+            raise LogClosedError(f"{self.path}: the log is closed")
+
+    def enqueue(self, body: bytes) -> _Round:
+        """Queue a record body for durable append; ``.wait()`` on the result blocks
+        until it is durable. Records are written in the order enqueued."""
+        data = frame(body)
+        with self._cond:
+            self._check_open()
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            r = self._round
+            r.durable = True
+            self._cond.notify()
+        return r
+
+    def enqueue_async(self, body: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        """Queue a record body; the returned future (of ``loop``) resolves when durable."""
+        data = frame(body)
+        fut: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            self._check_open()
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            r = self._round
+            r.durable = True
+            r.callbacks.append((loop, fut))
+            self._cond.notify()
+        return fut
+
+    def append(self, body: bytes) -> None:
+        """Append one record body; returns once it is durable (fdatasync'd)."""
+        self.enqueue(body).wait()
+
+    async def append_async(self, body: bytes) -> None:
+        """Append one record body without blocking the event loop; done when durable."""
+        await self.enqueue_async(body, asyncio.get_running_loop())
+
+    def append_buffered(self, body: bytes) -> None:
+        """Queue a record body without waiting and without forcing an fsync.
+
+        It becomes durable with the next durable append or :meth:`flush`.
+        """
+        data = frame(body)
+        with self._cond:
+            self._check_open()
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            if self._pending_bytes >= BUFFER_HIGH_WATER:
+                self._cond.notify()
+
+    def flush(self) -> None:
+        """Make every record queued so far durable."""
+        with self._cond:
+            self._check_open()
+            r = self._round
+            r.durable = True
+            self._cond.notify()
+        r.wait()
+
+    # ------------------------------------------------------------------- writer
+
+    def _run(self) -> None:
+        cond = self._cond
+        while True:
+            with cond:
+                while not (
+                    self._round.durable
+                    or self._closing
+                    or self._pending_bytes >= BUFFER_HIGH_WATER
+                ):
+                    cond.wait()
+                frames, self._pending = self._pending, []
+                self._pending_bytes = 0
+                r = self._round
+                if r.durable or self._closing:
+                    self._round = _Round()
+                    sync = True
+                else:
+                    sync = False
+                closing = self._closing
+            try:
+                if frames:
+                    self._write(b"".join(frames))
+                if sync:
+                    os.fdatasync(self._fd)
+                    self.fsyncs += 1
+            except BaseException as exc:
+                self._fail(exc, r)
+                return
+            if sync:
+                r.finish(None)
+            if closing:
+                with cond:
+                    if not self._pending:
+                        return
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            self.size += n
+            view = view[n:]
+
+    def _fail(self, exc: BaseException, r: _Round) -> None:
+        with self._cond:
+            self._failed = exc
+            current = self._round
+            self._pending = []
+            self._pending_bytes = 0
+        r.finish(exc)
+        if current is not r:
+            current.finish(exc)
+
+    # -------------------------------------------------------------------- close
+
+    @property
+    def failed(self) -> BaseException | None:
+        """The error that stopped the log, if any."""
+        return self._failed
+
+    def close(self) -> None:
+        """Write and fsync what is queued, stop the writer, close the file."""
+        if self._closed:
+            return
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+        self._closed = True
+        os.close(self._fd)
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

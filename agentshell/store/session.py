@@ -1,0 +1,403 @@
+"""``SessionManager``: one session's event log, live state and snapshots.
+
+Files: ``{persist_dir}/{session_name}/events.log`` and ``.../snapshots/``.
+
+Every change is an event: :meth:`SessionManager.append` assigns the next sequence
+number, folds the event into the live state with the pure reducer and returns once
+the event is durable (group commit, see :mod:`agentshell.store.log`). Opening an
+existing session loads the newest good snapshot and replays only the log after it;
+a torn tail is cut (kept as ``events.log.broken``), mid-file corruption raises
+:class:`LogCorruptionError`.
+
+The records before a snapshot's offset are not re-read on open (that is what makes
+recovery time independent of log length); ``agentshell check`` verifies the whole
+file, and :meth:`SessionManager.iter_events` reads it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agentshell.core import events as ev
+from agentshell.core.errors import (
+    AgentShellError,
+    InvalidEventError,
+    InvalidNameError,
+    LogClosedError,
+)
+from agentshell.core.ranges import changed_line_ranges
+from agentshell.core.state import (
+    AgentInfo,
+    CommandRecord,
+    SessionState,
+    apply_event,
+    apply_record,
+    copy_state,
+    new_state,
+    state_to_plain,
+)
+from agentshell.store.framing import HEADER, HEADER_SIZE, ScanResult, iter_records, pack_body
+from agentshell.store.log import EventLog, RecoveryReport, recover
+from agentshell.store.snapshots import (
+    Snapshot,
+    SnapshotError,
+    iter_good_snapshots,
+    write_snapshot,
+)
+
+LOG_NAME = "events.log"
+SNAPSHOT_DIR = "snapshots"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+class SessionNotFoundError(AgentShellError, FileNotFoundError):
+    """There is no session (no event log) at the given place."""
+
+
+def check_name(name: str, what: str = "session name") -> str:
+    """Return ``name`` when it is a plain name (letters, digits, ``_.-``, no leading dot)."""
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
+        raise InvalidNameError(
+            f"{what} {name!r} is not a plain name: use 1-128 letters, digits, '_', '.', '-' "
+            "(no path separators, not starting with a dot)"
+        )
+    return name
+
+
+def default_persist_dir() -> Path:
+    env = os.environ.get("AGENTSHELL_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("agentshell")) / "sessions"
+
+
+def _snapshot_fits(snap: Snapshot, log_path: Path) -> str | None:
+    """Why ``snap`` does not belong to the log at ``log_path`` (None when it does)."""
+    if snap.last_seq == 0:
+        return None if snap.log_offset == 0 else "empty snapshot with an offset"
+    start, crc = snap.last_record
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(start)
+            head = f.read(HEADER_SIZE)
+    except OSError as exc:
+        return f"log unreadable: {exc}"
+    if len(head) < HEADER_SIZE:
+        return "log is shorter than the snapshot's offset"
+    length, got_crc = HEADER.unpack(head)
+    if got_crc != crc or start + HEADER_SIZE + length != snap.log_offset:
+        return "the log's record at the snapshot's offset differs"
+    return None
+
+
+class SessionManager:
+    """A session: durable event log + live state + snapshots (thread-safe).
+
+    ``SessionManager(session_name="s", persist_dir="./sessions")`` creates the
+    session or opens it (recovering state from the newest good snapshot plus the log
+    after it). Use it as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        session_name: str = "default",
+        persist_dir: str | os.PathLike[str] | None = None,
+        *,
+        keep_snapshots: int = 3,
+        create: bool = True,
+    ) -> None:
+        self.session_name = check_name(session_name)
+        base = Path(persist_dir) if persist_dir is not None else default_persist_dir()
+        self.session_dir = base / session_name
+        self.log_path = self.session_dir / LOG_NAME
+        self.snapshot_dir = self.session_dir / SNAPSHOT_DIR
+        self.keep_snapshots = keep_snapshots
+        if not create and not self.log_path.exists():
+            raise SessionNotFoundError(f"no session at {self.session_dir} (no {LOG_NAME})")
+        self._lock = threading.Lock()
+        self.session_dir.mkdir(parents=True, exist_ok=True)
+        self.snapshot_dir.mkdir(exist_ok=True)
+        #: What opening found (records replayed, torn tail cut, snapshot used).
+        self.recovery = RecoveryReport(self.log_path)
+        self.snapshot_used: Path | None = None
+        self.snapshots_skipped: list[str] = []
+        self._state, self._max_ts, self._last_record = self._recover()
+        self._next_seq = self._state["last_seq"] + 1
+        self._offset = self.recovery.end
+        self._log = EventLog(self.log_path, recovered=True)
+        self._closed = False
+
+    @classmethod
+    def open_existing(cls, path: str | os.PathLike[str], **kwargs: Any) -> SessionManager:
+        """Open the session whose directory is ``path`` (it must hold an event log)."""
+        p = Path(path)
+        if not (p / LOG_NAME).is_file():
+            raise SessionNotFoundError(f"no session at {p} (no {LOG_NAME} there)")
+        return cls(p.name, p.parent, create=False, **kwargs)
+
+    # ---------------------------------------------------------------- recovery
+
+    def _recover(self) -> tuple[SessionState, float, tuple[int, int]]:
+        snap: Snapshot | None = None
+        for got in iter_good_snapshots(self.snapshot_dir):
+            if isinstance(got, SnapshotError):
+                self.snapshots_skipped.append(str(got))
+                continue
+            why = _snapshot_fits(got, self.log_path) if self.log_path.exists() else "no log"
+            if why is None:
+                snap = got
+                break
+            self.snapshots_skipped.append(f"{got.path}: {why}")
+        if snap is not None:
+            try:
+                return self._replay_tail(snap.state(), snap.log_offset, snap.max_ts, snap)
+            except _SeqMismatch as exc:
+                self.snapshots_skipped.append(f"{snap.path}: {exc}")
+        return self._replay_tail(new_state(self.session_name), 0, 0.0, None)
+
+    def _replay_tail(
+        self, state: SessionState, offset: int, max_ts: float, snap: Snapshot | None
+    ) -> tuple[SessionState, float, tuple[int, int]]:
+        report = RecoveryReport(self.log_path)
+        expected = state["last_seq"] + 1
+        first = expected
+        last_record = snap.last_record if snap is not None else (0, 0)
+        records = recover(self.log_path, offset, first_number=first, report=report)
+        last = None
+        for rec in records:
+            if rec["s"] != expected:
+                raise _SeqMismatch(
+                    f"record #{expected} of the log carries sequence number {rec['s']}"
+                )
+            apply_record(state, rec)
+            ts = rec["ts"]
+            if ts > max_ts:
+                max_ts = ts
+            expected += 1
+            last = rec
+        if last is not None:
+            last_record = report.last_record
+        self.recovery = report
+        self.snapshot_used = snap.path if snap is not None else None
+        return state, max_ts, last_record
+
+    # ------------------------------------------------------------------ append
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LogClosedError(f"session {self.session_name!r} is closed")
+
+    def _prepare(self, event: ev.Event) -> tuple[ev.Event, bytes]:
+        """Assign the seq, encode, fold. Caller holds the lock and enqueues ``body``."""
+        self._check_open()
+        failed = self._log.failed
+        if failed is not None:
+            raise LogClosedError(f"{self.log_path}: log stopped after {failed}; reopen")
+        e = event.with_seq(self._next_seq)
+        body = pack_body(e.to_record())
+        try:
+            apply_event(self._state, e)
+        except AgentShellError:
+            raise
+        except Exception as exc:
+            raise InvalidEventError(f"{e.event_type}: cannot be applied: {exc}") from exc
+        self._next_seq += 1
+        self._last_record = (self._offset, _crc(body))
+        self._offset += HEADER_SIZE + len(body)
+        if e.timestamp > self._max_ts:
+            self._max_ts = e.timestamp
+        return e, body
+
+    def append(self, event: ev.Event) -> ev.Event:
+        """Assign the next seq, fold into the state, write; return once durable."""
+        with self._lock:
+            e, body = self._prepare(event)
+            waiter = self._log.enqueue(body)
+        waiter.wait()
+        return e
+
+    async def append_async(self, event: ev.Event) -> ev.Event:
+        """Like :meth:`append` without blocking the loop: seq and fold happen now, in
+        call order; the coroutine finishes when the event is durable."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            e, body = self._prepare(event)
+            fut = self._log.enqueue_async(body, loop)
+        await fut
+        return e
+
+    def append_buffered(self, event: ev.Event) -> ev.Event:
+        """Like :meth:`append` but without waiting for durability (bulk loads);
+        :meth:`flush` (or any later durable append) makes it durable."""
+        with self._lock:
+            e, body = self._prepare(event)
+            self._log.append_buffered(body)
+        return e
+
+    def flush(self) -> None:
+        """Make every event appended so far durable."""
+        self._log.flush()
+
+    def record_event(
+        self,
+        event_type: str,
+        agent_id: str = ev.SYSTEM,
+        payload: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> ev.Event:
+        """Validate, append and return an event built from a type name and payload.
+
+        Raises :class:`InvalidEventError` (and writes nothing) when the type is
+        unknown, the payload has the wrong shape or a value msgpack cannot store.
+        """
+        return self.append(ev.make_event(event_type, payload, agent_id=agent_id, **kwargs))
+
+    # ------------------------------------------------------------ convenience
+
+    @property
+    def state(self) -> SessionState:
+        """The live state (do not mutate; :meth:`get_session_state` gives a copy)."""
+        return self._state
+
+    @property
+    def last_seq(self) -> int:
+        return self._next_seq - 1
+
+    def get_session_state(self) -> SessionState:
+        with self._lock:
+            return copy_state(self._state)
+
+    def get_cwd(self, agent_id: str) -> str:
+        return self._state["current_working_dirs"].get(agent_id, "/")
+
+    def set_cwd(self, agent_id: str, path: str) -> ev.Event:
+        return self.record_event("directory_changed", agent_id, {"path": path})
+
+    def record_file_edit(
+        self, file_path: str, agent_id: str, old_content: str, new_content: str
+    ) -> ev.Event:
+        """Record an edit: SHA-256 of both contents and the changed line ranges."""
+        old_ranges, new_ranges = changed_line_ranges(old_content, new_content)
+        return self.record_event(
+            "file_edited",
+            agent_id,
+            {
+                "file_path": file_path,
+                "old_hash": hashlib.sha256(old_content.encode("utf-8", "surrogatepass")).hexdigest(),
+                "new_hash": hashlib.sha256(new_content.encode("utf-8", "surrogatepass")).hexdigest(),
+                "ranges": old_ranges,
+                "new_ranges": new_ranges,
+                "lines_added": sum(b - a for a, b in new_ranges),
+                "lines_removed": sum(b - a for a, b in old_ranges),
+            },
+        )
+
+    def list_agents(self) -> list[AgentInfo]:
+        """Registered agents in registration order."""
+        return list(self._state["agents"].values())
+
+    def get_recent_commands(self, limit: int = 10) -> list[CommandRecord]:
+        """The last ``limit`` executed commands, oldest first."""
+        if limit <= 0:
+            return []
+        return list(self._state["recent_commands"][-limit:])
+
+    # -------------------------------------------------------------- snapshots
+
+    def persist_snapshot(self) -> Path:
+        """Write a snapshot of the current state (durable events only); return its path."""
+        with self._lock:
+            plain = state_to_plain(self._state)
+            last_seq = self._next_seq - 1
+            offset = self._offset
+            last_record = self._last_record
+            max_ts = self._max_ts
+        self._log.flush()  # events folded before the lock are durable before we publish
+        return write_snapshot(
+            self.snapshot_dir,
+            plain,
+            last_seq=last_seq,
+            log_offset=offset,
+            last_record=last_record,
+            max_ts=max_ts,
+            keep=self.keep_snapshots,
+        )
+
+    def replay_from_snapshot(self, ts: float) -> SessionState:
+        """The state after the last event recorded at or before ``ts``.
+
+        Events are taken in log order up to the first one with a later timestamp.
+        Starts from the newest good snapshot whose events are all at or before
+        ``ts`` and replays the log after it; with no such snapshot, from the start.
+        """
+        self.flush()
+        snap: Snapshot | None = None
+        for got in iter_good_snapshots(self.snapshot_dir):
+            if isinstance(got, Snapshot) and got.max_ts <= ts:
+                if _snapshot_fits(got, self.log_path) is None:
+                    snap = got
+                    break
+        state = snap.state() if snap is not None else new_state(self.session_name)
+        offset = snap.log_offset if snap is not None else 0
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        for rec in iter_records(data, str(self.log_path), ScanResult(), base=offset):
+            if rec["ts"] > ts:
+                break
+            apply_record(state, rec)
+        return state
+
+    # -------------------------------------------------------------- reading
+
+    def iter_events(self, after_seq: int = 0) -> Iterator[ev.Event]:
+        """The stored (durable) events with seq > ``after_seq``, in order."""
+        yield from read_events(self.log_path, after_seq)
+
+    # ------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Make everything durable and close the log."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._log.close()
+
+    def __enter__(self) -> SessionManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SessionManager({self.session_name!r}, {str(self.session_dir.parent)!r})"
+
+
+class _SeqMismatch(AgentShellError):
+    pass
+
+
+_crc = zlib.crc32
+
+
+def read_events(
+    log_path: Path, after_seq: int = 0, result: ScanResult | None = None
+) -> Iterator[ev.Event]:
+    """Events of the log file at ``log_path`` (read-only; a torn tail just ends it)."""
+    if not log_path.is_file():
+        raise SessionNotFoundError(f"no event log at {log_path}")
+    data = log_path.read_bytes()
+    for rec in iter_records(data, str(log_path), result):
+        if rec["s"] > after_seq:
+            yield ev.event_from_record(rec)
