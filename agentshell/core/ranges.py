@@ -15,7 +15,10 @@ So ``[0, 2)`` and ``[2, 4)`` (adjacent) conflict, an insertion ``[k, k)`` confli
 with any range starting or ending at ``k`` and with another insertion at ``k``, and
 ``[0, 2)`` / ``[3, 4)`` (one untouched line between) do not. The property test in
 ``tests/core/test_ranges.py`` checks against ``git merge-file`` that whenever git
-reports a conflict, this rule reports one too.
+reports a conflict, this rule reports one too -- for diffs that are unambiguous.
+Known limit: where lines repeat (blank lines, ``}``), difflib may put a deleted or
+inserted line at another of the equivalent places than git's diff does, and the
+rule can then miss a conflict git would see (``test_known_limit_ambiguous_alignment``).
 
 Two *edits* (``EditInfo``) conflict when they are by different agents, of the same
 file, concurrent by their vector clocks (neither had seen the other) and some range
