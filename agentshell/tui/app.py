@@ -1,0 +1,389 @@
+"""The operator's app: terminal panes, the approval sidebar, conflicts, agents, the log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from agentshell.core.events import Event
+from agentshell.core.state import ApprovalInfo, SessionState
+from agentshell.tui.backend import Backend, RuleDraft
+from agentshell.tui.commands import AgentShellCommands
+from agentshell.tui.messages import (
+    ConflictResolveRequested,
+    PaneResized,
+    StateRefreshed,
+    TypingChanged,
+)
+from agentshell.tui.screens.dialogs import (
+    EditApprovalScreen,
+    ManualResolveScreen,
+    QuitScreen,
+    RejectScreen,
+    SimilarRuleScreen,
+)
+from agentshell.tui.screens.help import HelpScreen
+from agentshell.tui.widgets.agents.panel import STATE_STYLE, AgentsPanel, agent_state
+from agentshell.tui.widgets.conflicts.panel import ConflictPanel
+from agentshell.tui.widgets.log.event_log import EventLogView
+from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue, order_pending
+from agentshell.tui.widgets.terminal.grid import TerminalGrid
+from agentshell.tui.widgets.terminal.pane import TerminalPane
+
+TABS = {
+    "terminals": "tab-terminals",
+    "conflicts": "tab-conflicts",
+    "agents": "tab-agents",
+    "log": "tab-log",
+}
+#: Actions a typing pane must not lose its keys to (they are priority bindings).
+_PRIORITY_ACTIONS = {"quit", "command_palette", "request_quit"}
+
+
+class AgentShellApp(App[None]):
+    TITLE = "AgentShell"
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {AgentShellCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "request_quit", "Quit", priority=True),
+        Binding("q", "request_quit", "Quit", show=False),
+        Binding("a", "approve", "Approve"),
+        Binding("e", "edit", "Edit+approve"),
+        Binding("r", "reject", "Reject"),
+        Binding("s", "similar", "Similar"),
+        Binding("ctrl+t", "take_over", "Type in pane"),
+        Binding("ctrl+right_square_bracket", "leave", "Leave pane", show=False),
+        Binding("ctrl+pagedown", "next_pane", "Next pane", show=False),
+        Binding("ctrl+pageup", "prev_pane", "Prev pane", show=False),
+        Binding("z", "zoom", "Zoom"),
+        Binding("f2", "show_tab('terminals')", "Terms", show=False),
+        Binding("f3", "show_tab('conflicts')", "Conflicts"),
+        Binding("f4", "show_tab('agents')", "Agents", show=False),
+        Binding("f5", "show_tab('log')", "Log", show=False),
+        Binding("question_mark,f1", "help", "Help"),
+        *[Binding(f"alt+{i}", f"pane({i - 1})", show=False) for i in range(1, 10)],
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        clock: Callable[[], float] = time.time,
+        banner: str = "",
+        notify_new: bool = True,
+        ansi_theme: bool = False,
+    ) -> None:
+        super().__init__()
+        self.use_ansi_theme = ansi_theme
+        self.backend = backend
+        self.clock = clock
+        self.banner = banner
+        self.notify_new = notify_new
+        self._state_dirty = True
+        self._seen_pending: set[str] = set()
+        self._first_refresh = True
+
+    # ------------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield ApprovalQueue(clock=self.clock, risk=self._risk, id="approvals")
+                yield Static(id="agents-mini")
+            with TabbedContent(id="main", initial="tab-terminals"):
+                with TabPane("Terminals", id="tab-terminals"):
+                    yield TerminalGrid(id="grid")
+                with TabPane("Conflicts", id="tab-conflicts"):
+                    yield ConflictPanel(sides=self.backend.conflict_sides, id="conflicts")
+                with TabPane("Agents & tasks", id="tab-agents"):
+                    yield AgentsPanel(id="agents")
+                with TabPane("Log", id="tab-log"):
+                    yield EventLogView(id="log")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        if self.use_ansi_theme or (
+            not self.is_headless and self.console.color_system in ("standard", "windows")
+        ):
+            self.theme = "ansi-dark"  # 16-colour terminals: the terminal's own palette
+        self.sub_title = self.banner
+        grid = self.query_one(TerminalGrid)
+        for name, term in self.backend.terminals().items():
+            await grid.add_terminal(name, term, self._sender(name))
+        grid.select(0)
+        self.query_one(EventLogView).add_events(self.backend.recent_events(500))
+        self._seen_pending = set(self.backend.state["pending_approvals"])
+        self.refresh_state()
+        self.query_one(ApprovalQueue).focus()
+        self.set_interval(0.1, self._maybe_refresh)
+        self.set_interval(1.0, self._tick_ages)
+        self._listen()
+
+    def _sender(self, name: str) -> Callable[[bytes], Any]:
+        async def send(data: bytes) -> None:
+            await self.backend.send_input(name, data)
+
+        return send
+
+    # -------------------------------------------------------------------- state
+
+    @property
+    def state(self) -> SessionState:
+        return self.backend.state
+
+    def _risk(self, info: ApprovalInfo) -> tuple[str, ...]:
+        return tuple(info.risk) or self.backend.risk_hints(info.command, info.cwd)
+
+    @work(exclusive=True, group="events")
+    async def _listen(self) -> None:
+        """Follow the coordinator's event stream for as long as the app runs."""
+        log = self.query_one(EventLogView)
+        async for event in self.backend.subscribe():
+            await self._on_event(event, log)
+
+    async def _on_event(self, event: Event, log: EventLogView) -> None:
+        kind = event.event_type
+        if kind == "terminal_output":
+            return
+        log.add_events([event])
+        if kind == "terminal_opened":
+            name = str(event.payload.get("terminal", ""))
+            term = self.backend.terminals().get(name)
+            if term is not None:
+                await self.query_one(TerminalGrid).add_terminal(name, term, self._sender(name))
+        self._state_dirty = True
+
+    def _maybe_refresh(self) -> None:
+        if self._state_dirty:
+            self._state_dirty = False
+            self.refresh_state()
+
+    def _tick_ages(self) -> None:
+        self.query_one(ApprovalQueue).refresh_ages()
+
+    def refresh_state(self) -> None:
+        """Redraw every widget fed by state (coalesced to at most 10 times a second)."""
+        state = self.backend.state
+        pending = state["pending_approvals"]
+        queue = self.query_one(ApprovalQueue)
+        queue.update_items(pending)
+        waiting = order_pending(pending)
+        new = [a for a in waiting if a.approval_id not in self._seen_pending]
+        self._seen_pending = {a.approval_id for a in waiting}
+        if self.notify_new:
+            for a in new:
+                self.notify(
+                    f"{a.agent_id} waits: $ {a.command}", title="Approval needed", timeout=4
+                )
+        n_agents = len({a.agent_id for a in waiting})
+        queue.border_title = f"Approvals · {len(waiting)} pending"
+        queue.border_subtitle = f"{n_agents} agent{'s' if n_agents != 1 else ''} waiting"
+        self.title = f"AgentShell · {n_agents} waiting" if n_agents else "AgentShell"
+        self._update_agents_mini(state, {a.agent_id for a in waiting})
+        self.query_one(ConflictPanel).update_conflicts(state["active_conflicts"])
+        n_conf = len(state["active_conflicts"])
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("tab-conflicts").label = f"Conflicts ({n_conf})" if n_conf else "Conflicts"
+        self.query_one(AgentsPanel).update_state(state)
+        running: dict[str, str] = {}
+        for a in pending.values():
+            if a.status in ("approved", "executing"):
+                running[a.terminal] = f"⚙ {a.agent_id}: {a.approved_command or a.command}"
+        for pane in self.query_one(TerminalGrid).panes:
+            pane.set_activity(running.get(pane.terminal_name, ""))
+        self.post_message(StateRefreshed())
+
+    def _update_agents_mini(self, state: SessionState, waiting: set[str]) -> None:
+        mini = self.query_one("#agents-mini", Static)
+        mini.border_title = f"Agents · {len(state['agents'])}"
+        t = Text()
+        for a in sorted(state["agents"].values(), key=lambda x: x.agent_id):
+            st = agent_state(a.status, a.agent_id in waiting)
+            if t:
+                t.append("\n")
+            t.append(f"{a.agent_id:<12}", style="bold")
+            t.append(f"{st:<13}", style=STATE_STYLE.get(st, ""))
+            t.append(a.last_command[:18] if a.last_command else "", style="dim")
+        if not state["agents"]:
+            t.append("No agents yet.", style="dim")
+        mini.update(t)
+
+    # ---------------------------------------------------------------- decisions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # while a pane is typed into, its keys go to the shell, not to priority bindings
+        return not (action in _PRIORITY_ACTIONS and self.typing_pane() is not None)
+
+    def typing_pane(self) -> TerminalPane | None:
+        for p in self.query_one(TerminalGrid).panes:
+            if p.typing:
+                return p
+        return None
+
+    def selected_approval(self) -> ApprovalInfo | None:
+        return self.query_one(ApprovalQueue).selected()
+
+    def _no_request(self) -> None:
+        self.notify("No pending request", severity="warning", timeout=2)
+
+    async def _decide(self, what: str, coro: Any) -> None:
+        try:
+            await coro
+        except Exception as exc:  # the coordinator refused: say why, keep running
+            self.notify(f"{what} failed: {exc}", severity="error")
+        self._state_dirty = True
+        self._maybe_refresh()
+
+    async def action_approve(self) -> None:
+        info = self.selected_approval()
+        if info is None:
+            return self._no_request()
+        await self._decide("approve", self.backend.approve(info.approval_id))
+
+    @work
+    async def action_edit(self) -> None:
+        info = self.selected_approval()
+        if info is None:
+            return self._no_request()
+        doc = self.backend.approval_doc(info.approval_id)
+        text = await self.push_screen_wait(EditApprovalScreen(info, doc))
+        if text is not None:
+            await self._decide("approve", self.backend.approve(info.approval_id, command=text))
+
+    @work
+    async def action_reject(self) -> None:
+        info = self.selected_approval()
+        if info is None:
+            return self._no_request()
+        reason = await self.push_screen_wait(RejectScreen(info))
+        if reason is not None:
+            await self._decide("reject", self.backend.reject(info.approval_id, reason))
+
+    @work
+    async def action_similar(self) -> None:
+        info = self.selected_approval()
+        if info is None:
+            return self._no_request()
+        kind, pattern = self.backend.suggest_rule(info.command)
+        rule: RuleDraft | None = await self.push_screen_wait(SimilarRuleScreen(info, kind, pattern))
+        if rule is not None:
+            await self._decide(
+                "approve similar", self.backend.approve_similar(info.approval_id, rule)
+            )
+
+    @on(ConflictResolveRequested)
+    async def _resolve_requested(self, message: ConflictResolveRequested) -> None:
+        self._resolve(message.conflict_id, message.resolution)
+
+    @work
+    async def _resolve(self, conflict_id: str, resolution: str) -> None:
+        note = ""
+        if resolution == "manual":
+            conflict = self.state["active_conflicts"].get(conflict_id)
+            path = conflict.file_path if conflict else "?"
+            got = await self.push_screen_wait(ManualResolveScreen(path))
+            if got is None:
+                return
+            note = got
+        await self._decide("resolve", self.backend.resolve_conflict(conflict_id, resolution, note))
+
+    def action_resolve(self, resolution: str) -> None:
+        self.query_one(ConflictPanel).action_resolve(resolution)
+
+    # ---------------------------------------------------------------- terminals
+
+    def action_take_over(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = TABS["terminals"]
+        pane = self.query_one(TerminalGrid).current
+        if pane is not None:
+            pane.action_take_over()
+
+    def action_leave(self) -> None:
+        pane = self.typing_pane()
+        if pane is not None:
+            pane.leave()
+
+    def _focus_pane(self, pane: TerminalPane | None) -> None:
+        if pane is None:
+            return
+        self.query_one(TabbedContent).active = TABS["terminals"]
+        was_typing = self.typing_pane()
+        if was_typing is not None and was_typing is not pane:
+            was_typing.leave()
+        pane.focus()
+
+    def action_next_pane(self) -> None:
+        self._focus_pane(self.query_one(TerminalGrid).step(1))
+
+    def action_prev_pane(self) -> None:
+        self._focus_pane(self.query_one(TerminalGrid).step(-1))
+
+    def action_pane(self, index: int) -> None:
+        grid = self.query_one(TerminalGrid)
+        if index < len(grid.panes):
+            self._focus_pane(grid.select(index))
+
+    def action_zoom(self) -> None:
+        grid = self.query_one(TerminalGrid)
+        zoomed = grid.toggle_zoom()
+        self.query_one(TabbedContent).active = TABS["terminals"]
+        self.notify("Pane zoomed" if zoomed else "Grid restored", timeout=1.5)
+
+    @on(TypingChanged)
+    def _typing_changed(self, message: TypingChanged) -> None:
+        grid = self.query_one(TerminalGrid)
+        pane = grid.pane(message.terminal)
+        if message.typing and pane is not None:
+            grid.select_pane(pane)
+            for other in grid.panes:
+                if other is not pane and other.typing:
+                    other.leave()
+        elif not message.typing:
+            self.query_one(ApprovalQueue).focus()
+
+    @on(PaneResized)
+    def _pane_resized(self, message: PaneResized) -> None:
+        self._resize(message.terminal, message.columns, message.lines)
+
+    @work(group="resize", exclusive=False)
+    async def _resize(self, terminal: str, columns: int, lines: int) -> None:
+        try:
+            await self.backend.resize(terminal, columns, lines)
+        except Exception as exc:
+            self.log.warning(f"resize {terminal} failed: {exc}")
+
+    # ------------------------------------------------------------------- views
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = TABS[tab]
+        if tab == "conflicts":
+            self.query_one("#conflict-list").focus()
+
+    def action_focus_queue(self) -> None:
+        self.query_one(ApprovalQueue).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    @work
+    async def action_request_quit(self) -> None:
+        running = self.backend.running_commands()
+        if running and not await self.push_screen_wait(QuitScreen(running)):
+            return
+        self.exit()
+
+    async def wait_idle(self, timeout: float = 5.0) -> None:
+        """Let pending refreshes land (tests)."""
+        await asyncio.sleep(0)
+        self._maybe_refresh()

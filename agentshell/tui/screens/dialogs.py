@@ -1,0 +1,282 @@
+"""Typed modal dialogs: edit-then-approve, reject with a reason, approve similar, quit."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
+
+from agentshell.core.state import ApprovalInfo
+from agentshell.tui.backend import RuleDraft, SharedText
+
+
+def _describe(info: ApprovalInfo) -> str:
+    return f"{info.agent_id} → {info.terminal}  in {info.cwd or '?'}"
+
+
+class EditApprovalScreen(ModalScreen[str | None]):
+    """Edit a pending command, then approve the edited text (``None`` = cancelled).
+
+    When the coordinator exposes the approval's shared OT document, the editor is
+    co-edited live: remote changes are merged into the text area and local edits are
+    sent back as insert/delete operations.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "approve", "Approve edited"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, info: ApprovalInfo, doc: SharedText | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self.info = info
+        self.doc = doc
+        self._last_text = doc.text if doc is not None else info.command
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="edit-dialog", classes="dialog"):
+            yield Label(f"Edit, then approve  [dim]{self.info.approval_id}[/]", classes="title")
+            yield Static(_describe(self.info), classes="subtitle")
+            live = " · co-edited live with the agent" if self.doc is not None else ""
+            yield Static(f"ctrl+s approves · escape cancels{live}", classes="hint")
+            yield TextArea(self._last_text, id="edit-text", soft_wrap=True, show_line_numbers=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Approve edited", variant="success", id="approve")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+        if self.doc is not None:
+            self.set_interval(0.1, self._pull_remote)
+
+    def _pull_remote(self) -> None:
+        """Merge text the agent typed into the shared document since the last look."""
+        assert self.doc is not None
+        remote = self.doc.text
+        if remote == self._last_text:
+            return
+        area = self.query_one(TextArea)
+        if area.text == self._last_text:
+            area.load_text(remote)
+            area.move_cursor(area.document.end)
+        self._last_text = remote
+
+    @on(TextArea.Changed)
+    def _push_local(self, event: TextArea.Changed) -> None:
+        """Send the local change to the shared document as one delete + insert."""
+        if self.doc is None:
+            return
+        new = event.text_area.text
+        old = self._last_text
+        if new == old:
+            return
+        start = 0
+        while start < min(len(old), len(new)) and old[start] == new[start]:
+            start += 1
+        end_old, end_new = len(old), len(new)
+        while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
+            end_old -= 1
+            end_new -= 1
+        if end_old > start:
+            self.doc.delete(start, end_old - start)
+        if end_new > start:
+            self.doc.insert(start, new[start:end_new])
+        self._last_text = new
+
+    def action_approve(self) -> None:
+        text = self.query_one(TextArea).text.strip()
+        self.dismiss(text or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#approve")
+    def _approve_pressed(self) -> None:
+        self.action_approve()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+
+class RejectScreen(ModalScreen[str | None]):
+    """Ask why a command is rejected; the reason goes back to the agent."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, info: ApprovalInfo) -> None:
+        super().__init__(classes="dialog-screen")
+        self.info = info
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reject-dialog", classes="dialog"):
+            yield Label("Reject command", classes="title")
+            yield Static(_describe(self.info), classes="subtitle")
+            yield Static(f"$ {self.info.command}", classes="command")
+            yield Input(placeholder="Reason (sent to the agent)", id="reason")
+            with Horizontal(classes="buttons"):
+                yield Button("Reject", variant="error", id="reject")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#reject")
+    def _reject(self) -> None:
+        self.dismiss(self.query_one(Input).value.strip() or "rejected by the operator")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+KINDS = [("exact command", "exact"), ("prefix", "prefix"), ("glob", "glob")]
+SCOPES = [("whole session", "session"), ("this agent", "agent"), ("this terminal", "terminal")]
+
+
+class SimilarRuleScreen(ModalScreen[RuleDraft | None]):
+    """Preview (and edit) the allow rule "approve similar" would save."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save rule"),
+    ]
+
+    def __init__(self, info: ApprovalInfo, kind: str, pattern: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.info = info
+        self.kind = kind if kind in {k for _, k in KINDS} else "prefix"
+        self.pattern = pattern
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="similar-dialog", classes="dialog"):
+            yield Label("Approve similar: save a rule", classes="title")
+            yield Static(f"$ {self.info.command}", classes="command")
+            yield Static("Approves this command and allows future ones matching:", classes="hint")
+            with Horizontal(classes="field"):
+                yield Label("Kind ", classes="label")
+                yield Select(KINDS, value=self.kind, allow_blank=False, id="kind")
+            with Horizontal(classes="field"):
+                yield Label("Pattern ", classes="label")
+                yield Input(self.pattern, id="pattern")
+            with Horizontal(classes="field"):
+                yield Label("Scope ", classes="label")
+                yield Select(SCOPES, value="session", allow_blank=False, id="scope")
+            yield Static("", id="rule-preview", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Save rule & approve", variant="success", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#pattern", Input).focus()
+        self._update_preview()
+
+    def _draft(self) -> RuleDraft:
+        kind = self.query_one("#kind", Select).value
+        scope = self.query_one("#scope", Select).value
+        scope_s = str(scope)
+        value = {"agent": self.info.agent_id, "terminal": self.info.terminal}.get(scope_s, "")
+        return RuleDraft(
+            kind=str(kind),
+            pattern=self.query_one("#pattern", Input).value,
+            scope=scope_s,
+            scope_value=value,
+        )
+
+    @on(Select.Changed)
+    @on(Input.Changed)
+    def _update_preview(self, _event: Any = None) -> None:
+        d = self._draft()
+        where = f"{d.scope} {d.scope_value}".strip()
+        self.query_one("#rule-preview", Static).update(
+            f"rule: allow {d.kind} [b]{d.pattern or '∅'}[/b]  (scope: {where})"
+        )
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        d = self._draft()
+        if not d.pattern.strip():
+            self.notify("The pattern is empty", severity="error")
+            return
+        self.dismiss(d)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ManualResolveScreen(ModalScreen[str | None]):
+    """A note describing a manual merge (the operator fixed the file by hand)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, file_path: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.file_path = file_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="manual-dialog", classes="dialog"):
+            yield Label(f"Manual merge of {self.file_path}", classes="title")
+            yield Static("Merge the file yourself, then describe what you kept.", classes="hint")
+            yield Input(placeholder="note", id="note")
+            with Horizontal(classes="buttons"):
+                yield Button("Mark resolved", variant="success", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        self.dismiss(self.query_one(Input).value.strip() or "merged by hand")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class QuitScreen(ModalScreen[bool]):
+    """Confirm quitting while commands are still running."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Stay"),
+        Binding("y", "confirm", "Quit"),
+    ]
+
+    def __init__(self, running: int) -> None:
+        super().__init__(classes="dialog-screen")
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="quit-dialog", classes="dialog"):
+            yield Label("Quit AgentShell?", classes="title")
+            n = self.running
+            yield Static(
+                f"{n} command{'s' if n != 1 else ''} still running. The session is saved and "
+                "reopening it restores everything, but running commands are interrupted.",
+                classes="hint",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Quit (y)", variant="error", id="quit")
+                yield Button("Stay", variant="primary", id="stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#stay", Button).focus()
+
+    @on(Button.Pressed, "#quit")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#stay")
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,1 @@
+"""conflicts of the AgentShell TUI."""

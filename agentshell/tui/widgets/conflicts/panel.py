@@ -1,0 +1,156 @@
+"""The conflict panel: each file-edit conflict, its ranges and both sides side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from agentshell.core.state import ConflictInfo
+from agentshell.tui.backend import ConflictSides
+from agentshell.tui.messages import ConflictResolveRequested
+
+RESOLUTIONS = [
+    ("keep_first", "Keep first (1)"),
+    ("keep_second", "Keep second (2)"),
+    ("keep_both", "Keep both (3)"),
+    ("manual", "Manual merge (4)"),
+]
+
+
+def format_range(r: tuple[int, int]) -> str:
+    """A 0-based half-open line range as 1-based inclusive text (``L3-5``)."""
+    start, end = r
+    if end <= start:
+        return f"before L{start + 1}"
+    if end - start == 1:
+        return f"L{start + 1}"
+    return f"L{start + 1}-{end}"
+
+
+def side_by_side(conflict: ConflictInfo, sides: ConflictSides | None) -> Table:
+    table = Table(expand=True, show_lines=False, box=None, padding=(0, 1))
+    a = conflict.agents[0] if conflict.agents else "?"
+    b = conflict.agents[1] if len(conflict.agents) > 1 else "?"
+    ra = conflict.ranges[0] if conflict.ranges else (0, 0)
+    rb = conflict.ranges[1] if len(conflict.ranges) > 1 else (0, 0)
+    if sides is None:
+        table.add_column(f"{a} {format_range(ra)}", ratio=1)
+        table.add_column(f"{b} {format_range(rb)}", ratio=1)
+        table.add_row(Text("(content not available)", style="dim"), "")
+        return table
+    table.add_column("", width=4, justify="right", style="dim")
+    table.add_column(f"{sides.first_label} {format_range(ra)}", ratio=1, style="on red")
+    table.add_column("", width=4, justify="right", style="dim")
+    table.add_column(f"{sides.second_label} {format_range(rb)}", ratio=1, style="on blue")
+    n = max(len(sides.first), len(sides.second))
+    for i in range(n):
+        left = sides.first[i] if i < len(sides.first) else ""
+        right = sides.second[i] if i < len(sides.second) else ""
+        table.add_row(
+            str(sides.first_start + i + 1) if i < len(sides.first) else "",
+            Text(left, no_wrap=True, overflow="ellipsis"),
+            str(sides.second_start + i + 1) if i < len(sides.second) else "",
+            Text(right, no_wrap=True, overflow="ellipsis"),
+        )
+    return table
+
+
+class ConflictPanel(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "resolve('keep_first')", "Keep first"),
+        Binding("2", "resolve('keep_second')", "Keep second"),
+        Binding("3", "resolve('keep_both')", "Keep both"),
+        Binding("4", "resolve('manual')", "Manual"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        sides: Callable[[str], ConflictSides | None],
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._sides = sides
+        self._conflicts: list[ConflictInfo] = []
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="conflict-list")
+        yield Static(id="conflict-detail")
+        with Horizontal(id="conflict-actions"):
+            for key, label in RESOLUTIONS:
+                yield Button(label, id=f"resolve-{key}", compact=True)
+
+    @property
+    def conflicts(self) -> list[ConflictInfo]:
+        return list(self._conflicts)
+
+    def update_conflicts(self, conflicts: dict[str, ConflictInfo]) -> None:
+        items = sorted(conflicts.values(), key=lambda c: (c.detected_at, c.seq))
+        if [c.conflict_id for c in items] == [c.conflict_id for c in self._conflicts]:
+            return
+        ol = self.query_one("#conflict-list", OptionList)
+        keep = self.selected()
+        self._conflicts = items
+        ol.clear_options()
+        for c in items:
+            t = Text()
+            t.append(c.file_path, style="bold")
+            t.append("  " + " vs ".join(c.agents))
+            ranges = ", ".join(format_range(r) for r in c.ranges)
+            t.append(f"  {ranges}; overlap {format_range(c.overlap)}", style="dim")
+            ol.add_option(Option(t, id=c.conflict_id))
+        if not items:
+            ol.add_option(Option(Text("No conflicts.", style="dim"), disabled=True))
+        ids = [c.conflict_id for c in items]
+        if keep is not None and keep.conflict_id in ids:
+            ol.highlighted = ids.index(keep.conflict_id)
+        elif items:
+            ol.highlighted = 0
+        self._show_detail()
+        self.query_one("#conflict-actions").display = bool(items)
+
+    def selected(self) -> ConflictInfo | None:
+        ol = self.query_one("#conflict-list", OptionList)
+        if ol.highlighted is not None and self._conflicts:
+            cid = ol.get_option_at_index(ol.highlighted).id
+            for c in self._conflicts:
+                if c.conflict_id == cid:
+                    return c
+        return self._conflicts[0] if self._conflicts else None
+
+    @on(OptionList.OptionHighlighted, "#conflict-list")
+    def _show_detail(self) -> None:
+        detail = self.query_one("#conflict-detail", Static)
+        c = self.selected()
+        if c is None:
+            detail.update("")
+            return
+        head = Text()
+        head.append(c.file_path, style="bold")
+        head.append(
+            f"   {' and '.join(c.agents)} edited overlapping lines {format_range(c.overlap)}"
+        )
+        table = side_by_side(c, self._sides(c.conflict_id))
+        from rich.console import Group
+
+        detail.update(Group(head, Text(""), table))
+
+    def action_resolve(self, resolution: str) -> None:
+        c = self.selected()
+        if c is not None:
+            self.post_message(ConflictResolveRequested(c.conflict_id, resolution))
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if bid.startswith("resolve-"):
+            self.action_resolve(bid.removeprefix("resolve-"))

@@ -1,0 +1,1 @@
+"""sidebar of the AgentShell TUI."""

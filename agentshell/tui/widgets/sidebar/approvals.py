@@ -1,0 +1,98 @@
+"""The approval queue: pending commands, oldest first, with risk badges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from agentshell.core.state import ApprovalInfo
+
+
+def format_age(seconds: float) -> str:
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def order_pending(pending: dict[str, ApprovalInfo]) -> list[ApprovalInfo]:
+    """Requests still waiting for a decision, oldest first."""
+    waiting = [a for a in pending.values() if a.status in ("queued", "interrupted")]
+    return sorted(waiting, key=lambda a: (a.queued_at, a.seq, a.approval_id))
+
+
+class ApprovalQueue(OptionList):
+    """Pending requests. ``selected()`` is the highlighted one, else the oldest."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        risk: Callable[[ApprovalInfo], tuple[str, ...]],
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._clock = clock
+        self._risk = risk
+        self._items: list[ApprovalInfo] = []
+
+    @property
+    def items(self) -> list[ApprovalInfo]:
+        return list(self._items)
+
+    def _prompt(self, n: int, info: ApprovalInfo) -> Text:
+        age = format_age(self._clock() - info.queued_at)
+        t = Text()
+        t.append(f"{n}. ", style="bold")
+        t.append(info.agent_id, style="bold")
+        t.append(f" → {info.terminal}", style="italic")
+        t.append(f"  {age}", style="dim")
+        if info.status == "interrupted":
+            t.append("  interrupted", style="bold yellow")
+        t.append("\n$ ", style="bold green")
+        t.append(info.command)
+        t.append(f"\n  {info.cwd or '?'}", style="dim")
+        for hint in self._risk(info):
+            t.append("  ")
+            t.append(f" {hint} ", style="bold white on red")
+        return t
+
+    def update_items(self, pending: dict[str, ApprovalInfo]) -> None:
+        items = order_pending(pending)
+        keep = self.highlighted_id()
+        self._items = items
+        self.clear_options()
+        if not items:
+            self.add_option(Option(Text("No pending commands.", style="dim"), disabled=True))
+            return
+        self.add_options(
+            [Option(self._prompt(i + 1, a), id=a.approval_id) for i, a in enumerate(items)]
+        )
+        ids = [a.approval_id for a in items]
+        if keep in ids:
+            self.highlighted = ids.index(keep)
+
+    def refresh_ages(self) -> None:
+        for i, a in enumerate(self._items):
+            self.replace_option_prompt(a.approval_id, self._prompt(i + 1, a))
+
+    def highlighted_id(self) -> str | None:
+        if self.highlighted is None or not self._items:
+            return None
+        try:
+            return self.get_option_at_index(self.highlighted).id
+        except Exception:
+            return None
+
+    def selected(self) -> ApprovalInfo | None:
+        """The highlighted request, or the oldest one when nothing is highlighted."""
+        hid = self.highlighted_id()
+        for a in self._items:
+            if a.approval_id == hid:
+                return a
+        return self._items[0] if self._items else None

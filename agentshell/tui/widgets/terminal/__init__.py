@@ -1,0 +1,1 @@
+"""terminal of the AgentShell TUI."""

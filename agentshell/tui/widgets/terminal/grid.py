@@ -1,0 +1,84 @@
+"""Every terminal of the session in a grid; one is current; zoom shows it alone."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from textual.containers import Container
+
+from agentshell.tui.widgets.terminal.pane import Sender, TerminalPane
+
+
+class TerminalGrid(Container):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._current = 0
+        self.zoomed = False
+
+    @property
+    def panes(self) -> list[TerminalPane]:
+        return list(self.query(TerminalPane))
+
+    def pane(self, name: str) -> TerminalPane | None:
+        for p in self.panes:
+            if p.terminal_name == name:
+                return p
+        return None
+
+    @property
+    def current(self) -> TerminalPane | None:
+        panes = self.panes
+        if not panes:
+            return None
+        return panes[min(self._current, len(panes) - 1)]
+
+    async def add_terminal(self, name: str, terminal: Any, sender: Sender | None) -> TerminalPane:
+        existing = self.pane(name)
+        if existing is not None:
+            return existing
+        pane = TerminalPane(name, terminal, sender=sender, id=f"pane-{name}")
+        await self.mount(pane)
+        self._layout()
+        return pane
+
+    async def remove_terminal(self, name: str) -> None:
+        pane = self.pane(name)
+        if pane is not None:
+            await pane.remove()
+            self._layout()
+
+    def select(self, index: int) -> TerminalPane | None:
+        panes = self.panes
+        if not panes:
+            return None
+        self._current = index % len(panes)
+        self._layout()
+        return self.current
+
+    def select_pane(self, pane: TerminalPane) -> None:
+        panes = self.panes
+        if pane in panes:
+            self._current = panes.index(pane)
+            self._layout()
+
+    def step(self, delta: int) -> TerminalPane | None:
+        return self.select(self._current + delta)
+
+    def toggle_zoom(self) -> bool:
+        self.zoomed = not self.zoomed
+        self._layout()
+        return self.zoomed
+
+    def _layout(self) -> None:
+        panes = self.panes
+        n = max(1, len(panes))
+        cols = 1 if n == 1 else (2 if n <= 4 else 3)
+        if self.zoomed:
+            cols = 1
+        self.styles.grid_size_columns = cols
+        self.styles.grid_size_rows = 1 if self.zoomed else math.ceil(n / cols)
+        cur = self.current
+        for p in panes:
+            p.set_class(p is cur, "-current")
+            p.display = (not self.zoomed) or p is cur

@@ -1,0 +1,309 @@
+"""A live terminal pane: ``render_line`` over the emulator with a per-row strip cache.
+
+The terminal's listener only sets a flag; a ~30 Hz timer turns the flag into
+``refresh_lines`` for the rows that changed, so a flood of output costs at most 30
+partial repaints a second. Rows are cached as strips and rebuilt only when the
+emulator reports them changed (or the cursor moved on them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from agentshell.tui.messages import PaneResized, TypingChanged
+from agentshell.tui.widgets.terminal.keys import LEAVE_KEY, key_to_bytes, paste_to_bytes
+from agentshell.tui.widgets.terminal.render import StyleCache, row_segments
+
+DECCKM = 1 << 5  # pyte stores private modes shifted left by 5
+BRACKETED_PASTE = 2004 << 5
+
+Sender = Callable[[bytes], Awaitable[None] | None]
+
+
+def _history_rows(emulator: Any) -> Any:
+    h = getattr(emulator, "history", None)
+    if h is None:
+        return ()
+    top = getattr(h, "top", None)  # pyte.HistoryScreen keeps (top, bottom, ...)
+    return top if top is not None else h
+
+
+class TerminalPane(ScrollView, can_focus=True):
+    """One terminal. Focus + enter/click takes over typing; ctrl+] gives it back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "take_over", "Type here", show=True),
+        Binding("shift+pageup", "page_back", "Scroll back", show=False),
+        Binding("shift+pagedown", "page_forward", "Scroll forward", show=False),
+    ]
+
+    typing: reactive[bool] = reactive(False)
+    FPS = 30.0
+
+    def __init__(
+        self,
+        name: str,
+        terminal: Any,
+        *,
+        sender: Sender | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.terminal_name = name
+        self.terminal = terminal
+        self._sender = sender
+        self._styles = StyleCache()
+        self._screen_cache: dict[int, Strip] = {}
+        self._history_cache: LRUCache[int, tuple[Any, Strip]] = LRUCache(2048)
+        self._pending = True
+        self._cursor: tuple[int, int, bool] = (-1, -1, True)
+        self._last_frame: Any = None
+        self._follow = True
+        self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self._activity = ""
+        self.repaints = 0
+        self.border_title = name
+        listener = getattr(terminal, "add_listener", None)
+        if callable(listener):
+            listener(self._on_terminal_output)
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def emulator(self) -> Any:
+        return self.terminal.emulator
+
+    def _on_terminal_output(self, *_args: Any) -> None:
+        """The terminal's listener: only mark; the tick repaints."""
+        self._pending = True
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / self.FPS, self._tick)
+        self._update_virtual_size()
+        self._update_titles()
+        self.run_worker(self._drain_outbox(), exclusive=False, group=f"send-{self.terminal_name}")
+
+    async def _drain_outbox(self) -> None:
+        while True:
+            data = await self._outbox.get()
+            if self._sender is not None:
+                result = self._sender(data)
+                if result is not None:
+                    await result
+            else:
+                send = getattr(self.terminal, "send", None)
+                if send is not None:
+                    r = send(data)
+                    if asyncio.iscoroutine(r):
+                        await r
+
+    def send_bytes(self, data: bytes) -> None:
+        self._outbox.put_nowait(data)
+
+    def mark_dirty(self) -> None:
+        self._pending = True
+
+    # -------------------------------------------------------------------- ticks
+
+    def _changed_rows(self) -> set[int] | None:
+        """Rows to repaint since the last tick; ``None`` means all of them."""
+        em = self.emulator
+        frame_fn = getattr(self.terminal, "frame", None)
+        if callable(frame_fn):
+            frame = frame_fn()
+            prev = self._last_frame
+            self._last_frame = frame
+            lines = getattr(frame, "lines", None)
+            if prev is None or lines is None or len(lines) != len(getattr(prev, "lines", ())):
+                return None
+            return {
+                i for i, (a, b) in enumerate(zip(lines, prev.lines, strict=False)) if a is not b
+            }
+        dirty = getattr(em, "dirty", None)
+        if dirty is None:
+            return None
+        rows = set(dirty)
+        dirty.clear()
+        return rows
+
+    def _tick(self) -> None:
+        if not self._pending:
+            return
+        self._pending = False
+        self.repaint_now()
+
+    def repaint_now(self) -> None:
+        em = self.emulator
+        rows = self._changed_rows()
+        cur = em.cursor
+        cursor = (int(cur.x), int(cur.y), bool(getattr(cur, "hidden", False)))
+        if cursor != self._cursor:
+            rows = None if rows is None else rows | {self._cursor[1], cursor[1]}
+            self._cursor = cursor
+        self.repaints += 1
+        old_height = self.virtual_size.height
+        self._update_virtual_size()
+        hist = len(_history_rows(em))
+        if rows is None or self.virtual_size.height != old_height:
+            self._screen_cache.clear()
+            if self._follow:
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.refresh()
+            return
+        for r in rows:
+            self._screen_cache.pop(r, None)
+        top = int(self.scroll_offset.y)
+        for r in rows:
+            y = hist + r - top
+            if 0 <= y < self.size.height:
+                self.refresh_lines(y)
+
+    def _update_virtual_size(self) -> None:
+        em = self.emulator
+        height = len(_history_rows(em)) + int(em.lines)
+        self.virtual_size = Size(int(em.columns), height)
+
+    # ---------------------------------------------------------------- rendering
+
+    def _screen_strip(self, row: int) -> Strip:
+        strip = self._screen_cache.get(row)
+        if strip is None:
+            em = self.emulator
+            cx, cy, hidden = self._cursor
+            cursor_x = cx if (row == cy and not hidden and self.has_focus) else None
+            buffer_row = em.buffer[row]
+            segs = row_segments(
+                self._styles, buffer_row, int(em.columns), em.default_char, cursor_x
+            )
+            strip = Strip(segs).adjust_cell_length(int(em.columns))
+            self._screen_cache[row] = strip
+        return strip
+
+    def _history_strip(self, index: int, row: Any) -> Strip:
+        cached = self._history_cache.get(index)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        em = self.emulator
+        segs = row_segments(self._styles, row, int(em.columns), em.default_char)
+        strip = Strip(segs).adjust_cell_length(int(em.columns))
+        self._history_cache[index] = (row, strip)
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        line = int(scroll_y) + y
+        width = self.scrollable_content_region.width
+        history = _history_rows(self.emulator)
+        hist = len(history)
+        if line < hist:
+            strip = self._history_strip(line, history[line])
+        elif line - hist < int(self.emulator.lines):
+            strip = self._screen_strip(line - hist)
+        else:
+            return Strip.blank(width, self.rich_style)
+        return strip.crop_extend(int(scroll_x), int(scroll_x) + width, Style())
+
+    # ------------------------------------------------------------------ resize
+
+    def on_resize(self, event: events.Resize) -> None:
+        region = self.scrollable_content_region
+        if region.width > 4 and region.height > 2:
+            self.post_message(PaneResized(self.terminal_name, region.width, region.height))
+        self._screen_cache.clear()
+
+    # ----------------------------------------------------------------- scrolling
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._follow = new >= self.max_scroll_y
+
+    def action_page_back(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_page_forward(self) -> None:
+        self.scroll_page_down(animate=False)
+
+    # ------------------------------------------------------------------ typing
+
+    def action_take_over(self) -> None:
+        self.typing = True
+        self.focus()
+
+    def leave(self) -> None:
+        self.typing = False
+
+    def watch_typing(self, typing: bool) -> None:
+        self.set_class(typing, "-typing")
+        self._update_titles()
+        self._screen_cache.clear()
+        self.refresh()
+        self.post_message(TypingChanged(self.terminal_name, typing))
+
+    def set_activity(self, text: str) -> None:
+        """Who else is acting on this terminal (an approved command running)."""
+        if text != self._activity:
+            self._activity = text
+            self._update_titles()
+
+    def _update_titles(self) -> None:
+        if self.typing:
+            self.border_subtitle = "⌨ human typing · ctrl+] to leave"
+        elif self._activity:
+            self.border_subtitle = self._activity
+        else:
+            self.border_subtitle = "enter/click to type"
+
+    def on_focus(self) -> None:
+        self._screen_cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._screen_cache.clear()
+        self.refresh()
+
+    async def on_click(self, event: events.Click) -> None:
+        self.action_take_over()
+
+    async def on_key(self, event: events.Key) -> None:
+        if not self.typing:
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key == LEAVE_KEY:
+            self.typing = False
+            return
+        data = key_to_bytes(
+            event.key, event.character, app_cursor=DECCKM in getattr(self.emulator, "mode", ())
+        )
+        if data:
+            self._follow = True
+            self.send_bytes(data)
+
+    async def on_paste(self, event: events.Paste) -> None:
+        if not self.typing:
+            return
+        event.stop()
+        event.prevent_default()
+        bracketed = BRACKETED_PASTE in getattr(self.emulator, "mode", ())
+        self.send_bytes(paste_to_bytes(event.text, bracketed=bracketed))
+
+    def screen_text(self) -> list[str]:
+        """The visible screen as plain text (tests, screenshots)."""
+        return list(self.emulator.display)
+
+
+def segments_text(segments: list[Segment]) -> str:
+    return "".join(s.text for s in segments)
