@@ -12,21 +12,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from agentshell.core import events as ev
-from agentshell.core.approvals import transition
-from agentshell.core.capabilities import permissions_of
+from agentshell.core import ot
+from agentshell.core.approvals import after_crash, transition
+from agentshell.core.capabilities import CapabilityRegistry, permissions_of
+from agentshell.core.clock import merge
 from agentshell.core.errors import AgentShellError, PermissionDeniedError
+from agentshell.core.ranges import changed_line_ranges, find_conflicts
 from agentshell.core.risk import risk_hints
 from agentshell.core.rules import decide, suggest_rule
-from agentshell.core.state import AgentInfo, ApprovalInfo, RuleInfo, TaskInfo, TerminalInfo
+from agentshell.core.state import (
+    AgentInfo,
+    ApprovalInfo,
+    EditInfo,
+    RuleInfo,
+    TaskInfo,
+    TerminalInfo,
+)
 
 from .results import (
     CommandExpired,
@@ -50,6 +61,7 @@ RULE_ACTIONS = ("allow", "ask", "deny")
 RULE_KINDS = ("exact", "prefix", "glob")
 RULE_SCOPES = ("session", "agent", "terminal")
 _FINISHED_KEEP = 4096
+TASK_STATUSES = ("open", "assigned", "in_progress", "blocked", "done")
 
 
 class Subscription:
@@ -60,16 +72,28 @@ class Subscription:
     iteration ends.
     """
 
-    def __init__(self, owner: Coordinator, types: Iterable[str] | None, maxsize: int) -> None:
+    def __init__(
+        self,
+        owner: Coordinator,
+        types: Iterable[str] | None,
+        maxsize: int,
+        predicate: Callable[[ev.Event], bool] | None = None,
+    ) -> None:
         self._owner = owner
         self.types = frozenset(types) if types is not None else None
+        self.predicate = predicate
         self._queue: asyncio.Queue[ev.Event | None] = asyncio.Queue()
         self._maxsize = maxsize
         self.closed = False
         self.overflowed = False
 
     def _offer(self, event: ev.Event) -> None:
-        if self.closed or (self.types is not None and event.event_type not in self.types):
+        if self.closed:
+            return
+        if self.predicate is not None:
+            if not self.predicate(event):
+                return
+        elif self.types is not None and event.event_type not in self.types:
             return
         if self._queue.qsize() >= self._maxsize:
             self.overflowed = True
@@ -146,6 +170,9 @@ class Coordinator:
         self._ready: dict[int, ev.Event | None] = {}
         self._started = False
         self._stopping = False
+        self._docs: dict[str, ot.OTServerDoc] = {}
+        self._seen: dict[str, dict[str, int]] = {}
+        self._system_seq = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -158,34 +185,30 @@ class Coordinator:
         state = self.session.state
         # approvals cut short by a crash come back as "interrupted": a new decision is needed
         for info in list(state["pending_approvals"].values()):
-            if info.status == "approved":
+            if after_crash(info.status) == "interrupted" and info.status != "interrupted":
                 await self._emit(
                     ev.ApprovalDecided(
                         approval_id=info.approval_id,
                         decision="interrupted",
                         by=ev.SYSTEM,
-                        reason="the coordinator restarted before the command started",
-                    )
-                )
-            elif info.status == "executing":
-                await self._emit(
-                    ev.ApprovalExecuted(
-                        approval_id=info.approval_id,
-                        status="failed",
-                        error="interrupted: the coordinator restarted while the command ran",
+                        reason=f"the coordinator restarted while the command was {info.status}",
                     )
                 )
             elif info.status == "queued":
                 self._arm_expiry(info)
         for agent in list(state["agents"].values()):
             if agent.status in ("connected", "working", "waiting"):
-                await self._emit(ev.AgentStatusChanged(agent_id=agent.agent_id, status="disconnected"))
+                await self._emit(
+                    ev.AgentStatusChanged(agent_id=agent.agent_id, status="disconnected")
+                )
         terminals = [t for t in state["terminals"].values() if t.open]
         if not terminals:
             await self.open_terminal("main", self.project_dir)
         else:
             for t in terminals:
-                await self.open_terminal(t.name, t.cwd or self.project_dir, columns=t.columns, lines=t.lines)
+                await self.open_terminal(
+                    t.name, t.cwd or self.project_dir, columns=t.columns, lines=t.lines
+                )
 
     async def stop(self) -> None:
         """Stop executors and terminals, close subscriptions. The session stays open."""
@@ -262,9 +285,18 @@ class Coordinator:
             else:
                 f.set_exception(outcome)
 
-    def subscribe(self, types: Iterable[str] | None = None, *, maxsize: int = 10_000) -> Subscription:
-        """A new :class:`Subscription` receiving every event appended from now on."""
-        sub = Subscription(self, types, maxsize)
+    def subscribe(
+        self,
+        types: Iterable[str] | None = None,
+        *,
+        predicate: Callable[[ev.Event], bool] | None = None,
+        maxsize: int = 10_000,
+    ) -> Subscription:
+        """A new :class:`Subscription` receiving every event appended from now on.
+
+        ``types`` keeps only those event types; ``predicate`` (instead) decides per event.
+        """
+        sub = Subscription(self, types, maxsize, predicate)
         self._subscribers.add(sub)
         return sub
 
@@ -299,9 +331,7 @@ class Coordinator:
     def require(self, agent_id: str, permission: str) -> None:
         """Raise PermissionDeniedError unless ``agent_id`` holds ``permission``."""
         if permission not in self.permissions(agent_id):
-            raise PermissionDeniedError(
-                f"agent {agent_id!r} lacks the {permission!r} capability"
-            )
+            raise PermissionDeniedError(f"agent {agent_id!r} lacks the {permission!r} capability")
 
     def authenticate(self, agent_id: str, token: str) -> AgentInfo | None:
         """The agent when ``token`` is its token, else None."""
@@ -397,8 +427,13 @@ class Coordinator:
         rules = list(self.session.state["rules"].values())
         action, rule_id = decide(rules, command, agent_id, terminal)
         if action == "deny":
-            await self._decide(approval_id, "rejected", by=ev.SYSTEM, rule_id=rule_id or "",
-                               reason=f"denied by rule {rule_id}")
+            await self._decide(
+                approval_id,
+                "rejected",
+                by=ev.SYSTEM,
+                rule_id=rule_id or "",
+                reason=f"denied by rule {rule_id}",
+            )
         elif action == "allow":
             await self._decide(approval_id, "approved", by=ev.SYSTEM, rule_id=rule_id or "")
         else:
@@ -416,7 +451,9 @@ class Coordinator:
         self._timers.pop(approval_id, None)
         info = self.session.state["pending_approvals"].get(approval_id)
         if info is not None and info.status == "queued":
-            await self._decide(approval_id, "expired", by=ev.SYSTEM, reason="no decision before the timeout")
+            await self._decide(
+                approval_id, "expired", by=ev.SYSTEM, reason="no decision before the timeout"
+            )
 
     async def _decide(
         self,
@@ -430,8 +467,12 @@ class Coordinator:
         rule_id: str = "",
     ) -> None:
         info = self.approval(approval_id)
-        action = {"approved": "approve", "rejected": "reject", "expired": "expire",
-                  "interrupted": "interrupt"}[decision]
+        action = {
+            "approved": "approve",
+            "rejected": "reject",
+            "expired": "expire",
+            "interrupted": "interrupt",
+        }[decision]
         try:
             transition(info.status, action)
         except AgentShellError as exc:
@@ -464,6 +505,20 @@ class Coordinator:
         """Approve a queued (or interrupted) command; ``command`` replaces its text."""
         if command is not None and (not isinstance(command, str) or not command.strip()):
             raise InvalidRequestError("an edited command must be a non-empty string")
+        info = self.approval(approval_id)
+        sd = self._docs.get(f"approval:{approval_id}")
+        if revision is not None:
+            if sd is None or sd.revision != revision:
+                current = sd.revision if sd is not None else 0
+                raise InvalidStateError(
+                    f"approval {approval_id}: revision {revision} is not the current text "
+                    f"(revision {current}); review it again"
+                )
+            command = sd.text
+        elif command is None and sd is not None and sd.text != info.command:
+            command, revision = sd.text, sd.revision
+        if command is not None and not command.strip():
+            raise InvalidRequestError("the approved command is empty")
         await self._decide(approval_id, "approved", by=by, command=command, revision=revision)
 
     async def reject(self, approval_id: str, reason: str = "", by: str = ev.HUMAN) -> None:
@@ -491,7 +546,9 @@ class Coordinator:
             skind, spattern = suggest_rule(info.command)
             kind = kind or skind
             pattern = pattern if pattern is not None else spattern
-        rule_id = await self.add_rule("allow", kind, pattern, scope=scope, scope_value=scope_value, by=by)
+        rule_id = await self.add_rule(
+            "allow", kind, pattern, scope=scope, scope_value=scope_value, by=by
+        )
         if self.approval(approval_id).status in ("queued", "interrupted"):
             await self.approve(approval_id, by=by)
         return rule_id
@@ -664,7 +721,9 @@ class Coordinator:
                     with contextlib.suppress(Exception):
                         await self._emit(
                             ev.ApprovalExecuted(
-                                approval_id=approval_id, status="failed", error=f"internal error: {exc}"
+                                approval_id=approval_id,
+                                status="failed",
+                                error=f"internal error: {exc}",
                             )
                         )
 
@@ -686,12 +745,16 @@ class Coordinator:
             return
         command = info.approved_command if info.approved_command is not None else info.command
         cwd = str(slot.term.cwd or "")
-        await self._emit(ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=approval_id, status="executing"))
+        await self._emit(
+            ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=approval_id, status="executing")
+        )
         try:
             res = await slot.term.run(command, timeout=self.run_timeout)
         except (CommandTimeout, TerminalClosedError) as exc:
             await self._emit(
-                ev.ApprovalExecuted(approval_id=approval_id, status="failed", error=str(exc) or type(exc).__name__)
+                ev.ApprovalExecuted(
+                    approval_id=approval_id, status="failed", error=str(exc) or type(exc).__name__
+                )
             )
             if isinstance(exc, TerminalClosedError) and not self._stopping:
                 with contextlib.suppress(Exception):
@@ -727,7 +790,299 @@ class Coordinator:
         )
         self._settle(approval_id, result)
 
+    # ------------------------------------------------------- shared docs (OT)
+
+    def _doc(self, doc: str) -> ot.OTServerDoc:
+        sd = self._docs.get(doc)
+        if sd is None:
+            if doc.startswith("draft:"):
+                self._slot(doc[len("draft:") :])
+            elif doc.startswith("approval:"):
+                self.approval(doc[len("approval:") :])
+            else:
+                raise InvalidRequestError(
+                    f"unknown document {doc!r}: use draft:<terminal> or approval:<id>"
+                )
+            info = self.session.state["docs"].get(doc)
+            sd = ot.OTServerDoc(info.text, info.revision) if info is not None else ot.OTServerDoc()
+            self._docs[doc] = sd
+        return sd
+
+    async def doc_open(self, doc: str) -> tuple[str, int]:
+        """``(text, revision)`` of a shared document, creating it when new.
+
+        ``draft:<terminal>`` starts empty; ``approval:<id>`` starts as the pending
+        command's text (one system op, so the log replays to the same text).
+        """
+        sd = self._doc(doc)
+        if doc.startswith("approval:") and sd.revision == 0:
+            text = self.approval(doc[len("approval:") :]).command
+            op, rev = sd.receive(0, ot.insert_op(0, 0, text), ev.SYSTEM, self._next_system_seq())
+            await self._emit(
+                ev.DocOp(agent_id=ev.SYSTEM, doc=doc, revision=rev, op=ot.to_wire(op), client_seq=0)
+            )
+        return sd.text, sd.revision
+
+    def doc_state(self, doc: str) -> tuple[str, int]:
+        """``(text, revision)`` of a document as it is now (no event)."""
+        sd = self._doc(doc)
+        return sd.text, sd.revision
+
+    async def doc_op(
+        self,
+        agent_id: str,
+        doc: str,
+        base_revision: int,
+        op: Any,
+        client_seq: int,
+        clock: dict[str, int] | None = None,
+    ) -> tuple[list[Any], int]:
+        """Apply ``agent_id``'s op made at ``base_revision``: transform it against the
+        ops since, log it (``doc_op``), broadcast it. Returns ``(op', revision)``.
+        A resend of an applied ``(agent, client_seq)`` returns the first result."""
+        if agent_id != ev.HUMAN:
+            self.require(agent_id, TYPE)
+        if doc.startswith("approval:") and doc not in self._docs:
+            await self.doc_open(doc)
+        sd = self._doc(doc)
+        try:
+            parsed = ot.from_wire(op)
+            if sd.is_duplicate(agent_id, client_seq):
+                done, rev = sd.receive(base_revision, parsed, agent_id, client_seq)
+                return ot.to_wire(done), rev
+            if doc.startswith("approval:"):
+                info = self.approval(doc[len("approval:") :])
+                if info.status != "queued":
+                    raise InvalidStateError(f"approval {info.approval_id} is {info.status}")
+            applied, rev = sd.receive(base_revision, parsed, agent_id, client_seq)
+        except ot.OTError as exc:
+            raise InvalidRequestError(f"{doc}: {exc}") from None
+        await self._emit(
+            ev.DocOp(
+                agent_id=agent_id,
+                doc=doc,
+                revision=rev,
+                op=ot.to_wire(applied),
+                client_seq=client_seq,
+                clock=self._clock_for(agent_id, clock),
+            )
+        )
+        return ot.to_wire(applied), rev
+
+    async def submit_draft(
+        self, agent_id: str, terminal: str = "main", timeout: float | None = None
+    ) -> str:
+        """Queue the text of ``draft:<terminal>`` as ``agent_id``'s command, then clear the draft."""
+        doc = f"draft:{terminal}"
+        sd = self._doc(doc)
+        command = sd.text.strip()
+        approval_id = await self.propose(agent_id, command, terminal, timeout)
+        if sd.text:
+            op, rev = sd.receive(
+                sd.revision,
+                ot.delete_op(len(sd.text), 0, len(sd.text)),
+                ev.SYSTEM,
+                self._next_system_seq(),
+            )
+            await self._emit(
+                ev.DocOp(agent_id=ev.SYSTEM, doc=doc, revision=rev, op=ot.to_wire(op), client_seq=0)
+            )
+        return approval_id
+
+    def _next_system_seq(self) -> int:
+        self._system_seq -= 1  # negative: never collides with a client's own counter
+        return self._system_seq
+
+    # -------------------------------------------------------- vector clocks
+
+    def clock_of(self, agent_id: str) -> dict[str, int]:
+        """What ``agent_id`` has seen (as far as the coordinator told it), plus its own count."""
+        c = dict(self._seen.get(agent_id, {}))
+        own = self.session.state["clock"].get(agent_id, 0)
+        if own > c.get(agent_id, 0):
+            c[agent_id] = own
+        return c
+
+    def saw(self, agent_id: str, event: ev.Event) -> None:
+        """Record that ``event`` was delivered to ``agent_id`` (for edit causality)."""
+        if event.clock:
+            self._seen[agent_id] = merge(self._seen.get(agent_id, {}), event.clock)
+
+    def _clock_for(self, agent_id: str, given: dict[str, int] | None) -> dict[str, int]:
+        c = merge(self.clock_of(agent_id), given or {})
+        c[agent_id] = self.session.state["clock"].get(agent_id, 0) + 1
+        return c
+
+    # ------------------------------------------------------ file edits, conflicts
+
+    async def report_edit(
+        self,
+        agent_id: str,
+        path: str,
+        old: str,
+        new: str,
+        clock: dict[str, int] | None = None,
+    ) -> tuple[ev.FileEdited, list[ev.ConflictDetected]]:
+        """Log ``agent_id``'s edit of ``path`` and the conflicts it makes (pushed to both)."""
+        if agent_id != ev.HUMAN:
+            self.require(agent_id, EDIT)
+        if not path:
+            raise InvalidRequestError("path must be non-empty")
+        old_r, new_r = changed_line_ranges(old, new)
+        e = await self._emit(
+            ev.FileEdited(
+                agent_id=agent_id,
+                file_path=path,
+                old_hash=hashlib.sha256(old.encode()).hexdigest(),
+                new_hash=hashlib.sha256(new.encode()).hexdigest(),
+                ranges=old_r,
+                new_ranges=new_r,
+                lines_added=sum(b - a for a, b in new_r),
+                lines_removed=sum(b - a for a, b in old_r),
+                clock=self._clock_for(agent_id, clock),
+            )
+        )
+        assert isinstance(e, ev.FileEdited)
+        self.saw(agent_id, e)
+        edits = self.session.state["file_edits"].get(path, [])
+        mine = next((x for x in reversed(edits) if x.edit_id == e.event_id), None)
+        conflicts: list[ev.ConflictDetected] = []
+        if mine is None:
+            return e, conflicts
+        seen_pairs: set[tuple[str, tuple[int, int], tuple[int, int]]] = set()
+        for other, my_range, their_range, overlap in find_conflicts(mine, edits):
+            key = (other.edit_id, my_range, their_range)
+            if key in seen_pairs:
+                continue
+            seen_pairs.add(key)
+            c = await self._emit(
+                ev.ConflictDetected(
+                    conflict_id="c-" + uuid.uuid4().hex[:10],
+                    file_path=path,
+                    agents=[other.agent_id, agent_id],
+                    ranges=[list(their_range), list(my_range)],
+                    overlap=list(overlap),
+                    edit_ids=[other.edit_id, mine.edit_id],
+                )
+            )
+            assert isinstance(c, ev.ConflictDetected)
+            conflicts.append(c)
+        return e, conflicts
+
+    def check_edit(
+        self,
+        agent_id: str,
+        path: str,
+        ranges: Iterable[tuple[int, int]],
+        clock: dict[str, int] | None = None,
+    ) -> list[EditInfo]:
+        """The logged edits of ``path`` that an edit of ``ranges`` by ``agent_id`` would
+        conflict with. The agent is then counted as having seen every edit of ``path``."""
+        edits = self.session.state["file_edits"].get(path, [])
+        probe = EditInfo(
+            edit_id="",
+            agent_id=agent_id,
+            file_path=path,
+            ranges=tuple((int(a), int(b)) for a, b in ranges),
+            clock=self._clock_for(agent_id, clock),
+            old_hash="",
+            new_hash="",
+            seq=0,
+            timestamp=time.time(),
+        )
+        out: dict[str, EditInfo] = {}
+        for other, *_ in find_conflicts(probe, edits):
+            out.setdefault(other.edit_id, other)
+        for x in edits:
+            self._seen[agent_id] = merge(self._seen.get(agent_id, {}), x.clock)
+        return list(out.values())
+
+    async def resolve_conflict(
+        self, conflict_id: str, resolution: str, *, by: str = ev.HUMAN, note: str = ""
+    ) -> None:
+        """Resolve a conflict: keep_first, keep_second, keep_both or manual."""
+        if conflict_id not in self.session.state["active_conflicts"]:
+            raise NotFoundError(f"no active conflict {conflict_id!r}")
+        if resolution not in ("keep_first", "keep_second", "keep_both", "manual"):
+            raise InvalidRequestError("resolution: keep_first, keep_second, keep_both or manual")
+        await self._emit(
+            ev.ConflictResolved(
+                agent_id=ev.HUMAN, conflict_id=conflict_id, resolution=resolution, by=by, note=note
+            )
+        )
+
     # --------------------------------------------------------------------- tasks
 
     def tasks(self) -> list[TaskInfo]:
         return sorted(self.session.state["tasks"].values(), key=lambda t: t.created_at)
+
+    def task(self, task_id: str) -> TaskInfo:
+        t: TaskInfo | None = self.session.state["tasks"].get(task_id)
+        if t is None:
+            raise NotFoundError(f"no task {task_id!r}")
+        return t
+
+    def suggest_agents(self, description: str, limit: int = 3) -> list[tuple[str, float]]:
+        """Agents whose skills fit ``description`` best (CapabilityRegistry), best first."""
+        reg = CapabilityRegistry()
+        for a in self.session.state["agents"].values():
+            reg.register_agent(a.agent_id, a.name, list(a.capabilities))
+        return [(str(a), float(s)) for a, s in reg.find_agents_for_task(description, limit)]
+
+    async def create_task(self, description: str, created_by: str = ev.HUMAN) -> str:
+        if not isinstance(description, str) or not description.strip():
+            raise InvalidRequestError("a task needs a description")
+        task_id = "t-" + uuid.uuid4().hex[:8]
+        await self._emit(
+            ev.TaskCreated(
+                agent_id=created_by if created_by in self.session.state["agents"] else ev.HUMAN,
+                task_id=task_id,
+                description=description,
+                created_by=created_by,
+                suggested_agents=[[a, s] for a, s in self.suggest_agents(description)],
+            )
+        )
+        return task_id
+
+    async def claim_task(self, task_id: str, agent_id: str) -> None:
+        """``agent_id`` takes an open task (assigned to it)."""
+        t = self.task(task_id)
+        if t.status not in ("open",) and t.assignee != agent_id:
+            raise InvalidStateError(f"task {task_id} is {t.status} (assignee {t.assignee or '-'})")
+        await self._emit(
+            ev.TaskStatusChanged(
+                agent_id=agent_id, task_id=task_id, status="assigned", assignee=agent_id
+            )
+        )
+
+    async def update_task(
+        self,
+        task_id: str,
+        status: str,
+        *,
+        assignee: str | None = None,
+        note: str = "",
+        by: str = ev.HUMAN,
+    ) -> None:
+        """Change a task's status (open, assigned, in_progress, blocked, done).
+
+        The human may do anything; an agent only on a task assigned to it."""
+        t = self.task(task_id)
+        if status not in TASK_STATUSES:
+            raise InvalidRequestError(f"task status must be one of {', '.join(TASK_STATUSES)}")
+        if by != ev.HUMAN:
+            if t.assignee != by:
+                raise PermissionDeniedError(f"task {task_id} is not assigned to {by!r}")
+            if assignee not in (None, by):
+                raise PermissionDeniedError("only the human reassigns tasks")
+        if assignee is not None and assignee and assignee not in self.session.state["agents"]:
+            raise NotFoundError(f"no agent {assignee!r}")
+        await self._emit(
+            ev.TaskStatusChanged(
+                agent_id=by if by in self.session.state["agents"] else ev.HUMAN,
+                task_id=task_id,
+                status=status,
+                assignee=assignee or "",
+                note=note,
+            )
+        )

@@ -57,7 +57,9 @@ class CommandRejected(CommandError):
     code = "rejected"
 
     def __init__(self, approval_id: str, reason: str, by: str = "human") -> None:
-        super().__init__(approval_id, f"rejected by {by}: {reason}" if reason else f"rejected by {by}")
+        super().__init__(
+            approval_id, f"rejected by {by}: {reason}" if reason else f"rejected by {by}"
+        )
         self.reason = reason
         self.by = by
 

@@ -150,3 +150,30 @@ def read_private_file(path: Path) -> str:
         return os.read(fd, 4096).decode().strip()
     finally:
         os.close(fd)
+
+
+def socket_record_path(session_dir: Path) -> Path:
+    """Where ``agentshell serve`` records the socket it listens on for this session."""
+    return session_dir / "server.socket"
+
+
+def find_socket(socket: Path | None, session_dir: Path | None, session: str) -> Path:
+    """The socket to use: ``socket`` if given, ``$AGENTSHELL_SOCKET``, the one the
+    session's server recorded, else the default path for ``session``."""
+    if socket is not None:
+        return socket
+    env = os.environ.get("AGENTSHELL_SOCKET")
+    if env:
+        return Path(env)
+    if session_dir is not None:
+        rec = socket_record_path(session_dir)
+        with contextlib.suppress(OSError):
+            text = rec.read_text().strip()
+            if text:
+                return Path(text)
+    return default_socket_path(session)
+
+
+def is_serving(path: Path) -> bool:
+    """True when a server is listening on ``path``."""
+    return _someone_listening(path)

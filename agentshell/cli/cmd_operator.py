@@ -1,0 +1,186 @@
+"""Operator commands for headless use: `approvals`, `approve`, `reject`, `rules`.
+
+Each connects to the running server as the operator (the operator token is read
+from the 0600 file beside the socket, or $AGENTSHELL_OPERATOR_TOKEN).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from agentshell.cli.main import cli
+from agentshell.cli.options import resolve_data_dir, session_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def socket_option(f: F) -> F:
+    return click.option(
+        "--socket",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Server socket [default: the session's, or $AGENTSHELL_SOCKET].",
+    )(f)
+
+
+def resolve_socket(data_dir: Path | None, session: str, socket: Path | None) -> Path:
+    from agentshell.server.paths import find_socket
+
+    return find_socket(socket, resolve_data_dir(data_dir) / session, session)
+
+
+def operator(data_dir: Path | None, session: str, socket: Path | None) -> Any:
+    """A SyncAgentClient connected as the operator (ClickException when impossible)."""
+    from agentshell.client.sync import SyncAgentClient
+    from agentshell.core.errors import AgentShellError
+
+    path = resolve_socket(data_dir, session, socket)
+    try:
+        return SyncAgentClient.connect(path, operator=True)
+    except (OSError, AgentShellError) as exc:
+        raise click.ClickException(f"cannot reach the server at {path}: {exc}") from None
+
+
+def call(fn: Callable[[], Any]) -> Any:
+    from agentshell.core.errors import AgentShellError
+
+    try:
+        return fn()
+    except AgentShellError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@session_options
+@socket_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def approvals(data_dir: Path | None, session: str, socket: Path | None, as_json: bool) -> None:
+    """List pending approvals (oldest first)."""
+    with operator(data_dir, session, socket) as c:
+        items = call(c.approvals)
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    if not items:
+        click.echo("no pending approvals")
+    for a in items:
+        cmd = a["approved_command"] or a["command"]
+        risk = f"  [{', '.join(a['risk'])}]" if a["risk"] else ""
+        click.echo(
+            f"{a['approval_id']}  {a['status']:<11} {a['agent_id']:<12} {a['terminal']:<8} {cmd}{risk}"
+        )
+
+
+@cli.command()
+@session_options
+@socket_option
+@click.argument("approval_id")
+@click.option("--edit", "edit", default=None, metavar="TEXT", help="Run this text instead.")
+@click.option("--similar", is_flag=True, help="Also add an allow rule for similar commands.")
+def approve(
+    data_dir: Path | None,
+    session: str,
+    socket: Path | None,
+    approval_id: str,
+    edit: str | None,
+    similar: bool,
+) -> None:
+    """Approve a pending command (optionally edited, optionally as a rule)."""
+    with operator(data_dir, session, socket) as c:
+        if similar:
+            if edit is not None:
+                raise click.UsageError("--similar and --edit cannot be combined")
+            rule_id = call(lambda: c.request("approve_similar", approval_id=approval_id))
+            click.echo(f"approved {approval_id}; added rule {rule_id['rule_id']}")
+            return
+        call(lambda: c.approve(approval_id, edit))
+    click.echo(f"approved {approval_id}")
+
+
+@cli.command()
+@session_options
+@socket_option
+@click.argument("approval_id")
+@click.option("--reason", default="", help="Sent back to the agent.")
+def reject(
+    data_dir: Path | None, session: str, socket: Path | None, approval_id: str, reason: str
+) -> None:
+    """Reject a pending command."""
+    with operator(data_dir, session, socket) as c:
+        call(lambda: c.reject(approval_id, reason))
+    click.echo(f"rejected {approval_id}")
+
+
+@cli.group()
+def rules() -> None:
+    """List, add and revoke approval rules (allow / ask / deny)."""
+
+
+@rules.command("list")
+@session_options
+@socket_option
+@click.option("--json", "as_json", is_flag=True)
+def rules_list(data_dir: Path | None, session: str, socket: Path | None, as_json: bool) -> None:
+    with operator(data_dir, session, socket) as c:
+        items = call(lambda: c.request("rules")["rules"])
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    if not items:
+        click.echo("no rules")
+    for r in items:
+        scope = r["scope"] + (f"={r['scope_value']}" if r["scope_value"] else "")
+        click.echo(f"{r['rule_id']}  {r['action']:<5} {r['kind']:<6} {scope:<16} {r['pattern']}")
+
+
+@rules.command("add")
+@session_options
+@socket_option
+@click.argument("action", type=click.Choice(["allow", "ask", "deny"]))
+@click.argument("kind", type=click.Choice(["exact", "prefix", "glob"]))
+@click.argument("pattern")
+@click.option("--agent", default=None, help="Only for this agent.")
+@click.option("--terminal", default=None, help="Only for this terminal.")
+def rules_add(
+    data_dir: Path | None,
+    session: str,
+    socket: Path | None,
+    action: str,
+    kind: str,
+    pattern: str,
+    agent: str | None,
+    terminal: str | None,
+) -> None:
+    """Add a rule, e.g. `agentshell rules add allow prefix "git status"`."""
+    if agent and terminal:
+        raise click.UsageError("a rule has one scope: --agent or --terminal")
+    scope, value = (
+        ("agent", agent) if agent else ("terminal", terminal) if terminal else ("session", "")
+    )
+    with operator(data_dir, session, socket) as c:
+        r = call(
+            lambda: c.request(
+                "rule_add",
+                action=action,
+                kind=kind,
+                pattern=pattern,
+                scope=scope,
+                scope_value=value,
+            )
+        )
+    click.echo(r["rule_id"])
+
+
+@rules.command("revoke")
+@session_options
+@socket_option
+@click.argument("rule_id")
+def rules_revoke(data_dir: Path | None, session: str, socket: Path | None, rule_id: str) -> None:
+    with operator(data_dir, session, socket) as c:
+        call(lambda: c.request("rule_revoke", rule_id=rule_id))
+    click.echo(f"revoked {rule_id}")

@@ -1,0 +1,94 @@
+"""`agentshell run -- COMMAND...`: what an agent calls instead of running a command.
+
+The command is proposed to the session's server, waits for the human's decision
+(or a rule), and on approval runs in the shared terminal; its output is printed and
+its exit code returned. Exit codes of our own:
+
+* 126  rejected (the reason is printed on stderr)
+* 124  expired: no decision within --timeout
+* 125  approved but could not run (terminal gone, interrupted by a restart)
+* 2    usage, connection or authentication error
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from agentshell.cli.cmd_operator import resolve_socket, socket_option
+from agentshell.cli.main import cli
+from agentshell.cli.options import session_options
+
+EXIT_REJECTED = 126
+EXIT_EXPIRED = 124
+EXIT_FAILED = 125
+EXIT_ERROR = 2
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@session_options
+@socket_option
+@click.option(
+    "--agent", default=None, help="Agent id [default: $AGENTSHELL_AGENT]. Token: $AGENTSHELL_TOKEN."
+)
+@click.option("--terminal", default="main", show_default=True)
+@click.option("--timeout", type=float, default=None, help="Seconds to wait for a decision.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(
+    data_dir: Path | None,
+    session: str,
+    socket: Path | None,
+    agent: str | None,
+    terminal: str,
+    timeout: float | None,
+    command: tuple[str, ...],
+) -> None:
+    """Propose COMMAND, wait for approval, print its output, exit with its code.
+
+    One argument is used as the command line as is (`agentshell run -- 'make && ls'`);
+    several are quoted and joined (`agentshell run -- ls -la`).
+    """
+    from agentshell.client.client import ServerError
+    from agentshell.client.sync import SyncAgentClient
+    from agentshell.coordinator.results import (
+        CommandExpired,
+        CommandFailed,
+        CommandInterrupted,
+        CommandRejected,
+    )
+    from agentshell.core.errors import AgentShellError
+
+    agent = agent or os.environ.get("AGENTSHELL_AGENT")
+    token = os.environ.get("AGENTSHELL_TOKEN")
+    if not agent or not token:
+        click.echo(
+            "agentshell run: set --agent (or AGENTSHELL_AGENT) and AGENTSHELL_TOKEN", err=True
+        )
+        sys.exit(EXIT_ERROR)
+    line = command[0] if len(command) == 1 else shlex.join(command)
+    path = resolve_socket(data_dir, session, socket)
+    try:
+        with SyncAgentClient.connect(path, agent, token) as c:
+            result = c.run(line, terminal=terminal, timeout=timeout)
+    except CommandRejected as exc:
+        click.echo(f"agentshell: command rejected: {exc.reason or 'no reason given'}", err=True)
+        sys.exit(EXIT_REJECTED)
+    except CommandExpired:
+        click.echo("agentshell: no decision before the timeout; the command did not run", err=True)
+        sys.exit(EXIT_EXPIRED)
+    except (CommandFailed, CommandInterrupted) as exc:
+        click.echo(f"agentshell: the command could not run: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except (OSError, ServerError, AgentShellError) as exc:
+        click.echo(f"agentshell run: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    out = result.output
+    if out:
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+        sys.stdout.flush()
+    code = result.exit_code
+    sys.exit(code if code is not None else EXIT_FAILED)

@@ -1,0 +1,79 @@
+"""`agentshell serve`: run a session's coordinator and agent socket without the TUI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from agentshell.cli.main import cli
+from agentshell.cli.options import resolve_data_dir, session_options
+
+
+async def serve_session(
+    data_dir: Path, session: str, socket: Path | None, project: Path, shell: str | None
+) -> int:
+    from agentshell.coordinator.coordinator import Coordinator
+    from agentshell.server.paths import default_socket_path, socket_record_path
+    from agentshell.server.server import Server
+    from agentshell.store.session import SessionManager
+
+    sm = SessionManager(session, data_dir)
+    sock_path = socket or Path(os.environ.get("AGENTSHELL_SOCKET") or default_socket_path(session))
+    coord = Coordinator(sm, project_dir=project, shell=shell)
+    server = Server(coord, sock_path)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await coord.start()
+        await server.start()
+        socket_record_path(sm.session_dir).write_text(str(sock_path) + "\n")
+        print(
+            f"agentshell: serving session {session!r} on {sock_path}", file=sys.stderr, flush=True
+        )
+        await stop.wait()
+    finally:
+        await server.close()
+        await coord.stop()
+        with contextlib.suppress(OSError):
+            socket_record_path(sm.session_dir).unlink()
+        sm.close()
+    return 0
+
+
+@cli.command()
+@session_options
+@click.option(
+    "--socket",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Socket path [default: $XDG_RUNTIME_DIR/agentshell/<session>.sock].",
+)
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Project directory (new terminals start here).",
+)
+@click.option("--shell", default=None, help="Shell for terminals [default: $SHELL].")
+def serve(
+    data_dir: Path | None, session: str, socket: Path | None, project: Path, shell: str | None
+) -> None:
+    """Run the coordinator and the agent socket headless (no TUI)."""
+    from agentshell.core.errors import AgentShellError
+
+    try:
+        code = asyncio.run(
+            serve_session(resolve_data_dir(data_dir), session, socket, project.resolve(), shell)
+        )
+    except AgentShellError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
