@@ -87,6 +87,8 @@ class AgentShellApp(App[None]):
         self.backend = backend
         self.clock = clock
         self.banner = banner
+        #: How an agent attaches (socket path, commands); shown at start and in help.
+        self.attach_text = ""
         self.notify_new = notify_new
         self._state_dirty = True
         self._seen_pending: set[str] = set()
@@ -128,6 +130,8 @@ class AgentShellApp(App[None]):
         self.set_interval(0.1, self._maybe_refresh)
         self.set_interval(1.0, self._tick_ages)
         self._listen()
+        if self.attach_text:
+            self.notify(self.attach_text, title="Attach an agent", timeout=12)
 
     def _sender(self, name: str) -> Callable[[bytes], Any]:
         async def send(data: bytes) -> None:
@@ -215,7 +219,7 @@ class AgentShellApp(App[None]):
             t.append(f"{st:<13}", style=STATE_STYLE.get(st, ""))
             t.append(a.last_command[:18] if a.last_command else "", style="dim")
         if not state["agents"]:
-            t.append("No agents yet.", style="dim")
+            t.append("No agents yet. ? shows how to attach one.", style="dim")
         mini.update(t)
 
     # ---------------------------------------------------------------- decisions
@@ -374,7 +378,7 @@ class AgentShellApp(App[None]):
         self.query_one(ApprovalQueue).focus()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.attach_text))
 
     @work
     async def action_request_quit(self) -> None:

@@ -13,19 +13,10 @@ from typing import Any
 
 from agentshell.core import events as ev
 from agentshell.core.state import SessionState, apply_event, new_state
+from agentshell.terminal.emulator import Emulator
 from agentshell.tui.backend import ConflictSides, RuleDraft
 
 T0 = 1_700_000_000.0
-
-
-def make_emulator(columns: int, lines: int) -> Any:
-    try:
-        from agentshell.terminal import Emulator
-    except ImportError:  # the terminal layer has not landed: plain pyte
-        import pyte
-
-        return pyte.Screen(columns, lines)
-    return Emulator(columns, lines)
 
 
 class RecordedTerminal:
@@ -33,31 +24,31 @@ class RecordedTerminal:
 
     def __init__(self, name: str, data: bytes = b"", columns: int = 80, lines: int = 20) -> None:
         self.name = name
-        self.emulator = make_emulator(columns, lines)
-        self._stream: Any = None
-        if not hasattr(self.emulator, "feed"):
-            import pyte
-
-            self._stream = pyte.ByteStream(self.emulator)
+        self.emulator = Emulator(columns, lines)
         self.sent: list[bytes] = []
         self.sizes: list[tuple[int, int]] = []
         self._listeners: list[Callable[..., Any]] = []
+        self.resizable = True
         if data:
             self.feed(data)
 
     def feed(self, data: bytes) -> None:
-        if self._stream is not None:
-            self._stream.feed(data)
-        else:
-            self.emulator.feed(data)
+        self.emulator.feed(data)
         for cb in self._listeners:
             cb()
+
+    def frame(self) -> Any:
+        return self.emulator.frame()
 
     def send(self, data: bytes) -> None:
         self.sent.append(data)
 
     def resize(self, columns: int, lines: int) -> None:
         self.sizes.append((columns, lines))
+        if self.resizable:
+            self.emulator.resize(columns, lines)
+        for cb in self._listeners:
+            cb()
 
     def add_listener(self, callback: Callable[..., Any]) -> None:
         self._listeners.append(callback)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -51,9 +52,16 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "dismiss_help", "Close"),
     ]
 
+    def __init__(self, attach_text: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self.attach_text = attach_text
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Label("AgentShell keys", classes="title")
+            if self.attach_text:
+                yield Label("Attach an agent", classes="section")
+                yield Static(Text(self.attach_text))
             for title, rows in KEYS:
                 table = Table.grid(padding=(0, 2))
                 table.add_column(style="bold", min_width=30)

@@ -24,20 +24,17 @@ from textual.strip import Strip
 
 from agentshell.tui.messages import PaneResized, TypingChanged
 from agentshell.tui.widgets.terminal.keys import LEAVE_KEY, key_to_bytes, paste_to_bytes
-from agentshell.tui.widgets.terminal.render import StyleCache, row_segments
-
-DECCKM = 1 << 5  # pyte stores private modes shifted left by 5
-BRACKETED_PASTE = 2004 << 5
+from agentshell.tui.widgets.terminal.render import LineStyles, line_segments
 
 Sender = Callable[[bytes], Awaitable[None] | None]
 
 
-def _history_rows(emulator: Any) -> Any:
+def _history(emulator: Any) -> Any:
+    """The emulator's scrollback (a sequence of ``Line``), oldest first."""
     h = getattr(emulator, "history", None)
     if h is None:
-        return ()
-    top = getattr(h, "top", None)  # pyte.HistoryScreen keeps (top, bottom, ...)
-    return top if top is not None else h
+        h = getattr(emulator, "scrollback", None)
+    return h if h is not None else ()
 
 
 class TerminalPane(ScrollView, can_focus=True):
@@ -65,12 +62,13 @@ class TerminalPane(ScrollView, can_focus=True):
         self.terminal_name = name
         self.terminal = terminal
         self._sender = sender
-        self._styles = StyleCache()
-        self._screen_cache: dict[int, Strip] = {}
+        self._styles = LineStyles()
+        self._row_cache: dict[int, tuple[Any, int | None, Strip]] = {}
         self._history_cache: LRUCache[int, tuple[Any, Strip]] = LRUCache(2048)
         self._pending = True
-        self._cursor: tuple[int, int, bool] = (-1, -1, True)
-        self._last_frame: Any = None
+        self._cursor: tuple[int, int, bool] = (-1, -1, False)
+        self._frame: Any = None
+        self._hist_len = 0
         self._follow = True
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._activity = ""
@@ -92,7 +90,7 @@ class TerminalPane(ScrollView, can_focus=True):
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.FPS, self._tick)
-        self._update_virtual_size()
+        self.repaint_now()
         self._update_titles()
         self.run_worker(self._drain_outbox(), exclusive=False, group=f"send-{self.terminal_name}")
 
@@ -118,27 +116,6 @@ class TerminalPane(ScrollView, can_focus=True):
 
     # -------------------------------------------------------------------- ticks
 
-    def _changed_rows(self) -> set[int] | None:
-        """Rows to repaint since the last tick; ``None`` means all of them."""
-        em = self.emulator
-        frame_fn = getattr(self.terminal, "frame", None)
-        if callable(frame_fn):
-            frame = frame_fn()
-            prev = self._last_frame
-            self._last_frame = frame
-            lines = getattr(frame, "lines", None)
-            if prev is None or lines is None or len(lines) != len(getattr(prev, "lines", ())):
-                return None
-            return {
-                i for i, (a, b) in enumerate(zip(lines, prev.lines, strict=False)) if a is not b
-            }
-        dirty = getattr(em, "dirty", None)
-        if dirty is None:
-            return None
-        rows = set(dirty)
-        dirty.clear()
-        return rows
-
     def _tick(self) -> None:
         if not self._pending:
             return
@@ -146,72 +123,86 @@ class TerminalPane(ScrollView, can_focus=True):
         self.repaint_now()
 
     def repaint_now(self) -> None:
-        em = self.emulator
-        rows = self._changed_rows()
-        cur = em.cursor
-        cursor = (int(cur.x), int(cur.y), bool(getattr(cur, "hidden", False)))
-        if cursor != self._cursor:
-            rows = None if rows is None else rows | {self._cursor[1], cursor[1]}
-            self._cursor = cursor
+        """Take the terminal's current frame and refresh the rows that changed.
+
+        Frames are copy-on-write: an unchanged row is the very same ``Line`` object as
+        in the previous frame, so ``is`` finds the dirty rows without comparing text.
+        """
+        frame = self.terminal.frame()
+        prev = self._frame
+        self._frame = frame
         self.repaints += 1
-        old_height = self.virtual_size.height
-        self._update_virtual_size()
-        hist = len(_history_rows(em))
-        if rows is None or self.virtual_size.height != old_height:
-            self._screen_cache.clear()
+        em = self.emulator
+        # full-screen programs (vim, less) own the alternate screen: no scrollback then
+        hist_len = 0 if getattr(em, "alternate_screen", False) else len(_history(em))
+        grew = hist_len != self._hist_len
+        self._hist_len = hist_len
+        cursor = (frame.cursor[0], frame.cursor[1], bool(frame.cursor_visible))
+        old_cursor = self._cursor
+        self._cursor = cursor
+        height = hist_len + len(frame.lines)
+        if (
+            prev is None
+            or grew
+            or len(prev.lines) != len(frame.lines)
+            or self.virtual_size.height != height
+        ):
+            self._row_cache.clear()
+            self.virtual_size = Size(frame.columns, height)
             if self._follow:
                 self.scroll_end(animate=False, immediate=True, x_axis=False)
             self.refresh()
             return
-        for r in rows:
-            self._screen_cache.pop(r, None)
+        rows = {
+            i for i, (a, b) in enumerate(zip(frame.lines, prev.lines, strict=True)) if a is not b
+        }
+        if cursor != old_cursor:
+            rows.add(old_cursor[1])
+            rows.add(cursor[1])
         top = int(self.scroll_offset.y)
         for r in rows:
-            y = hist + r - top
+            y = hist_len + r - top
             if 0 <= y < self.size.height:
                 self.refresh_lines(y)
-
-    def _update_virtual_size(self) -> None:
-        em = self.emulator
-        height = len(_history_rows(em)) + int(em.lines)
-        self.virtual_size = Size(int(em.columns), height)
 
     # ---------------------------------------------------------------- rendering
 
     def _screen_strip(self, row: int) -> Strip:
-        strip = self._screen_cache.get(row)
-        if strip is None:
-            em = self.emulator
-            cx, cy, hidden = self._cursor
-            cursor_x = cx if (row == cy and not hidden and self.has_focus) else None
-            buffer_row = em.buffer[row]
-            segs = row_segments(
-                self._styles, buffer_row, int(em.columns), em.default_char, cursor_x
-            )
-            strip = Strip(segs).adjust_cell_length(int(em.columns))
-            self._screen_cache[row] = strip
+        frame = self._frame
+        line = frame.lines[row]
+        cx, cy, visible = self._cursor
+        cursor_x = cx if (row == cy and visible and self.has_focus) else None
+        cached = self._row_cache.get(row)
+        if cached is not None and cached[0] is line and cached[1] == cursor_x:
+            return cached[2]
+        segs = line_segments(self._styles, line, cursor_x)
+        strip = Strip(segs).adjust_cell_length(frame.columns)
+        self._row_cache[row] = (line, cursor_x, strip)
         return strip
 
-    def _history_strip(self, index: int, row: Any) -> Strip:
+    def _history_strip(self, index: int) -> Strip:
+        line = _history(self.emulator)[index]
         cached = self._history_cache.get(index)
-        if cached is not None and cached[0] is row:
+        if cached is not None and cached[0] is line:
             return cached[1]
-        em = self.emulator
-        segs = row_segments(self._styles, row, int(em.columns), em.default_char)
-        strip = Strip(segs).adjust_cell_length(int(em.columns))
-        self._history_cache[index] = (row, strip)
+        strip = Strip(line_segments(self._styles, line)).adjust_cell_length(self._frame.columns)
+        self._history_cache[index] = (line, strip)
         return strip
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        line = int(scroll_y) + y
+        index = int(scroll_y) + y
         width = self.scrollable_content_region.width
-        history = _history_rows(self.emulator)
-        hist = len(history)
-        if line < hist:
-            strip = self._history_strip(line, history[line])
-        elif line - hist < int(self.emulator.lines):
-            strip = self._screen_strip(line - hist)
+        if self._frame is None:
+            return Strip.blank(width, self.rich_style)
+        hist = self._hist_len
+        if index < hist:
+            try:
+                strip = self._history_strip(index)
+            except IndexError:
+                return Strip.blank(width, self.rich_style)
+        elif index - hist < len(self._frame.lines):
+            strip = self._screen_strip(index - hist)
         else:
             return Strip.blank(width, self.rich_style)
         return strip.crop_extend(int(scroll_x), int(scroll_x) + width, Style())
@@ -222,7 +213,7 @@ class TerminalPane(ScrollView, can_focus=True):
         region = self.scrollable_content_region
         if region.width > 4 and region.height > 2:
             self.post_message(PaneResized(self.terminal_name, region.width, region.height))
-        self._screen_cache.clear()
+        self._row_cache.clear()
 
     # ----------------------------------------------------------------- scrolling
 
@@ -248,7 +239,7 @@ class TerminalPane(ScrollView, can_focus=True):
     def watch_typing(self, typing: bool) -> None:
         self.set_class(typing, "-typing")
         self._update_titles()
-        self._screen_cache.clear()
+        self._row_cache.clear()
         self.refresh()
         self.post_message(TypingChanged(self.terminal_name, typing))
 
@@ -267,11 +258,11 @@ class TerminalPane(ScrollView, can_focus=True):
             self.border_subtitle = "enter/click to type"
 
     def on_focus(self) -> None:
-        self._screen_cache.clear()
+        self._row_cache.clear()
         self.refresh()
 
     def on_blur(self) -> None:
-        self._screen_cache.clear()
+        self._row_cache.clear()
         self.refresh()
 
     async def on_click(self, event: events.Click) -> None:
@@ -286,7 +277,9 @@ class TerminalPane(ScrollView, can_focus=True):
             self.typing = False
             return
         data = key_to_bytes(
-            event.key, event.character, app_cursor=DECCKM in getattr(self.emulator, "mode", ())
+            event.key,
+            event.character,
+            app_cursor=bool(getattr(self.emulator, "application_cursor_keys", False)),
         )
         if data:
             self._follow = True
@@ -297,12 +290,12 @@ class TerminalPane(ScrollView, can_focus=True):
             return
         event.stop()
         event.prevent_default()
-        bracketed = BRACKETED_PASTE in getattr(self.emulator, "mode", ())
+        bracketed = bool(getattr(self.emulator, "bracketed_paste", False))
         self.send_bytes(paste_to_bytes(event.text, bracketed=bracketed))
 
     def screen_text(self) -> list[str]:
         """The visible screen as plain text (tests, screenshots)."""
-        return list(self.emulator.display)
+        return list(self.terminal.frame().display)
 
 
 def segments_text(segments: list[Segment]) -> str:

@@ -128,3 +128,62 @@ def row_segments(
     if run:
         segments.append(Segment("".join(run), run_style))
     return segments
+
+
+class LineStyles:
+    """Terminal ``Style`` tuples (agentshell.terminal.style) -> Rich styles, cached.
+
+    The terminal layer's colours are already in Rich's vocabulary ("bright_red",
+    "color(208)", "#00c8ff", "default").
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[Any, Style] = {}
+        self.cursor = Style(reverse=True)
+
+    def get(self, st: Any) -> Style:
+        style = self._cache.get(st)
+        if style is None:
+            fg, bg = st[0], st[1]
+            style = Style(
+                color=None if fg == "default" else parse_color(fg),
+                bgcolor=None if bg == "default" else parse_color(bg),
+                bold=st[2] or None,
+                italic=st[3] or None,
+                underline=st[4] or None,
+                reverse=st[5] or None,
+                strike=st[6] or None,
+                blink=st[7] or None,
+            )
+            self._cache[st] = style
+        return style
+
+
+def line_segments(styles: LineStyles, line: Any, cursor_x: int | None = None) -> list[Segment]:
+    """Rich segments of a terminal ``Line`` (its ``segments`` are ``(text, Style)`` runs)."""
+    segs = [Segment(text, styles.get(st)) for text, st in line.segments]
+    if cursor_x is None:
+        return segs
+    out: list[Segment] = []
+    x = 0
+    placed = False
+    for seg in segs:
+        n = seg.cell_length
+        if not placed and x <= cursor_x < x + n:
+            # split this run around the cursor cell
+            before, rest = seg.split_cells(cursor_x - x)
+            head, tail = rest.split_cells(1)
+            if before.text:
+                out.append(before)
+            out.append(Segment(head.text or " ", (head.style or Style()) + styles.cursor))
+            if tail.text:
+                out.append(tail)
+            placed = True
+        else:
+            out.append(seg)
+        x += n
+    if not placed:
+        if cursor_x > x:
+            out.append(Segment(" " * (cursor_x - x)))
+        out.append(Segment(" ", styles.cursor))
+    return out

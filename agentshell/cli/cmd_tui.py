@@ -1,0 +1,58 @@
+"""`agentshell tui`: the operator's terminal UI (coordinator and socket in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from agentshell.cli.main import cli
+from agentshell.cli.options import resolve_data_dir, session_options
+
+
+@cli.command()
+@session_options
+@click.option(
+    "--socket",
+    "socket_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Unix socket agents attach to [default: $XDG_RUNTIME_DIR/agentshell/<session>.sock].",
+)
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Project directory new terminals start in [default: the current directory].",
+)
+@click.option("--demo", is_flag=True, help="Start example agents on a scratch project.")
+def tui(
+    session: str,
+    data_dir: Path | None,
+    socket_path: Path | None,
+    project_dir: Path | None,
+    demo: bool,
+) -> None:
+    """Open the operator's UI: live terminals, the approval queue, conflicts.
+
+    Opens (or creates) the session, serves it on the socket, starts terminal `main`
+    and prints how an agent attaches.
+    """
+    from agentshell.server.paths import default_socket_path
+    from agentshell.tui.run import attach_help, run_tui
+
+    sock = socket_path or default_socket_path(session)
+    click.echo(attach_help(str(sock), session, data_dir))
+    asyncio.run(
+        run_tui(
+            session=session,
+            data_dir=resolve_data_dir(data_dir),
+            socket_path=sock,
+            project_dir=project_dir,
+            demo=demo,
+        )
+    )
+    click.echo(f"Session {session!r} saved; `agentshell tui --session {session}` reopens it.")

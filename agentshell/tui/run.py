@@ -1,0 +1,87 @@
+"""Run the operator's app with the coordinator and the socket server in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from agentshell.tui.app import AgentShellApp
+from agentshell.tui.live import CoordinatorBackend
+
+DemoRunner = Callable[[str, Any, Path], Awaitable[None]]
+
+
+def attach_help(socket_path: str, session: str, data_dir: Path | None) -> str:
+    where = f" --dir {data_dir}" if data_dir is not None else ""
+    sess = f" --session {session}" if session != "default" else ""
+    return (
+        f"Agents attach to {socket_path}\n"
+        f"  agentshell agent add NAME --capabilities run,read{where}{sess}   (prints a token)\n"
+        f"  AGENTSHELL_TOKEN=... agentshell run --socket {socket_path} --agent NAME -- make test"
+    )
+
+
+async def run_tui(
+    *,
+    session: str,
+    data_dir: Path,
+    socket_path: Path | None,
+    project_dir: Path | None = None,
+    demo: bool = False,
+    headless_pilot: Callable[[AgentShellApp], Awaitable[None]] | None = None,
+    size: tuple[int, int] = (160, 48),
+) -> None:
+    """Open (or create) the session, serve it, and run the app until the operator quits.
+
+    ``headless_pilot`` runs the app under ``App.run_test`` instead (screenshots).
+    """
+    from agentshell.coordinator.coordinator import Coordinator
+    from agentshell.server.paths import default_socket_path
+    from agentshell.server.server import Server
+    from agentshell.store.session import SessionManager
+
+    scratch: tempfile.TemporaryDirectory[str] | None = None
+    if demo and project_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="agentshell-demo-")
+        project_dir = Path(scratch.name) / "project"
+        project_dir.mkdir()
+    project = project_dir or Path.cwd()
+    sock = socket_path or default_socket_path(session)
+    manager = SessionManager(session, persist_dir=data_dir)
+    coordinator = Coordinator(manager, project_dir=str(project))
+    server = Server(coordinator, sock)
+    demo_task: Any = None
+    try:
+        await coordinator.start()
+        await server.start()
+        banner = f"session {session} · socket {sock}"
+        app = AgentShellApp(CoordinatorBackend(coordinator, socket_path=str(sock)), banner=banner)
+        app.attach_text = attach_help(str(sock), session, data_dir)
+        if demo:
+            demo_mod = importlib.import_module("agentshell.client.demo")
+            import asyncio
+
+            demo_task = asyncio.ensure_future(demo_mod.run_demo(str(sock), coordinator, project))
+        if headless_pilot is not None:
+            async with app.run_test(size=size) as pilot:
+                await headless_pilot(app)
+                del pilot
+        else:
+            await app.run_async()
+    finally:
+        if demo_task is not None:
+            demo_task.cancel()
+            with contextlib.suppress(BaseException):
+                await demo_task
+        with contextlib.suppress(Exception):
+            await server.close()
+        with contextlib.suppress(Exception):
+            await coordinator.stop()
+        with contextlib.suppress(Exception):
+            manager.close()
+        if scratch is not None:
+            scratch.cleanup()
