@@ -25,6 +25,7 @@ kept next to the log as ``events.log.broken``; corruption in the middle raises
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 from collections.abc import Iterator
@@ -121,18 +122,28 @@ def recover(
         os.close(fd)
         fsync_dir(path.parent)
         report.records, report.end = first_number - 1, start
-        return
+        return iter(())
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read()
     result = ScanResult()
-    yield from iter_records(data, str(path), result, base=start, first_number=first_number)
+    # chain (not `yield from`): no extra generator frame per record on the replay path.
+    return itertools.chain(
+        iter_records(data, str(path), result, base=start, first_number=first_number),
+        _finish_recovery(path, result, report),
+    )
+
+
+def _finish_recovery(
+    path: Path, result: ScanResult, report: RecoveryReport
+) -> Iterator[dict[str, Any]]:
     report.records, report.end = result.count, result.end
     report.last_record = result.last_record
     if result.tail_reason is not None:
         report.cut_reason = result.tail_reason
         report.cut_bytes = result.data_size - result.end
         report.broken_path = keep_and_cut(path, result.end)
+    yield from ()
 
 
 class _Round:

@@ -17,6 +17,9 @@ file, and :meth:`SessionManager.iter_events` reads it all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import itertools
 import hashlib
 import os
 import re
@@ -39,8 +42,8 @@ from agentshell.core.state import (
     CommandRecord,
     SessionState,
     apply_event,
-    apply_record,
     copy_state,
+    fold_records,
     new_state,
     state_to_plain,
 )
@@ -173,20 +176,16 @@ class SessionManager:
         first = expected
         last_record = snap.last_record if snap is not None else (0, 0)
         records = recover(self.log_path, offset, first_number=first, report=report)
-        last = None
-        for rec in records:
-            if rec["s"] != expected:
+        with _no_gc():
+            stats = fold_records(state, records, max_ts)
+        if stats.count:
+            if stats.first_seq != first or stats.last_seq != first + stats.count - 1:
                 raise _SeqMismatch(
-                    f"record #{expected} of the log carries sequence number {rec['s']}"
+                    f"the log after byte {offset} holds sequence numbers "
+                    f"{stats.first_seq}..{stats.last_seq}, expected {first}.."
                 )
-            apply_record(state, rec)
-            ts = rec["ts"]
-            if ts > max_ts:
-                max_ts = ts
-            expected += 1
-            last = rec
-        if last is not None:
             last_record = report.last_record
+            max_ts = stats.max_ts
         self.recovery = report
         self.snapshot_used = snap.path if snap is not None else None
         return state, max_ts, last_record
@@ -352,10 +351,9 @@ class SessionManager:
         with open(self.log_path, "rb") as f:
             f.seek(offset)
             data = f.read()
-        for rec in iter_records(data, str(self.log_path), ScanResult(), base=offset):
-            if rec["ts"] > ts:
-                break
-            apply_record(state, rec)
+        records = iter_records(data, str(self.log_path), ScanResult(), base=offset)
+        with _no_gc():
+            fold_records(state, itertools.takewhile(lambda r: bool(r["ts"] <= ts), records))
         return state
 
     # -------------------------------------------------------------- reading
@@ -386,6 +384,22 @@ class SessionManager:
 
 class _SeqMismatch(AgentShellError):
     pass
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC during a bulk replay.
+
+    Replay allocates millions of short-lived acyclic objects; the collector's
+    repeated passes over them cost about a fifth of replay time and find nothing.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 _crc = zlib.crc32

@@ -1,0 +1,260 @@
+"""Event log benchmarks, each figure printed beside an anchor measured in the same run.
+
+* durable appends from 32 threads vs SQLite WAL ``synchronous=FULL`` (same inserts,
+  32 threads);
+* buffered appends (no fsync per event) vs bare ``msgpack.packb`` of the same records;
+* full replay of 1,000,000 events vs bare ``msgpack.Unpacker`` over the same bytes;
+* reopening from a snapshot at a 100k vs a 1M event log (tail-only replay).
+
+Sizes can be scaled down with ``AGENTSHELL_BENCH_SCALE`` (e.g. 0.1).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from agentshell.core import events as ev
+from agentshell.store.framing import frame, pack_body
+from agentshell.store.log import EventLog
+from agentshell.store.session import SessionManager
+
+SCALE = float(os.environ.get("AGENTSHELL_BENCH_SCALE", "1"))
+AGENTS = ["coder", "reviewer", "tester", "ops"]
+
+
+def sample_events(n: int, seed: int = 7) -> list[ev.Event]:
+    """A realistic mix: terminal output, commands, cwd changes, edits, approvals."""
+    rnd = random.Random(seed)
+    out: list[ev.Event] = []
+    t = 1_795_000_000.0
+    for a in AGENTS:
+        out.append(ev.AgentRegistered(agent_id=a, capabilities=["python", "debugging"], timestamp=t))
+    out.append(ev.TerminalOpened(terminal="main", cwd="/work", timestamp=t))
+    pending: list[str] = []
+    while len(out) < n:
+        t += 0.001
+        a = rnd.choice(AGENTS)
+        k = rnd.random()
+        e: ev.Event
+        if k < 0.40:
+            e = ev.TerminalOutput(
+                agent_id=ev.SYSTEM, terminal="main", data=rnd.randbytes(rnd.randint(20, 160)), timestamp=t
+            )
+        elif k < 0.60:
+            e = ev.CommandExecuted(
+                agent_id=a, command=f"pytest tests/test_{rnd.randint(0, 99)}.py -q", exit_code=0,
+                output="3 passed in 0.12s", cwd="/work", duration=0.12, timestamp=t,
+            )
+        elif k < 0.70:
+            e = ev.DirectoryChanged(agent_id=a, path=f"/work/src/pkg{rnd.randint(0, 9)}", timestamp=t)
+        elif k < 0.80:
+            line = rnd.randint(0, 400)
+            e = ev.FileEdited(
+                agent_id=a, file_path=f"/work/src/mod{rnd.randint(0, 30)}.py",
+                old_hash="a" * 64, new_hash="b" * 64, ranges=[[line, line + 3]],
+                new_ranges=[[line, line + 4]], lines_added=4, lines_removed=3,
+                clock={a: len(out)}, timestamp=t,
+            )
+        elif k < 0.88 or not pending:
+            aid = f"ap{len(out)}"
+            pending.append(aid)
+            e = ev.ApprovalQueued(agent_id=a, approval_id=aid, command="rm -rf build", timestamp=t)
+        elif k < 0.94:
+            e = ev.ApprovalDecided(approval_id=pending[0], decision="approved", timestamp=t)
+        else:
+            e = ev.ApprovalExecuted(approval_id=pending.pop(0), status="executed", exit_code=0, timestamp=t)
+        out.append(e)
+    return [e.with_seq(i + 1) for i, e in enumerate(out[:n])]
+
+
+def sample_bodies(n: int) -> list[bytes]:
+    base = [pack_body(e.to_record()) for e in sample_events(min(n, 50_000))]
+    return [base[i % len(base)] for i in range(n)]
+
+
+def write_log(path: Path, events: list[ev.Event]) -> None:
+    with open(path, "wb") as f:
+        buf = []
+        for e in events:
+            buf.append(frame(pack_body(e.to_record())))
+            if len(buf) >= 10_000:
+                f.write(b"".join(buf))
+                buf.clear()
+        f.write(b"".join(buf))
+
+
+def _threads(n_threads: int, per_thread: int, fn: Any) -> float:
+    barrier = threading.Barrier(n_threads + 1)
+
+    def run(k: int) -> None:
+        barrier.wait()
+        for i in range(per_thread):
+            fn(k, i)
+
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(n_threads)]
+    for t in ts:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in ts:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def bench_durable(tmp: Path) -> None:
+    threads = 32
+    per = max(10, int(1500 * SCALE))
+    bodies = sample_bodies(threads * per)
+    log = EventLog(tmp / "durable.log")
+    dt = _threads(threads, per, lambda k, i: log.append(bodies[k * per + i]))
+    fsyncs = log.fsyncs
+    log.close()
+    ours = threads * per / dt
+
+    db = sqlite3.connect(tmp / "bench.db", check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, body BLOB)")
+    db.commit()
+    db.close()
+    local = threading.local()
+
+    def insert(k: int, i: int) -> None:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(tmp / "bench.db", timeout=60, isolation_level=None)
+            conn.execute("PRAGMA synchronous=FULL")
+            local.conn = conn
+        conn.execute("INSERT INTO events (body) VALUES (?)", (bodies[k * per + i],))
+
+    sq_per = max(5, per // 5)
+    dt_sq = _threads(threads, sq_per, insert)
+    sqlite_rate = threads * sq_per / dt_sq
+    print(
+        f"durable append, {threads} threads: {ours:,.0f} events/s "
+        f"({threads * per:,} events, {fsyncs:,} fsyncs, {threads * per / max(fsyncs, 1):.1f}/fsync)"
+        f" | anchor SQLite WAL synchronous=FULL, {threads} threads: {sqlite_rate:,.0f} inserts/s"
+        f" | ratio {ours / sqlite_rate:.1f}x (target >= 50,000/s and >= 3x)"
+    )
+
+
+def bench_buffered(tmp: Path) -> None:
+    n = int(300_000 * SCALE)
+    bodies = sample_bodies(n)
+    log = EventLog(tmp / "buffered.log")
+    t0 = time.perf_counter()
+    for b in bodies:
+        log.append_buffered(b)
+    log.flush()
+    dt = time.perf_counter() - t0
+    log.close()
+    records = [msgpack.unpackb(b) for b in bodies[:50_000]]
+    t0 = time.perf_counter()
+    for i in range(n):
+        msgpack.packb(records[i % len(records)], use_bin_type=True)
+    dt_pack = time.perf_counter() - t0
+    print(
+        f"buffered append: {n / dt:,.0f} events/s (incl. final fsync)"
+        f" | anchor bare msgpack.packb of the records: {n / dt_pack:,.0f}/s"
+        f" | ratio {dt_pack / dt:.2f}x (target >= 300,000/s)"
+    )
+    # The session-level path (seq + fold + encode) for the record.
+    sm = SessionManager("bulk", tmp)
+    evs = sample_events(int(100_000 * SCALE))
+    t0 = time.perf_counter()
+    for e in evs:
+        sm.append_buffered(e)
+    sm.flush()
+    dt_sm = time.perf_counter() - t0
+    sm.close()
+    print(f"  SessionManager.append_buffered (seq + fold + encode): {len(evs) / dt_sm:,.0f} events/s")
+
+
+def bench_replay(tmp: Path) -> dict[str, Path]:
+    n = int(1_000_000 * SCALE)
+    events = sample_events(n)
+    sdir = tmp / "sessions"
+    (sdir / "big" / "snapshots").mkdir(parents=True)
+    log_path = sdir / "big" / "events.log"
+    write_log(log_path, events)
+    del events
+    data = log_path.read_bytes()
+    # Anchor: bare msgpack.Unpacker over the same record bytes (bodies without frames).
+    bodies = io.BytesIO()
+    pos = 0
+    while pos < len(data):
+        ln = int.from_bytes(data[pos : pos + 4], "big")
+        bodies.write(data[pos + 8 : pos + 8 + ln])
+        pos += 8 + ln
+    raw = bodies.getvalue()
+    t0 = time.perf_counter()
+    count = 0
+    for _ in msgpack.Unpacker(io.BytesIO(raw), raw=False):
+        count += 1
+    dt_anchor = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sm = SessionManager("big", sdir)
+    dt = time.perf_counter() - t0
+    assert sm.last_seq == n == count, (sm.last_seq, n, count)
+    sm.close()
+    print(
+        f"full replay of {n:,} events ({len(data) / 1e6:.0f} MB) to state: {dt:.2f} s"
+        f" = {n / dt:,.0f} events/s | anchor bare msgpack.Unpacker over the same bytes:"
+        f" {dt_anchor:.2f} s = {n / dt_anchor:,.0f}/s | ratio {dt_anchor / dt:.2f}x"
+        f" (target < 3 s, >= 0.6x)"
+    )
+    return {"big": sdir}
+
+
+def bench_recovery(tmp: Path) -> None:
+    """Open from a snapshot taken near the end of a 100k and of a 1M event log."""
+    tail = 2_000
+    times = {}
+    for n in (int(100_000 * SCALE), int(1_000_000 * SCALE)):
+        sdir = tmp / f"rec{n}"
+        (sdir / "s" / "snapshots").mkdir(parents=True)
+        events = sample_events(n)
+        write_log(sdir / "s" / "events.log", events[: n - tail])
+        sm = SessionManager("s", sdir)
+        sm.persist_snapshot()
+        for e in events[n - tail :]:
+            sm.append_buffered(e)
+        sm.close()
+        t0 = time.perf_counter()
+        sm = SessionManager("s", sdir)
+        times[n] = time.perf_counter() - t0
+        assert sm.snapshot_used is not None and sm.last_seq == n
+        sm.close()
+        shutil.rmtree(sdir)
+    (small, t_small), (big, t_big) = times.items()
+    print(
+        f"reopen from snapshot + {tail:,} event tail: {t_small * 1e3:.1f} ms at {small:,} events,"
+        f" {t_big * 1e3:.1f} ms at {big:,} events | ratio {t_big / t_small:.2f}x"
+        f" (tail-only replay: should stay near 1x while the log grows {big // small}x)"
+    )
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="agentshell-bench-", dir=os.environ.get("BENCH_DIR")))
+    try:
+        bench_durable(tmp)
+        bench_buffered(tmp)
+        bench_replay(tmp)
+        bench_recovery(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
