@@ -177,11 +177,6 @@ def test_suggested_rule_matches_its_command(words: list[str]) -> None:
 @given(st.lists(word, max_size=5), st.lists(word, max_size=5))
 def test_glob_star_tail(head: list[str], tail: list[str]) -> None:
     """A trailing lone * matches any tail; literal words match only themselves."""
-    assert (
-        glob_match([*[w.replace("*", "") for w in head], "*"], [*head, *tail])
-        == all("*" not in w and "?" not in w and "[" not in w for w in head)
-        or True
-    )
     literal = [w for w in head if not any(c in w for c in "*?[")]
     assert glob_match([*literal, "*"], [*literal, *tail])
     assert glob_match(literal, literal)
