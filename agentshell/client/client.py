@@ -232,7 +232,8 @@ class AgentClient:
                 if push is not None:
                     self._on_push(push, msg)
                     continue
-                fut = self._pending.pop(msg.get("id"), None) if "id" in msg else None
+                rid = msg.get("id")
+                fut = self._pending.pop(rid, None) if isinstance(rid, int) else None
                 if fut is None:
                     # an error about a frame we could not be matched to (bad frame)
                     if msg.get("ok") is False:
@@ -262,7 +263,7 @@ class AgentClient:
         elif kind == "error":
             self.push_errors.append(msg.get("error") or {})
 
-    async def request(self, op: str, **fields: Any) -> dict[str, Any]:
+    async def request(self, op: str, /, **fields: Any) -> dict[str, Any]:
         """Send ``{id, op, **fields}`` and return the reply; error frames raise."""
         if self._closed:
             raise ConnectionLost("client closed")

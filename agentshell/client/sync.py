@@ -45,7 +45,8 @@ class SyncAgentClient:
         thread.start()
 
         async def open_() -> AgentClient:
-            return await AgentClient.connect(socket_path, agent_id, token, operator=operator)
+            c: AgentClient = await AgentClient.connect(socket_path, agent_id, token, operator=operator)
+            return c
 
         try:
             client = asyncio.run_coroutine_threadsafe(open_(), loop).result(timeout)
@@ -59,7 +60,7 @@ class SyncAgentClient:
     def _call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    def request(self, op: str, **fields: Any) -> dict[str, Any]:
+    def request(self, op: str, /, **fields: Any) -> dict[str, Any]:
         return self._call(self.client.request(op, **fields))
 
     def run(self, command: str, terminal: str = "main", timeout: float | None = None) -> RunResult:

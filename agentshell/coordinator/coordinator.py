@@ -706,6 +706,14 @@ class Coordinator:
         await self._emit(ev.TerminalInput(terminal=terminal, data=bytes(data), by=by))
         slot.term.send(bytes(data))
 
+    async def resize(self, terminal: str, columns: int, lines: int) -> None:
+        """Resize ``terminal`` (logged as terminal_resized)."""
+        slot = self._slot(terminal)
+        if columns < 2 or lines < 2:
+            raise InvalidRequestError("a terminal needs at least 2 columns and 2 lines")
+        slot.term.resize(columns, lines)
+        await self._emit(ev.TerminalResized(terminal=terminal, columns=columns, lines=lines))
+
     # ------------------------------------------------------------------ executor
 
     async def _executor(self, slot: _Slot) -> None:
