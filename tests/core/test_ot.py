@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -121,7 +123,7 @@ def test_normalize_is_canonical(comps: list[ot.Component]) -> None:
     n = ot.normalize(comps)
     assert ot.normalize(n) == n
     assert 0 not in n and "" not in n
-    for x, y in zip(n, n[1:], strict=False):
+    for x, y in itertools.pairwise(n):
         assert type(x) is not type(y) or (isinstance(x, int) and (x > 0) != (y > 0))  # type: ignore[operator]
         assert not (isinstance(x, int) and x < 0 and isinstance(y, str))
     # same effect on any document it fits
@@ -173,19 +175,26 @@ def test_compose_is_associative(data: st.DataObject) -> None:
 
 @given(st.data(), st.sampled_from(["left", "right"]))
 def test_transform_compose_consistency(data: st.DataObject, side: str) -> None:
-    """Transforming against a composition == transforming step by step (what the
-    client's buffer relies on): T(x, compose(a, b)) == T(T(x, a), b)."""
+    """Transforming against a composition and step by step both converge (TP1 holds
+    for the composite and for the chain), and give the same text unless ``a`` or
+    ``b`` deletes: a delete can merge two positions, and then the insert-tie order of
+    the two routes may differ (e.g. x = insert at the end, a = delete all, b =
+    insert) -- a known property of OT, harmless because the server and every
+    client transform against the very same sequence of ops."""
     s = data.draw(texts)
     x = data.draw(ops_on(len(s)))
     a = data.draw(ops_on(len(s)))
     b = data.draw(ops_on(ot.target_length(a)))
-    x_ab, ab_x = ot.transform(x, ot.compose(a, b), side)
+    ab = ot.compose(a, b)
+    x_ab, ab_x = ot.transform(x, ab, side)
     x_a, a_x = ot.transform(x, a, side)
     x_a_b, b_x = ot.transform(x_a, b, side)
-    sa = ot.apply(s, ot.compose(a, b))
-    assert ot.apply(sa, x_ab) == ot.apply(sa, x_a_b)
+    sab = ot.apply(s, ab)
     sx = ot.apply(s, x)
-    assert ot.apply(sx, ab_x) == ot.apply(sx, ot.compose(a_x, b_x))
+    assert ot.apply(sab, x_ab) == ot.apply(sx, ab_x)
+    assert ot.apply(sab, x_a_b) == ot.apply(sx, ot.compose(a_x, b_x))
+    if not any(isinstance(c, int) and c < 0 for c in (*a, *b)):
+        assert ot.apply(sab, x_ab) == ot.apply(sab, x_a_b)
 
 
 @given(doc_and_op())
