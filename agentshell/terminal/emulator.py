@@ -1,0 +1,856 @@
+"""A fast terminal emulator: a ``pyte.Screen`` subclass behind pyte's byte stream.
+
+Speed comes from four things (measured with cProfile, see docs/terminal.md):
+
+* The screen is a list of rows, each row a list of shared :class:`Cell` objects
+  (one cell object per (char, style), see :mod:`.style`). Scrolling pops one row
+  and inserts a blank one; it never touches the other rows' cells.
+* A regex tokenizer in :meth:`Emulator.feed` handles plain text runs, CR LF,
+  complete CSI sequences and OSC strings itself. Anything else (ESC 7, a sequence
+  split across two reads, ...) goes through pyte's own stream parser, which calls
+  back into this screen's methods.
+* ``draw`` has a fast path for printable ASCII runs (a slice assignment).
+* When one chunk scrolls more than a couple of screenfuls of plain lines (text,
+  colours, CR LF), only what stays visible is emulated; the lines in between go to
+  the scrollback as raw text and are emulated when somebody scrolls up to them.
+
+``feed`` never raises: a handler failing on strange input is skipped and the parser
+is reset.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pyte
+from pyte import modes as mo
+from pyte.charsets import VT100_MAP
+from pyte.screens import Cursor, Margins
+from pyte.streams import Stream
+from wcwidth import wcwidth
+
+from agentshell.terminal.frames import Frame, Line
+from agentshell.terminal.scrollback import LazyBlock, Scrollback
+from agentshell.terminal.style import BLANK, DEFAULT, Cell, Style, cells_for, sgr
+
+# Private modes, in pyte's numbering (private mode numbers are shifted left by 5).
+ALT_1049 = 1049 << 5
+ALT_1047 = 1047 << 5
+ALT_47 = 47 << 5
+BRACKETED_PASTE = 2004 << 5
+DECCKM = 1 << 5
+MOUSE_MODES = (9, 1000, 1001, 1002, 1003, 1005, 1006, 1015)
+_ALT_MODES = (ALT_1049, ALT_1047, ALT_47)
+
+_TOKEN = re.compile(
+    r"([^\x00-\x1f\x7f-\x9f]+)"  # 1: printable run
+    r"|(\r\n)"  # 2
+    r"|\x1b\[([<=>?]?)([0-9;:]*)([ -/]*)([@-~])"  # 3 prefix, 4 params, 5 intermediates, 6 final
+    r"|\x1b\]([0-9]*)(?:;([^\x07\x1b\x9c]*))?(?:\x07|\x1b\\|\x9c)"  # 7 code, 8 text
+    r"|\x1b([()])([0-9A-Za-z<>=%])"  # 9 G0/G1, 10 charset
+    r"|([\r\n\x08\x07\t])"  # 11
+)
+
+# Plain "log output" is text, SGR colours, CR LF, tab, backspace and bell only.
+_BAD_CHARS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+_NON_SGR = re.compile(r"\x1b\[[0-9;:]*[^0-9;:m]")
+
+
+def _is_plain(text: str, start: int, end: int) -> bool:
+    """``text[start:end]``: printable text, SGR sequences, TAB/BS/BEL, and every LF after a CR."""
+    if _BAD_CHARS.search(text, start, end) is not None:
+        return False
+    esc = text.count("\x1b", start, end)
+    if esc and (
+        text.count("\x1b[", start, end) != esc or _NON_SGR.search(text, start, end) is not None
+    ):
+        return False
+    return text.count("\n", start, end) == text.count("\r\n", start, end)
+
+
+_SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+_TRANSITIONS: dict[tuple[Style, str], tuple[Style, Callable[[str], Cell]]] = {}
+_LINE_CTRL = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f]")
+
+_WIDTHS: dict[str, int] = {}
+
+
+def char_width(char: str) -> int:
+    w = _WIDTHS.get(char)
+    if w is None:
+        w = wcwidth(char)
+        _WIDTHS[char] = w
+    return w
+
+
+def _style_after(style: Style, text: str, start: int, end: int) -> Style:
+    """The style after the SGR sequences in ``text[start:end]`` (which holds no other escapes)."""
+    reset = max(
+        text.rfind("\x1b[0m", start, end),
+        text.rfind("\x1b[m", start, end),
+        text.rfind("\x1b[0;", start, end),
+    )
+    if reset >= 0:
+        start = reset
+        style = DEFAULT
+    for m in _SGR.finditer(text, start, end):
+        style = sgr(style, m.group(1))
+    return style
+
+
+class Emulator(pyte.Screen):  # type: ignore[misc]
+    """A ``columns`` x ``lines`` screen with ``scrollback`` lines of history.
+
+    ``write_process_input`` receives the bytes a terminal answers to device queries
+    (DSR, DA); the owner writes them to the PTY.
+    """
+
+    def __init__(
+        self,
+        columns: int,
+        lines: int,
+        scrollback: int = 10000,
+        write_process_input: Callable[[bytes], None] | None = None,
+        *,
+        lazy_scrollback: bool = True,
+    ) -> None:
+        self.columns = max(1, columns)
+        self.lines = max(1, lines)
+        self.history = Scrollback(scrollback)
+        self.reply = write_process_input
+        self.lazy_scrollback = lazy_scrollback
+        self.buffer: list[list[Cell]] = []
+        self.dirty: set[int] = set()
+        self.savepoints: list[Any] = []
+        self.mode: set[int] = set()
+        self.margins: Margins | None = None
+        self.title = ""
+        self.icon_name = ""
+        self._alt: list[list[Cell]] | None = None  # the main screen while the alt one shows
+        self._alt_cursor: Cursor | None = None
+        self._g: list[str | None] = [None, None]
+        self._frame: Frame | None = None
+        self._blank_tails: list[list[Cell]] = []
+        # id(row) -> (row, drawn width): hints for trimming rows that scroll off
+        self._width_hints: dict[int, tuple[list[Cell], int]] = {}
+        self._pos = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.reset()
+        self._stream = Stream(self)
+
+    # ------------------------------------------------------------------ state
+
+    def reset(self) -> None:
+        """Full reset (RIS): clear the screen, modes, margins; the scrollback stays."""
+        self.buffer = [[BLANK] * self.columns for _ in range(self.lines)]
+        self._alt = None
+        self._alt_cursor = None
+        self.dirty.update(range(self.lines))
+        self.mode = {mo.DECAWM, mo.DECTCEM}
+        self.margins = None
+        self.title = ""
+        self.icon_name = ""
+        self.charset = 0
+        self.g0_charset = ""
+        self.g1_charset = ""
+        self._g = [None, None]
+        self.tabstops = set(range(8, self.columns, 8))
+        self.cursor = Cursor(0, 0, DEFAULT)
+        self.savepoints = []
+
+    @property
+    def default_char(self) -> Cell:
+        return BLANK
+
+    @property
+    def alternate_screen(self) -> bool:
+        """True while a full-screen program (vim, less) shows the alternate screen."""
+        return self._alt is not None
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return BRACKETED_PASTE in self.mode
+
+    @property
+    def application_cursor_keys(self) -> bool:
+        return DECCKM in self.mode
+
+    @property
+    def mouse_modes(self) -> frozenset[int]:
+        """Active mouse modes (of 9, 1000, 1002, 1003, 1005, 1006, 1015)."""
+        return frozenset(m for m in MOUSE_MODES if (m << 5) in self.mode)
+
+    @property
+    def cursor_visible(self) -> bool:
+        return mo.DECTCEM in self.mode and not self.cursor.hidden
+
+    @property
+    def cursor_position_xy(self) -> tuple[int, int]:
+        return (min(self.cursor.x, self.columns - 1), self.cursor.y)
+
+    @property
+    def display(self) -> list[str]:
+        return ["".join(cell.data for cell in row) for row in self.buffer]
+
+    def row_segments(self, y: int) -> list[tuple[str, Style]]:
+        """Row ``y`` as runs of ``(text, style)``."""
+        return list(Line.from_cells(self.buffer[y]).segments)
+
+    def line(self, y: int) -> Line:
+        return Line.from_cells(self.buffer[y])
+
+    def frame(self, rows: set[int] | None = None) -> Frame:
+        """An immutable frame; rows not in ``rows`` (default: ``dirty``, then cleared)
+        reuse the previous frame's ``Line`` objects."""
+        if rows is None:
+            rows = self.dirty
+            self.dirty = set()
+        prev = self._frame
+        if prev is None or prev.columns != self.columns or prev.rows != self.lines:
+            lines = [Line.from_cells(row) for row in self.buffer]
+        else:
+            lines = list(prev.lines)
+            buffer = self.buffer
+            for y in rows:
+                if 0 <= y < self.lines:
+                    lines[y] = Line.from_cells(buffer[y])
+        frame = Frame(
+            lines=tuple(lines),
+            cursor=self.cursor_position_xy,
+            cursor_visible=self.cursor_visible,
+            title=self.title,
+            columns=self.columns,
+            rows=self.lines,
+        )
+        self._frame = frame
+        return frame
+
+    # ------------------------------------------------------------------ input
+
+    def feed(self, data: bytes) -> None:
+        """Process bytes from the program. Never raises."""
+        self.feed_text(self._decoder.decode(data))
+
+    def feed_text(self, text: str) -> None:
+        pos = 0
+        n = len(text)
+        while pos < n:
+            try:
+                stream = self._stream
+                while pos < n and not stream._taking_plain_text:
+                    self._pos = pos
+                    stream.feed(text[pos])
+                    pos += 1
+                if self.lazy_scrollback and n - pos > 2048:
+                    pos = self._fast_scroll(text, pos)
+                if n - pos > 256:
+                    pos = self._plain_lines(text, pos, n)
+                self._run(text, pos, n)
+                return
+            except Exception:
+                pos = self._pos + 1
+                self._recover()
+
+    def _recover(self) -> None:
+        self._stream._initialize_parser()
+        self.cursor.x = min(max(0, self.cursor.x), self.columns)
+        self.cursor.y = min(max(0, self.cursor.y), self.lines - 1)
+        if len(self.buffer) != self.lines or any(len(r) != self.columns for r in self.buffer):
+            self.buffer = [
+                (row + [BLANK] * self.columns)[: self.columns] for row in self.buffer[: self.lines]
+            ]
+            self.buffer += [[BLANK] * self.columns for _ in range(self.lines - len(self.buffer))]
+        self.dirty.update(range(self.lines))
+
+    def _run(self, text: str, pos: int, n: int) -> None:
+        match = _TOKEN.match
+        stream = self._stream
+        draw = self.draw
+        while pos < n:
+            self._pos = pos
+            if not stream._taking_plain_text:
+                stream.feed(text[pos])
+                pos += 1
+                continue
+            m = match(text, pos, n)
+            if m is None:
+                stream.feed(text[pos])
+                pos += 1
+                continue
+            pos = m.end()
+            kind = m.lastindex
+            if kind == 1:
+                draw(m.group(1))
+            elif kind == 2:
+                self.cursor.x = 0
+                self.linefeed()
+            elif kind == 6:
+                self._csi(m.group(3), m.group(4), m.group(5), m.group(6))
+            elif kind == 11:
+                c = m.group(11)
+                if c == "\r":
+                    self.cursor.x = 0
+                elif c == "\n":
+                    self.linefeed()
+                elif c == "\x08":
+                    self.backspace()
+                elif c == "\t":
+                    self.tab()
+                # BEL: nothing to do
+            elif kind in (7, 8):
+                self._osc(m.group(7), m.group(8) or "")
+            elif kind == 10:
+                self._designate(m.group(9), m.group(10))
+
+    def _plain_lines(self, text: str, pos: int, n: int) -> int:
+        """Draw complete plain lines (printable ASCII + SGR, each ending CR LF) in bulk.
+
+        Returns where the caller continues (the first line it did not handle).
+        """
+        end = text.rfind("\r\n", pos, n)
+        if (
+            end < 0
+            or not self._stream._taking_plain_text
+            or mo.IRM in self.mode
+            or self._g[self.charset] is not None
+            or not _is_plain(text, pos, end)
+        ):
+            return pos
+        cursor = self.cursor
+        cols = self.columns
+        split = _SGR.split
+        ctrl = _LINE_CTRL.search
+        style = cursor.attrs
+        get = cells_for(style).__getitem__
+        trans = _TRANSITIONS
+        if len(trans) > 4096:
+            trans.clear()
+        hints = self._width_hints
+        if len(hints) > 4 * self.lines:
+            hints.clear()
+        start = pos
+        for line in text[pos:end].split("\r\n"):
+            self._pos = start
+            line_style = style
+            if line.isascii() and ctrl(line) is None:
+                parts = split(line)
+                cells = list(map(get, parts[0]))
+                for i in range(1, len(parts), 2):
+                    key = (style, parts[i])
+                    step = trans.get(key)
+                    if step is None:
+                        nxt = sgr(style, parts[i])
+                        step = trans[key] = (nxt, cells_for(nxt).__getitem__)
+                    style, get = step
+                    cells.extend(map(get, parts[i + 1]))
+                x = cursor.x
+                width = len(cells)
+                if x + width <= cols:
+                    row = self.buffer[cursor.y]
+                    stop = x + width
+                    if 0 < x < cols and row[x].data == "":
+                        row[x - 1] = BLANK
+                    row[x:stop] = cells
+                    if stop < cols and row[stop].data == "":
+                        row[stop] = BLANK
+                    cursor.x = stop
+                    cursor.attrs = style
+                    if width:
+                        self.dirty.add(cursor.y)
+                        hints[id(row)] = (row, stop)
+                else:
+                    cursor.attrs = line_style
+                    self._run(text, start, start + len(line))
+                    style = cursor.attrs
+                    get = cells_for(style).__getitem__
+            else:
+                cursor.attrs = style
+                self._run(text, start, start + len(line))
+                style = cursor.attrs
+                get = cells_for(style).__getitem__
+            cursor.x = 0
+            self.index()
+            start += len(line) + 2
+        return end + 2
+
+    def _csi(self, prefix: str, params: str, inter: str, final: str) -> None:
+        if final == "m":
+            if not prefix and not inter:
+                self.cursor.attrs = sgr(self.cursor.attrs, params)
+            return
+        if inter:
+            return  # DECSCUSR (CSI n SP q), DECRQM (CSI ? n $ p) ...: not emulated
+        values = [min(int(p or 0), 9999) for p in params.replace(":", ";").split(";")]
+        if prefix == ">" or prefix == "=":
+            if final == "c":
+                self._answer("\x1b[>1;10;0c" if prefix == ">" else "\x1bP!|00000000\x1b\\")
+            return
+        name = _CSI.get(final)
+        if name is None:
+            return
+        try:
+            if prefix == "?":
+                getattr(self, name)(*values, private=True)
+            else:
+                getattr(self, name)(*values)
+        except TypeError:
+            pass  # a known final byte with parameters it does not take: ignore it
+
+    def _osc(self, code: str, text: str) -> None:
+        if code in ("0", "2"):
+            self.title = text
+        if code in ("0", "1"):
+            self.icon_name = text
+
+    def _designate(self, which: str, code: str) -> None:
+        self._g[0 if which == "(" else 1] = VT100_MAP if code == "0" else None
+
+    def _answer(self, text: str) -> None:
+        if self.reply is not None:
+            self.reply(text.encode())
+
+    def write_process_input(self, data: str) -> None:
+        self._answer(data)
+
+    # ------------------------------------------------------- fast bulk scrolling
+
+    def _fast_scroll(self, text: str, pos: int) -> int:
+        """Emulate a long burst of plain lines at ``text[pos:]`` cheaply.
+
+        Returns the position from which the caller continues normally. See the
+        module docstring; the result is exactly what full emulation gives.
+        """
+        n = self.lines
+        if (
+            self._alt is not None
+            or self.margins is not None
+            or mo.IRM in self.mode
+            or self._g[self.charset] is not None
+            or not self._stream._taking_plain_text
+            or text.count("\n", pos) < 3 * n + 2
+        ):
+            return pos
+        # p1: after the first n newlines (emulated for real: the cursor ends on a
+        # fresh bottom row). p2: start of the last n-1 complete lines + the rest.
+        p1 = pos
+        for _ in range(n):
+            p1 = text.index("\n", p1) + 1
+        p2 = len(text)
+        for _ in range(n):
+            p2 = text.rindex("\n", 0, p2)
+        p2 += 1
+        if p2 <= p1 or not _is_plain(text, pos, p2):
+            return pos
+        cols = self.columns
+        if max(map(len, text[pos:p2].split("\n"))) > cols // 2:
+            for line in text[pos:p2].split("\n"):
+                if len(line) > cols // 2:
+                    plain = _SGR.sub("", line).replace("\r", "")
+                    width = len(plain) if plain.isascii() else 2 * len(plain)
+                    if width + 7 * plain.count("\t") > cols:
+                        return pos
+        self._run(text, pos, p1)
+        # The screen rows above the cursor scroll off first, then the lazy lines.
+        start_style = self.cursor.attrs
+        for row in self.buffer[:-1]:
+            self._push_history(row)
+        keep = self.history.maxlen
+        q = p2
+        count = 0
+        while count < keep and q > p1:
+            q = text.rfind("\n", p1, q - 1) + 1
+            if q <= 0:
+                q = p1
+            count += 1
+        if count:
+            style = _style_after(start_style, text, p1, q) if q > p1 else start_style
+            block = LazyBlock(text[q:p2], style, cols, count, self._render_block)
+            self.history.push_lazy(block)
+        self.cursor.attrs = _style_after(start_style, text, p1, p2)
+        self.buffer = [[BLANK] * cols for _ in range(n)]
+        self.cursor.x = 0
+        self.cursor.y = 0
+        self.dirty.update(range(n))
+        return p2
+
+    @staticmethod
+    def _render_block(block: LazyBlock) -> list[Line]:
+        scratch = Emulator(block.columns, 1, block.count + 1, lazy_scrollback=False)
+        scratch.cursor.attrs = block.style
+        scratch.feed_text(block.text)
+        return list(scratch.history)
+
+    # ------------------------------------------------------------------ drawing
+
+    def draw(self, data: str) -> None:
+        g = self._g[self.charset]
+        if g is not None:
+            data = data.translate(g)
+        if data.isascii() and data.isprintable() and mo.IRM not in self.mode:
+            self._draw_ascii(data)
+        else:
+            self._draw_slow(data)
+
+    def _draw_ascii(self, data: str) -> None:
+        cursor = self.cursor
+        cells = cells_for(cursor.attrs)
+        cols = self.columns
+        get = cells.__getitem__
+        n = len(data)
+        pos = 0
+        while pos < n:
+            x = cursor.x
+            if x >= cols:
+                if mo.DECAWM in self.mode:
+                    cursor.x = x = 0
+                    self.index()
+                else:
+                    x = cols - 1
+                    pos = n - 1
+            row = self.buffer[cursor.y]
+            take = min(n - pos, cols - x)
+            end = x + take
+            if x > 0 and row[x].data == "":
+                row[x - 1] = BLANK  # overwrote the right half of a wide char
+            row[x:end] = map(get, data[pos : pos + take])
+            if end < cols and row[end].data == "":
+                row[end] = BLANK
+            cursor.x = end
+            pos += take
+            self.dirty.add(cursor.y)
+
+    def _draw_slow(self, data: str) -> None:
+        cursor = self.cursor
+        cells = cells_for(cursor.attrs)
+        cols = self.columns
+        insert = mo.IRM in self.mode
+        wrap = mo.DECAWM in self.mode
+        for char in data:
+            w = char_width(char)
+            if w < 0 or w > cols:
+                continue
+            if w == 0:
+                self._combine(char)
+                continue
+            if cursor.x + w > cols:
+                if wrap:
+                    cursor.x = 0
+                    self.index()
+                else:
+                    cursor.x = cols - w
+            x = cursor.x
+            row = self.buffer[cursor.y]
+            if x > 0 and row[x].data == "":
+                row[x - 1] = BLANK
+            if insert:
+                row[x:x] = [cells[char]] + ([Cell("", cursor.attrs)] if w == 2 else [])
+                del row[cols:]
+            else:
+                row[x] = cells[char]
+                if w == 2:
+                    row[x + 1] = Cell("", cursor.attrs)
+            end = x + w
+            if end < cols and row[end].data == "":
+                row[end] = BLANK
+            cursor.x = end
+            self.dirty.add(cursor.y)
+
+    def _combine(self, char: str) -> None:
+        row = self.buffer[self.cursor.y]
+        x = min(self.cursor.x, self.columns) - 1
+        if x > 0 and row[x].data == "":
+            x -= 1
+        if x >= 0:
+            prev = row[x]
+            row[x] = Cell(prev.data + char, prev.style)
+            self.dirty.add(self.cursor.y)
+
+    # ---------------------------------------------------------------- scrolling
+
+    def _push_history(self, row: list[Cell]) -> None:
+        if self.history.maxlen == 0:
+            return
+        # trim trailing blanks: binary search on "row[k:] is all blank" (C-speed compares)
+        n = len(row)
+        if row[-1] is BLANK:
+            tails = self._blank_tails
+            if len(tails) != n + 1:
+                blank = [BLANK] * n
+                tails = self._blank_tails = [blank[k:] for k in range(n + 1)]
+            hint = self._width_hints.pop(id(row), None)
+            if hint is not None and hint[0] is row:
+                # a hint from the bulk line drawer; verified, so other writes cannot fool it
+                e = hint[1]
+                if 0 < e <= n and row[e - 1] is not BLANK and row[e:] == tails[e]:
+                    self.history.push(row[:e])
+                    return
+            lo, hi = 0, n
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if row[mid:] == tails[mid]:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            row = row[:lo]
+        self.history.push(row)
+
+    def _region(self) -> tuple[int, int]:
+        if self.margins is None:
+            return 0, self.lines - 1
+        return self.margins.top, self.margins.bottom
+
+    def _scroll_up(self, top: int, bottom: int, count: int = 1) -> None:
+        buffer = self.buffer
+        cols = self.columns
+        for _ in range(min(count, bottom - top + 1)):
+            row = buffer.pop(top)
+            if top == 0 and self._alt is None:
+                self._push_history(row)
+            buffer.insert(bottom, [BLANK] * cols)
+        self.dirty.update(range(top, bottom + 1))
+
+    def _scroll_down(self, top: int, bottom: int, count: int = 1) -> None:
+        buffer = self.buffer
+        cols = self.columns
+        for _ in range(min(count, bottom - top + 1)):
+            del buffer[bottom]
+            buffer.insert(top, [BLANK] * cols)
+        self.dirty.update(range(top, bottom + 1))
+
+    def index(self) -> None:
+        cursor = self.cursor
+        if self.margins is None:
+            bottom = self.lines - 1
+            if cursor.y == bottom:
+                row = self.buffer.pop(0)
+                if self._alt is None:
+                    self._push_history(row)
+                self.buffer.append([BLANK] * self.columns)
+                self.dirty.update(range(self.lines))
+            else:
+                cursor.y += 1
+            return
+        top, bottom = self.margins
+        if cursor.y == bottom:
+            self._scroll_up(top, bottom)
+        elif cursor.y < self.lines - 1:
+            cursor.y += 1
+
+    def reverse_index(self) -> None:
+        top, bottom = self._region()
+        if self.cursor.y == top:
+            self._scroll_down(top, bottom)
+        elif self.cursor.y > 0:
+            self.cursor.y -= 1
+
+    def linefeed(self) -> None:
+        self.index()
+        if mo.LNM in self.mode:
+            self.cursor.x = 0
+
+    def scroll_up(self, count: int | None = None, **_: Any) -> None:
+        top, bottom = self._region()
+        self._scroll_up(top, bottom, count or 1)
+
+    def scroll_down(self, count: int | None = None, **_: Any) -> None:
+        top, bottom = self._region()
+        self._scroll_down(top, bottom, count or 1)
+
+    def insert_lines(self, count: int | None = None) -> None:
+        top, bottom = self._region()
+        if top <= self.cursor.y <= bottom:
+            self._scroll_down(self.cursor.y, bottom, count or 1)
+            self.cursor.x = 0
+
+    def delete_lines(self, count: int | None = None) -> None:
+        top, bottom = self._region()
+        if top <= self.cursor.y <= bottom:
+            buffer = self.buffer
+            y = self.cursor.y
+            for _ in range(min(count or 1, bottom - y + 1)):
+                del buffer[y]
+                buffer.insert(bottom, [BLANK] * self.columns)
+            self.dirty.update(range(y, bottom + 1))
+            self.cursor.x = 0
+
+    # ------------------------------------------------------------------ erasing
+
+    def _erase_cell(self) -> Cell:
+        bg = self.cursor.attrs.bg
+        return BLANK if bg == "default" else cells_for(DEFAULT._replace(bg=bg))[" "]
+
+    def erase_characters(self, count: int | None = None) -> None:
+        x = min(self.cursor.x, self.columns - 1)
+        end = min(self.columns, x + (count or 1))
+        self.buffer[self.cursor.y][x:end] = [self._erase_cell()] * (end - x)
+        self.dirty.add(self.cursor.y)
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        row = self.buffer[self.cursor.y]
+        x = min(self.cursor.x, self.columns - 1)
+        cell = self._erase_cell()
+        if how == 0:
+            row[x:] = [cell] * (self.columns - x)
+        elif how == 1:
+            row[: x + 1] = [cell] * (x + 1)
+        elif how == 2:
+            row[:] = [cell] * self.columns
+        self.dirty.add(self.cursor.y)
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        y = self.cursor.y
+        cell = self._erase_cell()
+        if how == 0:
+            rows = range(y + 1, self.lines)
+        elif how == 1:
+            rows = range(0, y)
+        elif how == 2:
+            rows = range(self.lines)
+        elif how == 3:
+            self.history.clear()
+            return
+        else:
+            return
+        for r in rows:
+            self.buffer[r] = [cell] * self.columns
+        self.dirty.update(rows)
+        if how in (0, 1):
+            self.erase_in_line(how)
+
+    def insert_characters(self, count: int | None = None) -> None:
+        row = self.buffer[self.cursor.y]
+        x = min(self.cursor.x, self.columns - 1)
+        row[x:x] = [self._erase_cell()] * (count or 1)
+        del row[self.columns :]
+        self.dirty.add(self.cursor.y)
+
+    def delete_characters(self, count: int | None = None) -> None:
+        row = self.buffer[self.cursor.y]
+        x = min(self.cursor.x, self.columns - 1)
+        count = min(count or 1, self.columns - x)
+        del row[x : x + count]
+        row.extend([self._erase_cell()] * count)
+        self.dirty.add(self.cursor.y)
+
+    def alignment_display(self) -> None:
+        e = cells_for(DEFAULT)["E"]
+        self.buffer = [[e] * self.columns for _ in range(self.lines)]
+        self.dirty.update(range(self.lines))
+
+    # ------------------------------------------------------------------ modes
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        ms = [m << 5 for m in modes] if kwargs.get("private") else list(modes)
+        for m in ms:
+            if m in _ALT_MODES:
+                self._enter_alt(m)
+        self.mode.update(ms)
+        if mo.DECTCEM in ms:
+            self.cursor.hidden = False
+        if mo.DECSCNM in ms:
+            self.dirty.update(range(self.lines))
+        if mo.DECOM in ms:
+            self.cursor_position()
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        ms = [m << 5 for m in modes] if kwargs.get("private") else list(modes)
+        for m in ms:
+            if m in _ALT_MODES:
+                self._leave_alt(m)
+        self.mode.difference_update(ms)
+        if mo.DECTCEM in ms:
+            self.cursor.hidden = True
+        if mo.DECSCNM in ms:
+            self.dirty.update(range(self.lines))
+        if mo.DECOM in ms:
+            self.cursor_position()
+
+    def _enter_alt(self, mode: int) -> None:
+        if self._alt is not None:
+            return
+        if mode == ALT_1049:
+            self._alt_cursor = copy.copy(self.cursor)
+        self._alt = self.buffer
+        self.buffer = [[BLANK] * self.columns for _ in range(self.lines)]
+        self.dirty.update(range(self.lines))
+
+    def _leave_alt(self, mode: int) -> None:
+        if self._alt is None:
+            return
+        self.buffer = self._alt
+        self._alt = None
+        if mode == ALT_1049 and self._alt_cursor is not None:
+            self.cursor = self._alt_cursor
+            self._alt_cursor = None
+            self.ensure_hbounds()
+            self.ensure_vbounds()
+        self.dirty.update(range(self.lines))
+
+    def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
+        if not private:
+            self.cursor.attrs = sgr(self.cursor.attrs, ";".join(map(str, attrs)))
+
+    def set_icon_name(self, param: str) -> None:
+        self.icon_name = param
+
+    def define_charset(self, code: str, mode: str) -> None:
+        self._designate(mode, code)
+
+    # ---------------------------------------------------------------- queries
+
+    def report_device_attributes(self, mode: int = 0, **kwargs: Any) -> None:
+        if mode == 0 and not kwargs.get("private"):
+            self._answer("\x1b[?62;22c")
+
+    def report_device_status(self, mode: int, **kwargs: Any) -> None:
+        if mode == 5:
+            self._answer("\x1b[0n")
+        elif mode == 6:
+            x = min(self.cursor.x, self.columns - 1) + 1
+            y = self.cursor.y + 1
+            if self.margins is not None and mo.DECOM in self.mode:
+                y -= self.margins.top
+            self._answer(f"\x1b[{'?' if kwargs.get('private') else ''}{y};{x}R")
+
+    # ------------------------------------------------------------------ size
+
+    def resize(self, columns: int | None = None, lines: int | None = None) -> None:  # type: ignore[override]
+        """Resize to ``columns`` x ``lines`` (note the order: columns first)."""
+        columns = max(1, columns or self.columns)
+        lines = max(1, lines or self.lines)
+        if columns == self.columns and lines == self.lines:
+            return
+        if lines < self.lines and self.cursor.y >= lines:
+            shift = self.cursor.y - lines + 1
+            for row in self.buffer[:shift]:
+                if self._alt is None:
+                    self._push_history(row)
+            del self.buffer[:shift]
+            self.cursor.y -= shift
+        buffers = [self.buffer] + ([self._alt] if self._alt is not None else [])
+        for buf in buffers:
+            del buf[lines:]
+            buf.extend([BLANK] * self.columns for _ in range(lines - len(buf)))
+            for i, row in enumerate(buf):
+                if columns < len(row):
+                    row = row[:columns]
+                    if row[-1].data and char_width(row[-1].data[0]) == 2:
+                        row[-1] = BLANK
+                    buf[i] = row
+                elif columns > len(row):
+                    row.extend([BLANK] * (columns - len(row)))
+        self.columns = columns
+        self.lines = lines
+        self.margins = None
+        self.tabstops = set(range(8, columns, 8))
+        self.cursor.x = min(self.cursor.x, columns - 1)
+        self.cursor.y = min(self.cursor.y, lines - 1)
+        self.dirty.update(range(lines))
+
+
+_CSI: dict[str, str] = dict(Stream.csi)
+_CSI.update({"S": "scroll_up", "T": "scroll_down", "s": "save_cursor", "u": "restore_cursor"})

@@ -1,0 +1,106 @@
+"""Scrollback storage for the emulator.
+
+Rows that scroll off the top of the main screen are kept in a bounded deque. A row
+is stored as it left the screen (a list of cells, trailing blanks trimmed) and turned
+into a :class:`Line` when somebody reads it. Bursts that scroll many screenfuls at
+once are stored *lazily*: the raw text of those lines plus the style in effect at
+their start (a :class:`LazyBlock`); the block is emulated the first time one of its
+rows is read.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from agentshell.terminal.frames import Line
+from agentshell.terminal.style import Cell, Style
+
+
+class LazyBlock:
+    """Raw text of ``count`` complete lines, each ending ``\\r\\n`` and fitting one row."""
+
+    __slots__ = ("_render", "columns", "count", "rows", "style", "text")
+
+    def __init__(
+        self,
+        text: str,
+        style: Style,
+        columns: int,
+        count: int,
+        render: Callable[[LazyBlock], list[Line]],
+    ) -> None:
+        self.text = text
+        self.style = style
+        self.columns = columns
+        self.count = count
+        self.rows: list[Line] | None = None
+        self._render = render
+
+    def row(self, i: int) -> Line:
+        if self.rows is None:
+            rows = self._render(self)
+            if len(rows) < self.count:
+                rows.extend([Line("", ())] * (self.count - len(rows)))
+            self.rows = rows
+            self.text = ""
+        return self.rows[i]
+
+
+class LazyRow:
+    __slots__ = ("block", "index")
+
+    def __init__(self, block: LazyBlock, index: int) -> None:
+        self.block = block
+        self.index = index
+
+
+Entry = Line | list[Cell] | LazyRow
+
+
+class Scrollback:
+    """A bounded sequence of scrolled-off rows, oldest first; items are :class:`Line`."""
+
+    def __init__(self, maxlen: int) -> None:
+        self._rows: deque[Entry] = deque(maxlen=max(0, maxlen))
+
+    @property
+    def maxlen(self) -> int:
+        return self._rows.maxlen or 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __bool__(self) -> bool:
+        return bool(self._rows)
+
+    def push(self, cells: list[Cell]) -> None:
+        self._rows.append(cells)
+
+    def push_lazy(self, block: LazyBlock) -> None:
+        self._rows.extend(LazyRow(block, i) for i in range(block.count))
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+    def _resolve(self, entry: Entry) -> Line:
+        if isinstance(entry, Line):
+            return entry
+        if isinstance(entry, LazyRow):
+            return entry.block.row(entry.index)
+        return Line.from_cells(entry)
+
+    def __getitem__(self, index: int) -> Line:
+        entry = self._rows[index]
+        line = self._resolve(entry)
+        if line is not entry:
+            self._rows[index] = line
+        return line
+
+    def __iter__(self) -> Iterator[Line]:
+        for i in range(len(self._rows)):
+            yield self[i]
+
+    def text(self) -> list[str]:
+        """Every row's text, trailing spaces removed."""
+        return [line.text.rstrip() for line in self]
