@@ -520,7 +520,7 @@ class SharedDoc:
                 "doc_op",
                 doc=self.name,
                 revision=base,
-                op=ot.to_wire(op),
+                delta=ot.to_wire(op),
                 seq=seq,
                 clock=self.client.clock,
             )

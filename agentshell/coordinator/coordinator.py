@@ -171,6 +171,7 @@ class Coordinator:
         self._started = False
         self._stopping = False
         self._docs: dict[str, ot.OTServerDoc] = {}
+        self._closing: set[str] = set()
         self._seen: dict[str, dict[str, int]] = {}
         self._system_seq = 0
 
@@ -244,6 +245,11 @@ class Coordinator:
         """Append ``event`` durably, then broadcast it (in submission order)."""
         ticket = self._submitted
         self._submitted += 1
+        if (isinstance(event, ev.ApprovalDecided) and event.decision in ("rejected", "expired")) or (
+            isinstance(event, ev.ApprovalExecuted) and event.status in ("executed", "failed")
+        ):
+            # folded now, settled once durable: wait_result must still find it meanwhile
+            self._closing.add(event.approval_id)
         try:
             stored: ev.Event = await self.session.append_async(event)
         except BaseException:
@@ -274,6 +280,7 @@ class Coordinator:
             self._settle(e.approval_id, CommandFailed(e.approval_id, e.error or "failed"))
 
     def _settle(self, approval_id: str, outcome: RunResult | AgentShellError) -> None:
+        self._closing.discard(approval_id)
         self._finished[approval_id] = outcome
         while len(self._finished) > _FINISHED_KEEP:
             self._finished.popitem(last=False)
@@ -561,7 +568,8 @@ class Coordinator:
             if isinstance(done, RunResult):
                 return done
             raise done
-        self.approval(approval_id)  # NotFoundError when unknown
+        if approval_id not in self._closing:
+            self.approval(approval_id)  # NotFoundError when unknown
         fut: asyncio.Future[RunResult] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(approval_id, []).append(fut)
         return await fut

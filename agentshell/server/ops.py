@@ -342,11 +342,11 @@ async def _doc_op(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
         agent,
         field(req, "doc", str),
         field(req, "revision", int),
-        field(req, "op", list),
+        field(req, "delta", list),
         field(req, "seq", int),
         clock,
     )
-    return {"doc": req["doc"], "revision": revision, "op": op_}
+    return {"doc": req["doc"], "revision": revision, "delta": op_}
 
 
 def _check_clock(clock: Any) -> None:

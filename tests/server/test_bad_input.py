@@ -187,6 +187,7 @@ async def test_other_uid_refused(served: Served) -> None:
     out, _ = await asyncio.wait_for(p.communicate(), 30)
     assert out.decode().startswith("connect-refused"), out
     # 2. even if the modes were loosened, the peer-uid check refuses the connection
+    os.chmod(served.root, 0o711)
     os.chmod(served.socket.parent, 0o711)
     os.chmod(served.socket, 0o666)
     try:
