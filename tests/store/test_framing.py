@@ -1,0 +1,167 @@
+"""Frame codec and decoder: LevelDB/etcd-style cases and a fuzz of the decoder."""
+
+from __future__ import annotations
+
+import struct
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentshell.core.errors import InvalidEventError, LogCorruptionError
+from agentshell.store.framing import (
+    HEADER_SIZE,
+    MAX_RECORD,
+    ScanResult,
+    encode_record,
+    frame,
+    iter_records,
+    pack_body,
+    scan,
+)
+from tests.store.helpers import log_bytes, record
+
+
+def decode(data: bytes) -> tuple[list[dict], ScanResult]:
+    res = ScanResult()
+    return list(iter_records(data, "t.log", res)), res
+
+
+def test_round_trip_and_header_layout() -> None:
+    rec = record(1)
+    f = encode_record(rec)
+    length, crc = struct.unpack(">II", f[:8])
+    assert length == len(f) - HEADER_SIZE
+    import zlib
+
+    assert crc == zlib.crc32(f[8:])
+    assert msgpack.unpackb(f[8:], raw=False) == rec
+    got, res = decode(f + encode_record(record(2)))
+    assert [r["s"] for r in got] == [1, 2]
+    assert res.end == len(f) + len(encode_record(record(2))) and res.tail_reason is None
+
+
+def test_empty_input() -> None:
+    got, res = decode(b"")
+    assert got == [] and res.end == 0 and res.count == 0 and not res.torn
+
+
+@pytest.mark.parametrize("cut", [1, 4, 7, 8, 9, 20])
+def test_truncated_trailing_record_is_a_torn_tail(cut: int) -> None:
+    data, recs, offsets = log_bytes(5)
+    short = data[: offsets[4] + cut]
+    got, res = decode(short)
+    assert got == recs[:4]
+    assert res.end == offsets[4] and res.count == 4 and res.torn
+
+
+def test_bad_length_at_end_is_a_torn_tail() -> None:
+    data, recs, offsets = log_bytes(3)
+    bad = bytearray(data)
+    bad[offsets[2] : offsets[2] + 4] = struct.pack(">I", MAX_RECORD + 1)
+    got, res = decode(bytes(bad))
+    assert got == recs[:2] and res.end == offsets[2]
+    assert "over the" in (res.tail_reason or "")
+
+
+def test_length_over_maximum_rejected_before_reading_body() -> None:
+    # Only the header is present: the length alone decides.
+    data = struct.pack(">II", MAX_RECORD + 1, 0)
+    got, res = decode(data)
+    assert got == [] and "over the" in (res.tail_reason or "")
+
+
+def test_checksum_mismatch_at_end_is_torn_but_in_the_middle_is_corruption() -> None:
+    data, recs, offsets = log_bytes(4)
+    last = bytearray(data)
+    last[-1] ^= 0x01
+    got, res = decode(bytes(last))
+    assert got == recs[:3] and res.tail_reason == "checksum mismatch"
+
+    mid = bytearray(data)
+    mid[offsets[1] + HEADER_SIZE + 3] ^= 0x40
+    seen = []
+    with pytest.raises(LogCorruptionError) as err:
+        for r in iter_records(bytes(mid), "t.log"):
+            seen.append(r)
+    assert seen == recs[:1]
+    assert err.value.offset == offsets[1]
+    assert "checksum mismatch" in err.value.reason and "record #2" in err.value.reason
+    assert "agentshell repair" in str(err.value)
+
+
+def test_zeroed_sector_in_the_middle_is_corruption() -> None:
+    data, _, offsets = log_bytes(60)
+    start = 1024
+    bad = data[:start] + bytes(512) + data[start + 512 :]
+    with pytest.raises(LogCorruptionError) as err:
+        scan(bad, "t.log")
+    first_bad = max(o for o in offsets if o <= start)
+    assert err.value.offset == first_bad
+
+
+def test_zeroed_tail_is_torn() -> None:
+    data, recs, offsets = log_bytes(10)
+    got, res = decode(data + bytes(4096))
+    assert got == recs and res.torn and res.end == len(data)
+    assert res.tail_reason == "zero length"
+
+
+def test_not_a_log() -> None:
+    with pytest.raises(LogCorruptionError) as err:
+        scan(frame(msgpack.packb([1, 2])) + encode_record(record(1)), "t.log")
+    assert "not a map" in err.value.reason
+    with pytest.raises(LogCorruptionError) as err:
+        scan(frame(msgpack.packb({"v": 99})), "t.log")
+    assert "version 99" in err.value.reason
+
+
+def test_base_offsets_and_numbers_are_file_positions() -> None:
+    data, recs, offsets = log_bytes(4)
+    res = ScanResult()
+    got = list(iter_records(data[offsets[2] :], "t.log", res, base=offsets[2], first_number=3))
+    assert got == recs[2:] and res.end == len(data) and res.count == 4
+    assert res.last_record[0] == offsets[3]
+
+
+def test_pack_body_refuses_unpackable_values() -> None:
+    with pytest.raises(InvalidEventError):
+        pack_body({"v": 1, "x": object()})
+    with pytest.raises(InvalidEventError):
+        pack_body({"v": 1, "x": 2**70})
+
+
+N_FUZZ = 12
+FUZZ_DATA, FUZZ_RECS, _ = log_bytes(N_FUZZ)
+
+
+def _check_prefix(data: bytes) -> None:
+    got: list[dict] = []
+    try:
+        for r in iter_records(data, "fuzz.log"):
+            got.append(r)
+    except LogCorruptionError:
+        pass
+    assert got == FUZZ_RECS[: len(got)]
+
+
+@given(st.integers(0, len(FUZZ_DATA)))
+def test_fuzz_truncation_yields_a_prefix(cut: int) -> None:
+    got = list(iter_records(FUZZ_DATA[:cut], "fuzz.log"))  # truncation is never corruption
+    assert got == FUZZ_RECS[: len(got)]
+
+
+@given(st.lists(st.tuples(st.integers(0, len(FUZZ_DATA) * 8 - 1)), min_size=1, max_size=4),
+       st.integers(0, len(FUZZ_DATA)))
+def test_fuzz_bit_flips_yield_a_prefix_or_corruption(flips: list[tuple[int]], cut: int) -> None:
+    bad = bytearray(FUZZ_DATA)
+    for (bit,) in flips:
+        bad[bit // 8] ^= 1 << (bit % 8)
+    _check_prefix(bytes(bad))
+    _check_prefix(bytes(bad[:cut]))
+
+
+@given(st.binary(max_size=300), st.integers(0, len(FUZZ_DATA)))
+def test_fuzz_garbage_spliced_in_yields_a_prefix_or_corruption(junk: bytes, at: int) -> None:
+    _check_prefix(FUZZ_DATA[:at] + junk + FUZZ_DATA[at:])

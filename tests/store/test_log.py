@@ -1,0 +1,221 @@
+"""EventLog: recovery on open, group commit, async appends, buffered mode, fsync failure."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from agentshell.core.errors import LogClosedError, LogCorruptionError
+from agentshell.store import log as log_mod
+from agentshell.store.framing import pack_body, scan
+from agentshell.store.log import EventLog, keep_and_cut, recover
+from tests.store.helpers import log_bytes, record
+
+
+def body(i: int) -> bytes:
+    return pack_body(record(i))
+
+
+def seqs(path: Path) -> list[int]:
+    from agentshell.store.framing import iter_records
+
+    return [r["s"] for r in iter_records(path.read_bytes(), str(path))]
+
+
+def test_append_is_read_back_and_survives_reopen(tmp_path: Path) -> None:
+    p = tmp_path / "events.log"
+    with EventLog(p) as log:
+        for i in range(1, 6):
+            log.append(body(i))
+        assert log.size == p.stat().st_size
+    assert seqs(p) == [1, 2, 3, 4, 5]
+    with EventLog(p) as log:
+        assert log.report.records == 5 and log.report.cut_bytes == 0
+        log.append(body(6))
+    assert seqs(p) == [1, 2, 3, 4, 5, 6]
+
+
+def test_torn_tail_is_cut_and_kept_then_appends_continue(tmp_path: Path) -> None:
+    p = tmp_path / "events.log"
+    data, _, offsets = log_bytes(5)
+    p.write_bytes(data[: offsets[4] + 11])
+    with EventLog(p) as log:
+        assert log.report.records == 4 and log.report.cut_bytes == 11
+        assert log.report.broken_path == tmp_path / "events.log.broken"
+        assert (tmp_path / "events.log.broken").read_bytes() == data[offsets[4] : offsets[4] + 11]
+        log.append(body(5))
+        log.append(body(6))
+    assert seqs(p) == [1, 2, 3, 4, 5, 6]
+    # A second torn tail does not overwrite the first copy.
+    with open(p, "ab") as f:
+        f.write(b"\x00\x00\x01")
+    EventLog(p).close()
+    assert (tmp_path / "events.log.broken.1").read_bytes() == b"\x00\x00\x01"
+    assert seqs(p) == [1, 2, 3, 4, 5, 6]
+
+
+def test_zeroed_sector_at_the_end_then_append_more(tmp_path: Path) -> None:
+    p = tmp_path / "events.log"
+    data, _, _ = log_bytes(30)
+    p.write_bytes(data + bytes(512))
+    with EventLog(p) as log:
+        assert log.report.cut_reason == "zero length"
+        log.append(body(31))
+    assert seqs(p) == list(range(1, 32))
+
+
+def test_mid_file_corruption_is_reported_and_nothing_is_cut(tmp_path: Path) -> None:
+    p = tmp_path / "events.log"
+    data, _, offsets = log_bytes(40)
+    bad = data[:2000] + bytes(512) + data[2512:]
+    p.write_bytes(bad)
+    with pytest.raises(LogCorruptionError) as err:
+        EventLog(p)
+    assert err.value.path == str(p)
+    assert err.value.offset == max(o for o in offsets if o <= 2000)
+    assert p.read_bytes() == bad  # untouched
+    assert not (tmp_path / "events.log.broken").exists()
+    # Repair = keep a copy and cut at the last good record; then appends go on.
+    keep_and_cut(p, err.value.offset, ".corrupt")
+    with EventLog(p) as log:
+        n = log.report.records
+        log.append(body(n + 1))
+    assert seqs(p) == list(range(1, n + 2))
+
+
+def test_concurrent_appends_share_fsyncs(tmp_path: Path) -> None:
+    p = tmp_path / "events.log"
+    threads, per = 16, 40
+    log = EventLog(p)
+    start = threading.Barrier(threads)
+
+    def run(k: int) -> None:
+        start.wait()
+        for i in range(per):
+            log.append(body(k * per + i + 1))
+
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    fsyncs = log.fsyncs
+    log.close()
+    assert sorted(seqs(p)) == list(range(1, threads * per + 1))
+    assert fsyncs < threads * per  # group commit: fewer fsyncs than appends
+
+
+def test_every_append_is_durable_before_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real = os.fdatasync
+
+    def spy(fd: int) -> None:
+        real(fd)
+        synced.append(os.fstat(fd).st_size)
+
+    monkeypatch.setattr(log_mod.os, "fdatasync", spy)
+    p = tmp_path / "events.log"
+    with EventLog(p) as log:
+        for i in range(1, 20):
+            log.append(body(i))
+            assert synced and synced[-1] == p.stat().st_size
+
+
+async def test_async_append_does_not_block_the_loop(tmp_path: Path) -> None:
+    p = tmp_path / "events.log"
+    gate = threading.Event()
+    real = os.fdatasync
+
+    def slow(fd: int) -> None:
+        gate.wait(10)
+        real(fd)
+
+    log = EventLog(p)
+    try:
+        log_mod.os.fdatasync = slow  # type: ignore[attr-defined]
+        task = asyncio.ensure_future(asyncio.gather(*(log.append_async(body(i)) for i in range(1, 9))))
+        ticks = 0
+        while ticks < 20:  # the loop keeps running while the writer is stuck in fsync
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not task.done()
+        gate.set()
+        await asyncio.wait_for(task, 10)
+    finally:
+        log_mod.os.fdatasync = real  # type: ignore[attr-defined]
+        gate.set()
+        log.close()
+    assert sorted(seqs(p)) == list(range(1, 9))
+
+
+def test_buffered_appends_and_flush(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = os.fdatasync
+    monkeypatch.setattr(log_mod.os, "fdatasync", lambda fd: (calls.append(fd), real(fd))[1])
+    p = tmp_path / "events.log"
+    with EventLog(p) as log:
+        for i in range(1, 501):
+            log.append_buffered(body(i))
+        log.flush()
+        assert len(calls) <= 2
+        assert seqs(p) == list(range(1, 501))
+
+
+def test_fsync_failure_stops_the_log_and_is_never_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = tmp_path / "events.log"
+    log = EventLog(p)
+    log.append(body(1))
+    calls = []
+
+    def failing(fd: int) -> None:
+        calls.append(fd)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(log_mod.os, "fdatasync", failing)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            log.append(body(i))
+        except BaseException as exc:
+            errors.append(exc)
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(2, 10)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(10)
+    assert len(errors) == 8 and all(isinstance(e, LogClosedError) for e in errors)
+    with pytest.raises(LogClosedError):
+        log.append(body(11))
+    with pytest.raises(LogClosedError):
+        log.append_buffered(body(12))
+    assert len(calls) == 1  # one failed fsync, no retry
+    assert isinstance(log.failed, OSError)
+    log.close()
+    monkeypatch.undo()
+    # Reopening recovers from what is in the file (no cut needed: writes were whole).
+    with EventLog(p) as again:
+        assert again.report.records >= 1
+
+
+def test_closed_log_refuses_appends(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "events.log")
+    log.close()
+    log.close()
+    with pytest.raises(LogClosedError):
+        log.append(body(1))
+
+
+def test_recover_creates_missing_log(tmp_path: Path) -> None:
+    p = tmp_path / "sub" / "events.log"
+    assert list(recover(p)) == []
+    assert p.exists() and scan(p.read_bytes()).count == 0
