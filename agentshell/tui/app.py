@@ -260,6 +260,13 @@ class AgentShellApp(App[None]):
         if info is None:
             return self._no_request()
         doc = self.backend.approval_doc(info.approval_id)
+        opener = getattr(doc, "open", None)
+        if callable(opener):
+            try:
+                await opener()
+            except Exception as exc:  # edit without live co-editing
+                self.notify(f"live co-editing unavailable: {exc}", severity="warning")
+                doc = None
         text = await self.push_screen_wait(EditApprovalScreen(info, doc))
         if text is not None:
             await self._decide("approve", self.backend.approve(info.approval_id, command=text))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import inspect
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from agentshell.core import events as ev
+from agentshell.core import ot
 from agentshell.core.state import SessionState
 from agentshell.tui.backend import ConflictSides, RuleDraft, SharedText, TerminalLike
 
@@ -90,13 +93,7 @@ class CoordinatorBackend:
         await self.coordinator.send_input(terminal, data)
 
     async def resize(self, terminal: str, columns: int, lines: int) -> None:
-        fn = getattr(self.coordinator, "resize_terminal", None)
-        if fn is not None:  # logged as terminal_resized
-            await fn(terminal, columns, lines)
-            return
-        result = self.coordinator.terminal(terminal).resize(columns, lines)
-        if inspect.isawaitable(result):
-            await result
+        await self.coordinator.resize(terminal, columns, lines)  # logged as terminal_resized
 
     def suggest_rule(self, command: str) -> tuple[str, str]:
         for info in self.state["pending_approvals"].values():
@@ -143,13 +140,9 @@ class CoordinatorBackend:
         )
 
     def approval_doc(self, approval_id: str) -> SharedText | None:
-        fn = getattr(self.coordinator, "approval_doc", None)
-        if fn is None:
+        if not hasattr(self.coordinator, "doc_open"):
             return None
-        with contextlib.suppress(Exception):
-            doc: SharedText | None = fn(approval_id)
-            return doc
-        return None
+        return HumanDoc(self.coordinator, f"approval:{approval_id}")
 
     def running_commands(self) -> int:
         return sum(
@@ -157,3 +150,82 @@ class CoordinatorBackend:
             for a in self.state["pending_approvals"].values()
             if a.status in ("approved", "executing")
         )
+
+
+class HumanDoc:
+    """The operator's side of a shared OT document (Jupiter client, in-process).
+
+    Local edits apply at once and go to the coordinator one op in flight at a time;
+    ops broadcast by the coordinator acknowledge ours or are transformed against
+    ours and applied, so the editor and the agent converge on the same text.
+    """
+
+    def __init__(self, coordinator: Any, doc: str) -> None:
+        self.coordinator = coordinator
+        self.doc = doc
+        self.client: ot.OTClientDoc | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.error = ""
+        self._sends: set[asyncio.Task[None]] = set()
+
+    async def open(self) -> None:
+        text, rev = await self.coordinator.doc_open(self.doc)
+        self.client = ot.OTClientDoc(text, rev, next_seq=time.time_ns() // 1000)
+        sub = self.coordinator.subscribe(["doc_op"])
+        self._task = asyncio.ensure_future(self._follow(sub))
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    @property
+    def text(self) -> str:
+        return self.client.text if self.client is not None else ""
+
+    async def _follow(self, sub: Any) -> None:
+        try:
+            async for e in sub:
+                c = self.client
+                if c is None or e.doc != self.doc:
+                    continue
+                if (
+                    e.agent_id == ev.HUMAN
+                    and c.inflight is not None
+                    and e.client_seq == c.inflight_seq
+                ):
+                    nxt = c.ack(e.revision)
+                    if nxt is not None:
+                        self._send(nxt)
+                elif e.revision == c.revision + 1:
+                    c.remote(ot.from_wire(e.op), e.revision)
+        finally:
+            sub.close()
+
+    def _send(self, op: Any) -> None:
+        c = self.client
+        assert c is not None
+        coro = self.coordinator.doc_op(
+            ev.HUMAN, self.doc, c.revision, ot.to_wire(op), c.inflight_seq
+        )
+
+        async def send() -> None:
+            try:
+                await coro
+            except Exception as exc:  # e.g. the approval was decided meanwhile
+                self.error = str(exc)
+
+        task = asyncio.ensure_future(send())
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    def insert(self, pos: int, text: str) -> None:
+        if self.client is not None:
+            op = self.client.insert(pos, text)
+            if op is not None:
+                self._send(op)
+
+    def delete(self, pos: int, length: int) -> None:
+        if self.client is not None:
+            op = self.client.delete(pos, length)
+            if op is not None:
+                self._send(op)

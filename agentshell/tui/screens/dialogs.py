@@ -51,6 +51,7 @@ class EditApprovalScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         area = self.query_one(TextArea)
+        area.cursor_blink = not self.app.is_headless  # steady in screenshots and tests
         area.focus()
         area.move_cursor(area.document.end)
         if self.doc is not None:
@@ -63,10 +64,11 @@ class EditApprovalScreen(ModalScreen[str | None]):
         if remote == self._last_text:
             return
         area = self.query_one(TextArea)
-        if area.text == self._last_text:
+        if area.text == self._last_text:  # no local change waiting to be pushed
+            cursor = area.cursor_location
+            self._last_text = remote
             area.load_text(remote)
-            area.move_cursor(area.document.end)
-        self._last_text = remote
+            area.move_cursor(cursor)
 
     @on(TextArea.Changed)
     def _push_local(self, event: TextArea.Changed) -> None:
@@ -89,6 +91,11 @@ class EditApprovalScreen(ModalScreen[str | None]):
         if end_new > start:
             self.doc.insert(start, new[start:end_new])
         self._last_text = new
+
+    def on_unmount(self) -> None:
+        close = getattr(self.doc, "close", None)
+        if callable(close):
+            close()
 
     def action_approve(self) -> None:
         text = self.query_one(TextArea).text.strip()

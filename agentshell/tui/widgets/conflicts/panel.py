@@ -48,18 +48,21 @@ def side_by_side(conflict: ConflictInfo, sides: ConflictSides | None) -> Table:
         table.add_row(Text("(content not available)", style="dim"), "")
         return table
     table.add_column("", width=4, justify="right", style="dim")
-    table.add_column(f"{sides.first_label} {format_range(ra)}", ratio=1, style="on red")
+    table.add_column(f"{sides.first_label} {format_range(ra)}", ratio=1, header_style="bold red")
     table.add_column("", width=4, justify="right", style="dim")
-    table.add_column(f"{sides.second_label} {format_range(rb)}", ratio=1, style="on blue")
+    table.add_column(f"{sides.second_label} {format_range(rb)}", ratio=1, header_style="bold blue")
     n = max(len(sides.first), len(sides.second))
+    lo, hi = conflict.overlap
     for i in range(n):
         left = sides.first[i] if i < len(sides.first) else ""
         right = sides.second[i] if i < len(sides.second) else ""
+        in_a = lo <= sides.first_start + i < max(hi, lo + 1)
+        in_b = lo <= sides.second_start + i < max(hi, lo + 1)
         table.add_row(
             str(sides.first_start + i + 1) if i < len(sides.first) else "",
-            Text(left, no_wrap=True, overflow="ellipsis"),
+            Text(left, no_wrap=True, overflow="ellipsis", style="bold red" if in_a else ""),
             str(sides.second_start + i + 1) if i < len(sides.second) else "",
-            Text(right, no_wrap=True, overflow="ellipsis"),
+            Text(right, no_wrap=True, overflow="ellipsis", style="bold blue" if in_b else ""),
         )
     return table
 

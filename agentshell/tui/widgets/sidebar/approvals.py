@@ -74,8 +74,8 @@ class ApprovalQueue(OptionList):
             [Option(self._prompt(i + 1, a), id=a.approval_id) for i, a in enumerate(items)]
         )
         ids = [a.approval_id for a in items]
-        if keep in ids:
-            self.highlighted = ids.index(keep)
+        # the highlight stays on the same request, else on the oldest (what `a` acts on)
+        self.highlighted = ids.index(keep) if keep in ids else 0
 
     def refresh_ages(self) -> None:
         for i, a in enumerate(self._items):
