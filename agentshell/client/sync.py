@@ -45,7 +45,9 @@ class SyncAgentClient:
         thread.start()
 
         async def open_() -> AgentClient:
-            c: AgentClient = await AgentClient.connect(socket_path, agent_id, token, operator=operator)
+            c: AgentClient = await AgentClient.connect(
+                socket_path, agent_id, token, operator=operator
+            )
             return c
 
         try:

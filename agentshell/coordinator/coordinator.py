@@ -245,9 +245,9 @@ class Coordinator:
         """Append ``event`` durably, then broadcast it (in submission order)."""
         ticket = self._submitted
         self._submitted += 1
-        if (isinstance(event, ev.ApprovalDecided) and event.decision in ("rejected", "expired")) or (
-            isinstance(event, ev.ApprovalExecuted) and event.status in ("executed", "failed")
-        ):
+        if (
+            isinstance(event, ev.ApprovalDecided) and event.decision in ("rejected", "expired")
+        ) or (isinstance(event, ev.ApprovalExecuted) and event.status in ("executed", "failed")):
             # folded now, settled once durable: wait_result must still find it meanwhile
             self._closing.add(event.approval_id)
         try:

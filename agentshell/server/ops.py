@@ -13,7 +13,7 @@ from agentshell.coordinator.coordinator import EDIT, READ, RUN, TYPE
 from agentshell.coordinator.results import RunResult
 from agentshell.core import events as ev
 
-from .server import PROTOCOL_VERSION, RequestError, field, frame_to_wire, plain
+from .server import PROTOCOL_VERSION, RequestError, field, plain
 
 if TYPE_CHECKING:
     from .server import Connection
@@ -89,6 +89,7 @@ async def _hello(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
         raise RequestError("auth_failed", "unknown agent or bad token")
     conn.identity, conn.role = agent_id, "agent"
     await conn.server.agent_connected(agent_id)
+    conn.ensure_pump()
     return {
         "protocol": PROTOCOL_VERSION,
         "session": co.session.state["session_id"],
@@ -163,7 +164,7 @@ def _screen(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
     conn.need(READ)
     name = field(req, "terminal", str, "main")
     co = conn.server.coordinator
-    out = frame_to_wire(co.screen(name), name)
+    out = conn.server.screen_wire(name)
     term = co.terminal(name)
     out["at_prompt"] = bool(term.at_prompt)
     out["cwd"] = str(term.cwd or "")

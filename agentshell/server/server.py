@@ -165,6 +165,8 @@ class Connection:
     def wants(self, e: ev.Event) -> bool:
         if e.event_type == "doc_op" and getattr(e, "doc", None) in self.docs:
             return True
+        if e.event_type == "conflict_detected" and self.identity in getattr(e, "agents", ()):
+            return True  # conflicts reach the agents they name, subscribed or not
         if self.all_events:
             return True
         return self.event_types is not None and e.event_type in self.event_types
@@ -221,6 +223,9 @@ class Server:
         self._agent_conns: dict[str, int] = {}
         self._status_tasks: set[asyncio.Task[Any]] = set()
         self.peer_uid_check = True
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self._screen_cache: dict[str, tuple[Any, dict[str, Any]]] = {}
         from . import ops
 
         self.ops: dict[str, Handler] = ops.OPS
@@ -238,12 +243,15 @@ class Server:
         await self._server.serve_forever()
 
     async def close(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):
             for t in conn.tasks:
                 t.cancel()
             conn.close()
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=5.0)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
@@ -262,6 +270,10 @@ class Server:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = Connection(self, reader, writer)
+        me = asyncio.current_task()
+        if me is not None:
+            self._handlers.add(me)
+            me.add_done_callback(self._handlers.discard)
         sock = writer.get_extra_info("socket")
         if self.peer_uid_check:
             try:
@@ -381,7 +393,7 @@ class Server:
             n = self._agent_conns.get(conn.identity, 1) - 1
             if n <= 0:
                 self._agent_conns.pop(conn.identity, None)
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception, asyncio.CancelledError):
                     await self.coordinator.set_agent_status(conn.identity, "disconnected")
             else:
                 self._agent_conns[conn.identity] = n
@@ -390,6 +402,17 @@ class Server:
         self._agent_conns[agent_id] = self._agent_conns.get(agent_id, 0) + 1
         if self._agent_conns[agent_id] == 1:
             await self.coordinator.set_agent_status(agent_id, "connected")
+
+    def screen_wire(self, terminal: str) -> dict[str, Any]:
+        """The wire form of a terminal's frame, reused while the frame is unchanged
+        (frames are immutable: the same object means the same screen)."""
+        frame = self.coordinator.screen(terminal)
+        hit = self._screen_cache.get(terminal)
+        if hit is not None and hit[0] is frame:
+            return dict(hit[1])
+        wire = frame_to_wire(frame, terminal)
+        self._screen_cache[terminal] = (frame, wire)
+        return dict(wire)
 
     def on_push(self, conn: Connection, e: ev.Event) -> None:
         """Hook run for every event pushed to ``conn`` (the agent has now seen it)."""
