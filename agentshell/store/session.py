@@ -25,7 +25,7 @@ import os
 import re
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -225,15 +225,19 @@ class SessionManager:
         waiter.wait()
         return e
 
-    async def append_async(self, event: ev.Event) -> ev.Event:
-        """Like :meth:`append` without blocking the loop: seq and fold happen now, in
-        call order; the coroutine finishes when the event is durable."""
+    def append_async(self, event: ev.Event) -> Coroutine[Any, Any, ev.Event]:
+        """Like :meth:`append` without blocking the event loop.
+
+        Call it from the loop's thread: the seq is assigned and the event folded into
+        the state *at call time*, in call order; the returned coroutine finishes
+        (with the event carrying its seq) once the event is durable. The event is
+        written even if the coroutine is never awaited or is cancelled.
+        """
         loop = asyncio.get_running_loop()
         with self._lock:
             e, body = self._prepare(event)
             fut = self._log.enqueue_async(body, loop)
-        await fut
-        return e
+        return _when_durable(fut, e)
 
     def append_buffered(self, event: ev.Event) -> ev.Event:
         """Like :meth:`append` but without waiting for durability (bulk loads);
@@ -380,6 +384,11 @@ class SessionManager:
 
     def __repr__(self) -> str:
         return f"SessionManager({self.session_name!r}, {str(self.session_dir.parent)!r})"
+
+
+async def _when_durable(fut: asyncio.Future[None], e: ev.Event) -> ev.Event:
+    await fut
+    return e
 
 
 class _SeqMismatch(AgentShellError):
