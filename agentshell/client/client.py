@@ -32,11 +32,11 @@ from agentshell.coordinator.results import (
     CommandRejected,
     RunResult,
 )
+from agentshell.coordinator.wire import encode, read_frame
 from agentshell.core import ot
 from agentshell.core.clock import merge
 from agentshell.core.errors import AgentShellError, PermissionDeniedError
 from agentshell.core.events import Event, event_from_record
-from agentshell.server.framing import encode, read_frame
 
 __all__ = [
     "AgentClient",
@@ -170,7 +170,7 @@ class AgentClient:
     async def _open(
         cls, path: Path, agent_id: str | None, token: str | None, operator: bool
     ) -> AgentClient:
-        from agentshell.server.framing import MAX_FRAME
+        from agentshell.coordinator.wire import MAX_FRAME
 
         reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_FRAME + 8)
         c = cls(reader, writer)
@@ -583,6 +583,6 @@ def read_operator_token(socket_path: str | os.PathLike[str]) -> str:
     env = os.environ.get("AGENTSHELL_OPERATOR_TOKEN")
     if env:
         return env
-    from agentshell.server.paths import operator_token_path, read_private_file
+    from agentshell.coordinator.wire import operator_token_path, read_private_file
 
     return read_private_file(operator_token_path(Path(socket_path)))

@@ -1,94 +1,30 @@
-"""Frame codec of the agent socket: a 4-byte big-endian length, then a msgpack map.
+"""The frame codec (it lives in :mod:`agentshell.coordinator.wire` so that both the
+server and the client, sibling layers, can share it)."""
 
-``encode(obj)`` builds one frame; ``read_frame(reader)`` reads one from an asyncio
-stream. A length over :data:`MAX_FRAME` is refused *before* the body is read
-(:class:`FrameTooLarge`); a body that is not msgpack, or not a map, raises
-:class:`BadFrame` with the frame already consumed, so the stream stays in step and the
-caller can answer with an error frame and carry on. The same functions are used by the
-server and the client; ``recv_frame_sync``/``send_frame_sync`` serve blocking sockets.
-"""
+from agentshell.coordinator.wire import (
+    HEADER,
+    MAX_FRAME,
+    BadFrame,
+    FrameError,
+    FrameTooLarge,
+    check_length,
+    decode_body,
+    encode,
+    read_frame,
+    recv_frame_sync,
+    send_frame_sync,
+)
 
-from __future__ import annotations
-
-import asyncio
-import socket
-import struct
-from typing import Any
-
-import msgpack  # type: ignore[import-untyped]
-
-from agentshell.core.errors import AgentShellError
-
-#: Largest body accepted in either direction (1 MiB).
-MAX_FRAME = 1 << 20
-HEADER = struct.Struct(">I")
-
-
-class FrameError(AgentShellError):
-    """A frame could not be read."""
-
-    code = "bad_frame"
-
-
-class FrameTooLarge(FrameError):
-    """The announced length is over the limit; the body was not read."""
-
-    code = "frame_too_large"
-
-
-class BadFrame(FrameError):
-    """The body is not a msgpack map (the frame was consumed; the stream is in step)."""
-
-    code = "bad_frame"
-
-
-def encode(obj: dict[str, Any], max_frame: int = MAX_FRAME) -> bytes:
-    """One frame carrying ``obj``; raises FrameTooLarge when the body would be too big."""
-    body: bytes = msgpack.packb(obj, use_bin_type=True)
-    if len(body) > max_frame:
-        raise FrameTooLarge(f"frame of {len(body)} bytes is over the {max_frame}-byte limit")
-    return HEADER.pack(len(body)) + body
-
-
-def decode_body(body: bytes) -> dict[str, Any]:
-    try:
-        obj = msgpack.unpackb(body, raw=False, strict_map_key=True)
-    except Exception as exc:  # msgpack raises several unrelated types
-        raise BadFrame(f"body is not valid msgpack: {type(exc).__name__}: {exc}") from None
-    if not isinstance(obj, dict):
-        raise BadFrame(f"body must be a map, got {type(obj).__name__}")
-    return obj
-
-
-def check_length(n: int, max_frame: int = MAX_FRAME) -> None:
-    if n > max_frame:
-        raise FrameTooLarge(f"frame length {n} is over the {max_frame}-byte limit")
-
-
-async def read_frame(reader: asyncio.StreamReader, max_frame: int = MAX_FRAME) -> dict[str, Any]:
-    """Read one frame. EOF raises ``asyncio.IncompleteReadError`` (clean or mid-frame)."""
-    header = await reader.readexactly(HEADER.size)
-    (n,) = HEADER.unpack(header)
-    check_length(n, max_frame)
-    body = await reader.readexactly(n)
-    return decode_body(body)
-
-
-def _recv_exactly(sock: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("connection closed")
-        buf += chunk
-    return bytes(buf)
-
-
-def recv_frame_sync(sock: socket.socket, max_frame: int = MAX_FRAME) -> dict[str, Any]:
-    (n,) = HEADER.unpack(_recv_exactly(sock, HEADER.size))
-    check_length(n, max_frame)
-    return decode_body(_recv_exactly(sock, n))
-
-
-def send_frame_sync(sock: socket.socket, obj: dict[str, Any]) -> None:
-    sock.sendall(encode(obj))
+__all__ = [
+    "HEADER",
+    "MAX_FRAME",
+    "BadFrame",
+    "FrameError",
+    "FrameTooLarge",
+    "check_length",
+    "decode_body",
+    "encode",
+    "read_frame",
+    "recv_frame_sync",
+    "send_frame_sync",
+]

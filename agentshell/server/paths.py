@@ -13,17 +13,17 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import socket
 import stat
 from pathlib import Path
 
+from agentshell.coordinator.wire import (
+    SocketSecurityError,
+)
+from agentshell.coordinator.wire import operator_token_path as operator_token_path
+from agentshell.coordinator.wire import read_private_file as read_private_file
 from agentshell.core.errors import AgentShellError
-
-
-class SocketSecurityError(AgentShellError):
-    """The socket directory or path is not private enough to use."""
 
 
 class AlreadyServingError(AgentShellError):
@@ -39,10 +39,6 @@ def default_socket_dir() -> Path:
 
 def default_socket_path(session: str) -> Path:
     return default_socket_dir() / f"{session}.sock"
-
-
-def operator_token_path(socket_path: Path) -> Path:
-    return socket_path.with_name(socket_path.name + ".operator")
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -133,23 +129,6 @@ def write_private_file(path: Path, text: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-
-
-def read_private_file(path: Path) -> str:
-    """Read a file only if it is a regular file of ours that nobody else can read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise SocketSecurityError(f"{path} is a symlink") from None
-        raise
-    try:
-        st = os.fstat(fd)
-        if st.st_uid != os.getuid() or st.st_mode & 0o077:
-            raise SocketSecurityError(f"{path} must be owned by us with mode 0600")
-        return os.read(fd, 4096).decode().strip()
-    finally:
-        os.close(fd)
 
 
 def socket_record_path(session_dir: Path) -> Path:
