@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import tempfile
@@ -23,6 +24,20 @@ def attach_help(socket_path: str, session: str, data_dir: Path | None) -> str:
         f"  agentshell agent add NAME --capabilities run,read{where}{sess}   (prints a token)\n"
         f"  AGENTSHELL_TOKEN=... agentshell run --socket {socket_path} --agent NAME -- make test"
     )
+
+
+async def _start_demo(coordinator: Any, sock: str, project: Path) -> None:
+    demo_mod = importlib.import_module("agentshell.client.demo")
+    known = coordinator.state["agents"]
+    for action, kind, pattern in demo_mod.DEMO_RULES:
+        if not any(r.pattern == pattern for r in coordinator.state["rules"].values()):
+            await coordinator.add_rule(action, kind, pattern)
+    tokens: dict[str, str] = {}
+    for name, caps in demo_mod.DEMO_AGENTS:
+        if name in known:
+            await coordinator.remove_agent(name, reason="demo restart")
+        tokens[name] = await coordinator.add_agent(name, list(caps))
+    await demo_mod.run_demo(sock, tokens, project)
 
 
 async def run_tui(
@@ -62,10 +77,7 @@ async def run_tui(
         app = AgentShellApp(CoordinatorBackend(coordinator, socket_path=str(sock)), banner=banner)
         app.attach_text = attach_help(str(sock), session, data_dir)
         if demo:
-            demo_mod = importlib.import_module("agentshell.client.demo")
-            import asyncio
-
-            demo_task = asyncio.ensure_future(demo_mod.run_demo(str(sock), coordinator, project))
+            demo_task = asyncio.ensure_future(_start_demo(coordinator, str(sock), project))
         if headless_pilot is not None:
             async with app.run_test(size=size) as pilot:
                 await headless_pilot(app)
