@@ -41,10 +41,13 @@ def tui(
     Opens (or creates) the session, serves it on the socket, starts terminal `main`
     and prints how an agent attaches.
     """
+    import os
+
     from agentshell.server.paths import default_socket_path
     from agentshell.tui.run import attach_help, run_tui
 
-    sock = socket_path or default_socket_path(session)
+    env = os.environ.get("AGENTSHELL_SOCKET")
+    sock = socket_path or (Path(env) if env else default_socket_path(session))
     click.echo(attach_help(str(sock), session, data_dir))
     asyncio.run(
         run_tui(

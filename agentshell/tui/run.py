@@ -55,7 +55,7 @@ async def run_tui(
     ``headless_pilot`` runs the app under ``App.run_test`` instead (screenshots).
     """
     from agentshell.coordinator.coordinator import Coordinator
-    from agentshell.server.paths import default_socket_path
+    from agentshell.server.paths import default_socket_path, socket_record_path
     from agentshell.server.server import Server
     from agentshell.store.session import SessionManager
 
@@ -73,6 +73,8 @@ async def run_tui(
     try:
         await coordinator.start()
         await server.start()
+        # `agentshell agent add / run / approvals` find the socket through this record
+        socket_record_path(manager.session_dir).write_text(str(sock) + "\n")
         banner = f"session {session} · socket {sock}"
         app = AgentShellApp(CoordinatorBackend(coordinator, socket_path=str(sock)), banner=banner)
         app.attach_text = attach_help(str(sock), session, data_dir)
@@ -93,6 +95,8 @@ async def run_tui(
             await server.close()
         with contextlib.suppress(Exception):
             await coordinator.stop()
+        with contextlib.suppress(OSError):
+            socket_record_path(manager.session_dir).unlink()
         with contextlib.suppress(Exception):
             manager.close()
         if scratch is not None:

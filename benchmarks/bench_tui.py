@@ -1,0 +1,164 @@
+"""TUI under load: event-loop lag and burst time while a pane receives 5 MB; idle CPU.
+
+Figures (each beside its anchor from the same run):
+- burst: a 200x50 ``Terminal`` runs ``cat`` on a 5 MB SGR-coloured log, headless
+  (anchor) and shown in a live pane of the app (``App.run_test``); ratio <= 1.5.
+- event-loop lag p99 while the pane is flooded (a 10 ms ticker measures lateness); < 50 ms.
+- idle CPU with four quiet panes over 3 s (process CPU time / wall time); < 3 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from agentshell.terminal import Terminal  # type: ignore[attr-defined]
+from agentshell.tui.app import AgentShellApp
+
+LINES = 100_000
+
+
+def make_log(path: Path) -> int:
+    colours = [31, 32, 33, 34, 35, 36]
+    with path.open("w") as f:
+        for i in range(LINES):
+            c = colours[i % 6]
+            f.write(
+                f"\x1b[{c}m{i:06d}\x1b[0m INFO \x1b[1mworker-{i % 7}\x1b[0m processed item {i}\n"
+            )
+    return path.stat().st_size
+
+
+class _Backend:
+    """The smallest backend the app needs: real terminals, an empty session."""
+
+    def __init__(self, terms: dict[str, Any]) -> None:
+        from agentshell.core.state import new_state
+
+        self._terms = terms
+        self._state = new_state("bench")
+
+    state = property(lambda self: self._state)
+    socket_path = ""
+
+    def terminals(self) -> dict[str, Any]:
+        return self._terms
+
+    async def subscribe(self) -> Any:
+        await asyncio.Event().wait()
+        yield None  # pragma: no cover
+
+    def recent_events(self, limit: int) -> list[Any]:
+        return []
+
+    async def send_input(self, terminal: str, data: bytes) -> None:
+        self._terms[terminal].send(data)
+
+    async def resize(self, terminal: str, columns: int, lines: int) -> None:
+        pass  # keep 200x50 so both runs parse the same screen
+
+    def risk_hints(self, command: str, cwd: str) -> tuple[str, ...]:
+        return ()
+
+    def conflict_sides(self, conflict_id: str) -> None:
+        return None
+
+    def running_commands(self) -> int:
+        return 0
+
+
+async def _burst(term: Any, log: Path) -> float:
+    t0 = time.perf_counter()
+    result = await term.run(f"cat {log}", timeout=300)
+    assert result.exit_code == 0
+    return time.perf_counter() - t0
+
+
+async def headless(log: Path, cwd: str) -> float:
+    term = Terminal(cwd=cwd, columns=200, lines=50)
+    await term.start()
+    try:
+        await term.run("true")
+        return await _burst(term, log)
+    finally:
+        await term.close()
+
+
+async def in_app(log: Path, cwd: str) -> tuple[float, list[float], int]:
+    term = Terminal(cwd=cwd, columns=200, lines=50)
+    await term.start()
+    lags: list[float] = []
+    try:
+        await term.run("true")
+        app = AgentShellApp(_Backend({"main": term}), notify_new=False)  # type: ignore[arg-type]
+        async with app.run_test(size=(240, 60)) as pilot:
+            await pilot.pause(0.3)
+            stop = asyncio.Event()
+
+            async def ticker() -> None:
+                loop = asyncio.get_running_loop()
+                while not stop.is_set():
+                    t = loop.time()
+                    await asyncio.sleep(0.01)
+                    lags.append(max(0.0, loop.time() - t - 0.01))
+
+            tick = asyncio.ensure_future(ticker())
+            took = await _burst(term, log)
+            stop.set()
+            await tick
+            pane = app.query_one("#pane-main")
+            repaints = int(pane.repaints)  # type: ignore[attr-defined]
+        return took, lags, repaints
+    finally:
+        await term.close()
+
+
+async def idle_cpu(cwd: str, seconds: float = 3.0) -> float:
+    terms = {}
+    for i in range(4):
+        t = Terminal(cwd=cwd, columns=100, lines=25)
+        await t.start()
+        terms[f"t{i}"] = t
+    try:
+        app = AgentShellApp(_Backend(terms), notify_new=False)  # type: ignore[arg-type]
+        async with app.run_test(size=(200, 60)) as pilot:
+            await pilot.pause(1.0)
+            c0, w0 = time.process_time(), time.perf_counter()
+            await asyncio.sleep(seconds)
+            return (time.process_time() - c0) / (time.perf_counter() - w0)
+    finally:
+        for t in terms.values():
+            await t.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "burst.log"
+        size = make_log(log)
+        print(f"burst: {size / 1e6:.1f} MB, {LINES} coloured lines, 200x50")
+        base = asyncio.run(headless(log, tmp))
+        took, lags, repaints = asyncio.run(in_app(log, tmp))
+        lags_ms = sorted(x * 1000 for x in lags) or [0.0]
+        p99 = lags_ms[min(len(lags_ms) - 1, int(len(lags_ms) * 0.99))]
+        print(f"headless terminal burst : {base:7.3f} s  (anchor)")
+        print(
+            f"burst shown in a pane   : {took:7.3f} s  ratio {took / base:.2f}x  "
+            f"(target <= 1.5x)  repaints {repaints} ({repaints / took:.0f}/s)"
+        )
+        print(
+            f"event-loop lag          : p50 {statistics.median(lags_ms):.1f} ms  p99 {p99:.1f} ms  "
+            f"max {lags_ms[-1]:.1f} ms  (target p99 < 50 ms)"
+        )
+        cpu = asyncio.run(idle_cpu(tmp))
+        print(
+            f"idle CPU, four quiet panes: {cpu * 100:.2f} %  (target < 3 %; {os.cpu_count()} cores)"
+        )
+
+
+if __name__ == "__main__":
+    main()
