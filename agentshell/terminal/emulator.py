@@ -29,7 +29,7 @@ from typing import Any
 import pyte
 from pyte import modes as mo
 from pyte.charsets import VT100_MAP
-from pyte.screens import Cursor, Margins
+from pyte.screens import Margins
 from pyte.streams import Stream
 from wcwidth import wcwidth
 
@@ -102,7 +102,24 @@ def _style_after(style: Style, text: str, start: int, end: int) -> Style:
     return style
 
 
-class Emulator(pyte.Screen):  # type: ignore[misc]
+class Cursor:
+    """Cursor position (``x`` may equal ``columns``: a wrap is pending), style, visibility."""
+
+    __slots__ = ("attrs", "hidden", "x", "y")
+
+    def __init__(self, x: int = 0, y: int = 0, attrs: Style = DEFAULT) -> None:
+        self.x = x
+        self.y = y
+        self.attrs = attrs
+        self.hidden = False
+
+
+# pyte's own annotations describe its dict-of-dicts buffer and Char cells; this screen
+# stores rows of Cell and Style objects, so mypy sees the base class as Any.
+_ScreenBase: Any = pyte.Screen
+
+
+class Emulator(_ScreenBase):  # type: ignore[misc]
     """A ``columns`` x ``lines`` screen with ``scrollback`` lines of history.
 
     ``write_process_input`` receives the bytes a terminal answers to device queries
@@ -139,8 +156,9 @@ class Emulator(pyte.Screen):  # type: ignore[misc]
         self._width_hints: dict[int, tuple[list[Cell], int]] = {}
         self._pos = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.cursor = Cursor()
         self.reset()
-        self._stream = Stream(self)
+        self._stream: Any = Stream(self)
 
     # ------------------------------------------------------------------ state
 
