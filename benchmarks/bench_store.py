@@ -39,7 +39,9 @@ def sample_events(n: int, seed: int = 7) -> list[ev.Event]:
     out: list[ev.Event] = []
     t = 1_795_000_000.0
     for a in AGENTS:
-        out.append(ev.AgentRegistered(agent_id=a, capabilities=["python", "debugging"], timestamp=t))
+        out.append(
+            ev.AgentRegistered(agent_id=a, capabilities=["python", "debugging"], timestamp=t)
+        )
     out.append(ev.TerminalOpened(terminal="main", cwd="/work", timestamp=t))
     pending: list[str] = []
     while len(out) < n:
@@ -49,22 +51,38 @@ def sample_events(n: int, seed: int = 7) -> list[ev.Event]:
         e: ev.Event
         if k < 0.40:
             e = ev.TerminalOutput(
-                agent_id=ev.SYSTEM, terminal="main", data=rnd.randbytes(rnd.randint(20, 160)), timestamp=t
+                agent_id=ev.SYSTEM,
+                terminal="main",
+                data=rnd.randbytes(rnd.randint(20, 160)),
+                timestamp=t,
             )
         elif k < 0.60:
             e = ev.CommandExecuted(
-                agent_id=a, command=f"pytest tests/test_{rnd.randint(0, 99)}.py -q", exit_code=0,
-                output="3 passed in 0.12s", cwd="/work", duration=0.12, timestamp=t,
+                agent_id=a,
+                command=f"pytest tests/test_{rnd.randint(0, 99)}.py -q",
+                exit_code=0,
+                output="3 passed in 0.12s",
+                cwd="/work",
+                duration=0.12,
+                timestamp=t,
             )
         elif k < 0.70:
-            e = ev.DirectoryChanged(agent_id=a, path=f"/work/src/pkg{rnd.randint(0, 9)}", timestamp=t)
+            e = ev.DirectoryChanged(
+                agent_id=a, path=f"/work/src/pkg{rnd.randint(0, 9)}", timestamp=t
+            )
         elif k < 0.80:
             line = rnd.randint(0, 400)
             e = ev.FileEdited(
-                agent_id=a, file_path=f"/work/src/mod{rnd.randint(0, 30)}.py",
-                old_hash="a" * 64, new_hash="b" * 64, ranges=[[line, line + 3]],
-                new_ranges=[[line, line + 4]], lines_added=4, lines_removed=3,
-                clock={a: len(out)}, timestamp=t,
+                agent_id=a,
+                file_path=f"/work/src/mod{rnd.randint(0, 30)}.py",
+                old_hash="a" * 64,
+                new_hash="b" * 64,
+                ranges=[[line, line + 3]],
+                new_ranges=[[line, line + 4]],
+                lines_added=4,
+                lines_removed=3,
+                clock={a: len(out)},
+                timestamp=t,
             )
         elif k < 0.88 or not pending:
             aid = f"ap{len(out)}"
@@ -73,7 +91,9 @@ def sample_events(n: int, seed: int = 7) -> list[ev.Event]:
         elif k < 0.94:
             e = ev.ApprovalDecided(approval_id=pending[0], decision="approved", timestamp=t)
         else:
-            e = ev.ApprovalExecuted(approval_id=pending.pop(0), status="executed", exit_code=0, timestamp=t)
+            e = ev.ApprovalExecuted(
+                approval_id=pending.pop(0), status="executed", exit_code=0, timestamp=t
+            )
         out.append(e)
     return [e.with_seq(i + 1) for i, e in enumerate(out[:n])]
 
@@ -178,7 +198,9 @@ def bench_buffered(tmp: Path) -> None:
     sm.flush()
     dt_sm = time.perf_counter() - t0
     sm.close()
-    print(f"  SessionManager.append_buffered (seq + fold + encode): {len(evs) / dt_sm:,.0f} events/s")
+    print(
+        f"  SessionManager.append_buffered (seq + fold + encode): {len(evs) / dt_sm:,.0f} events/s"
+    )
 
 
 def bench_replay(tmp: Path) -> dict[str, Path]:

@@ -105,9 +105,19 @@ def _follow(log_path: Path, offset: int, number: int) -> Iterator[ev.Event]:
 @session_options
 @click.option("--follow", "-f", is_flag=True, help="Keep printing events as they are appended.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--type", "types", multiple=True, metavar="T", help="Only events of type T (repeatable).")
-@click.option("--agent", "agents", multiple=True, metavar="A", help="Only events of agent A (repeatable).")
-@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N", help="Only the last N matching events.")
+@click.option(
+    "--type", "types", multiple=True, metavar="T", help="Only events of type T (repeatable)."
+)
+@click.option(
+    "--agent", "agents", multiple=True, metavar="A", help="Only events of agent A (repeatable)."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Only the last N matching events.",
+)
 def log(
     path: Path | None,
     data_dir: Path | None,
@@ -224,9 +234,7 @@ def check(path: Path | None, data_dir: Path | None, session: str) -> None:
             f"as {LOG_NAME}.broken; `agentshell repair {sdir}` does the same now."
         )
     else:
-        click.echo(
-            f"OK {v.log_path}: {r.count} record(s), {v.size} bytes, last seq {v.last_seq}"
-        )
+        click.echo(f"OK {v.log_path}: {r.count} record(s), {v.size} bytes, last seq {v.last_seq}")
     if v.seq_problem:
         bad = True
         click.echo(f"SEQUENCE {v.log_path}: {v.seq_problem}")
@@ -234,11 +242,15 @@ def check(path: Path | None, data_dir: Path | None, session: str) -> None:
         try:
             snap = load_snapshot(snap_path)
         except SnapshotError as exc:
-            click.echo(f"BAD SNAPSHOT {exc} (it will be skipped; an older one or a full replay is used)")
+            click.echo(
+                f"BAD SNAPSHOT {exc} (it will be skipped; an older one or a full replay is used)"
+            )
             continue
         fits = snap.log_offset <= v.cut_at
         note = "" if fits else " (beyond the good part of the log: it will be skipped)"
-        click.echo(f"snapshot {snap_path.name}: ok, seq {snap.last_seq}, log byte {snap.log_offset}{note}")
+        click.echo(
+            f"snapshot {snap_path.name}: ok, seq {snap.last_seq}, log byte {snap.log_offset}{note}"
+        )
     if bad:
         raise SystemExit(1)
 

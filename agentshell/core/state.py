@@ -18,6 +18,7 @@ from typing import Any, TypedDict
 
 from agentshell.core import events as ev
 from agentshell.core.clock import merge
+from agentshell.core.errors import InvalidEventError
 
 RECENT_COMMANDS = 100
 #: How many recent edits per file are kept for conflict detection.
@@ -428,9 +429,7 @@ def _terminal_resized(s: SessionState, e: Any) -> None:
 def _terminal_output(s: SessionState, e: Any) -> None:
     t = s["terminals"].get(e.terminal)
     if t is not None:
-        s["terminals"][e.terminal] = _replace(
-            t, output_bytes=t.output_bytes + len(e.data)
-        )
+        s["terminals"][e.terminal] = _replace(t, output_bytes=t.output_bytes + len(e.data))
 
 
 def _ignore(s: SessionState, e: Any) -> None:
@@ -557,7 +556,6 @@ def state_from_plain(d: dict[str, Any]) -> SessionState:
     return s
 
 
-
 class RecordView:
     """Attribute access to a stored record, for the reducer's handlers.
 
@@ -603,7 +601,7 @@ def apply_record(state: SessionState, record: dict[str, Any]) -> SessionState:
     """Fold one stored event record into ``state``: same result as
     ``apply_event(state, event_from_record(record))`` (takes over ``record["p"]``)."""
     if record["t"] not in _HANDLERS:
-        raise ev.InvalidEventError(f"unknown event type {record['t']!r} in record")
+        raise InvalidEventError(f"unknown event type {record['t']!r} in record")
     return apply_event(state, record_view(record))  # type: ignore[arg-type]
 
 
@@ -617,9 +615,7 @@ class FoldStats:
     max_ts: float = 0.0
 
 
-def fold_records(
-    state: SessionState, records: Any, max_ts: float = 0.0
-) -> FoldStats:
+def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> FoldStats:
     """Fold stored records in order: the replay fast path.
 
     Same result as :func:`apply_record` on each (takes over each record's payload
@@ -652,7 +648,7 @@ def fold_records(
         try:
             handler = handlers[t]
         except KeyError:
-            raise ev.InvalidEventError(f"unknown event type {t!r} in record") from None
+            raise InvalidEventError(f"unknown event type {t!r} in record") from None
         handler(state, v)
         if a in agents or a == human:
             clock[a] = clock.get(a, 0) + 1

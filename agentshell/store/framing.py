@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from agentshell.core.errors import InvalidEventError, LogCorruptionError
 from agentshell.core.events import FORMAT_VERSION
@@ -39,7 +39,7 @@ _pack_header = HEADER.pack
 def pack_body(record: dict[str, Any]) -> bytes:
     """msgpack bytes of ``record``; values msgpack cannot store raise InvalidEventError."""
     try:
-        body = msgpack.packb(record, use_bin_type=True)
+        body: bytes = msgpack.packb(record, use_bin_type=True)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidEventError(f"event cannot be stored as msgpack: {exc}") from exc
     if len(body) > MAX_RECORD:
@@ -126,17 +126,14 @@ def _intact_frame_after(mv: memoryview, pos: int) -> int | None:
     return None
 
 
-def _stop(
-    mv: memoryview, pos: int, base: int, reason: str, path: str, result: ScanResult
-) -> None:
+def _stop(mv: memoryview, pos: int, base: int, reason: str, path: str, result: ScanResult) -> None:
     """Decide between torn tail (record it) and mid-file corruption (raise)."""
     after = _intact_frame_after(mv, pos)
     if after is not None:
         raise LogCorruptionError(
             path,
             base + pos,
-            f"{reason} in record #{result.count + 1}; "
-            f"intact records follow at byte {base + after}",
+            f"{reason} in record #{result.count + 1}; intact records follow at byte {base + after}",
         )
     result.tail_reason = reason
 
@@ -189,7 +186,9 @@ def iter_records(
                             ) from exc
                         if type(rec) is not dict or rec.get("v") != version:
                             raise LogCorruptionError(
-                                path, base + pos, f"record #{number + count + 1}: {_body_problem(rec)}"
+                                path,
+                                base + pos,
+                                f"record #{number + count + 1}: {_body_problem(rec)}",
                             )
                         last_pos, last_crc = pos, crc
                         pos = end

@@ -293,9 +293,7 @@ class EventLog:
         while True:
             with cond:
                 while not (
-                    self._round.durable
-                    or self._closing
-                    or self._pending_bytes >= BUFFER_HIGH_WATER
+                    self._round.durable or self._closing or self._pending_bytes >= BUFFER_HIGH_WATER
                 ):
                     cond.wait()
                 frames, self._pending = self._pending, []

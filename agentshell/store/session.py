@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import itertools
 import hashlib
+import itertools
 import os
 import re
 import threading
@@ -296,8 +296,12 @@ class SessionManager:
             agent_id,
             {
                 "file_path": file_path,
-                "old_hash": hashlib.sha256(old_content.encode("utf-8", "surrogatepass")).hexdigest(),
-                "new_hash": hashlib.sha256(new_content.encode("utf-8", "surrogatepass")).hexdigest(),
+                "old_hash": hashlib.sha256(
+                    old_content.encode("utf-8", "surrogatepass")
+                ).hexdigest(),
+                "new_hash": hashlib.sha256(
+                    new_content.encode("utf-8", "surrogatepass")
+                ).hexdigest(),
                 "ranges": old_ranges,
                 "new_ranges": new_ranges,
                 "lines_added": sum(b - a for a, b in new_ranges),
@@ -346,10 +350,13 @@ class SessionManager:
         self.flush()
         snap: Snapshot | None = None
         for got in iter_good_snapshots(self.snapshot_dir):
-            if isinstance(got, Snapshot) and got.max_ts <= ts:
-                if _snapshot_fits(got, self.log_path) is None:
-                    snap = got
-                    break
+            if (
+                isinstance(got, Snapshot)
+                and got.max_ts <= ts
+                and _snapshot_fits(got, self.log_path) is None
+            ):
+                snap = got
+                break
         state = snap.state() if snap is not None else new_state(self.session_name)
         offset = snap.log_offset if snap is not None else 0
         with open(self.log_path, "rb") as f:

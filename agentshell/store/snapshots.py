@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from agentshell.core.errors import AgentShellError
 from agentshell.core.state import SessionState, state_from_plain
@@ -125,7 +125,7 @@ def load_snapshot(path: Path) -> Snapshot:
     try:
         raw = gzip.decompress(path.read_bytes())
         env = msgpack.unpackb(raw, raw=False, strict_map_key=False)
-    except (OSError, EOFError, gzip.BadGzipFile, ValueError, msgpack.UnpackException) as exc:
+    except Exception as exc:  # any decode failure means: do not use this snapshot
         raise SnapshotError(f"{path}: unreadable ({exc})") from exc
     if not isinstance(env, dict) or env.get("v") != SNAPSHOT_VERSION:
         raise SnapshotError(f"{path}: not a version {SNAPSHOT_VERSION} snapshot")

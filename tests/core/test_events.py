@@ -24,7 +24,11 @@ def test_every_spec_type_is_a_frozen_event_class() -> None:
 
 
 def test_make_event_header_defaults_and_payload_timestamp() -> None:
-    e = ev.make_event("agent_registered", {"agent_id": "c", "capabilities": ["py"], "timestamp": 5.0}, agent_id="c")
+    e = ev.make_event(
+        "agent_registered",
+        {"agent_id": "c", "capabilities": ["py"], "timestamp": 5.0},
+        agent_id="c",
+    )
     assert isinstance(e, ev.AgentRegistered)
     assert e.timestamp == 5.0 and e.agent_id == "c" and e.seq == 0 and e.clock == {}
     assert len(e.event_id) == 36
@@ -41,7 +45,12 @@ def test_make_event_header_defaults_and_payload_timestamp() -> None:
         ("command_executed", {"command": "x", "exit_code": True}, "a", "fits none"),
         ("command_executed", {"command": "x", "duration": math.nan}, "a", "finite"),
         ("agent_registered", {"capabilities": "py"}, "a", "expected a list"),
-        ("agent_registered", {"capabilities": [], "metadata": {"k": {1, 2}}}, "a", "cannot be stored"),
+        (
+            "agent_registered",
+            {"capabilities": [], "metadata": {"k": {1, 2}}},
+            "a",
+            "cannot be stored",
+        ),
         ("agent_registered", {"capabilities": [], "metadata": {"k": 2**80}}, "a", "64 bits"),
         ("agent_registered", {"agent_id": "b", "capabilities": []}, "a", "differs"),
         ("directory_changed", {"path": "/"}, "", "non-empty"),
@@ -54,8 +63,11 @@ def test_make_event_refuses_bad_input(kind: str, payload: dict, agent: str, matc
 
 
 def test_tuples_are_stored_as_lists() -> None:
-    e = ev.make_event("file_edited", {"file_path": "f", "old_hash": "a", "new_hash": "b",
-                                      "ranges": ((0, 1),)}, agent_id="a")
+    e = ev.make_event(
+        "file_edited",
+        {"file_path": "f", "old_hash": "a", "new_hash": "b", "ranges": ((0, 1),)},
+        agent_id="a",
+    )
     body = msgpack.packb(e.to_record(), use_bin_type=True)
     assert msgpack.unpackb(body, raw=False)["p"]["ranges"] == [[0, 1]]
 
@@ -73,7 +85,9 @@ def test_record_round_trip_through_msgpack(events: list[ev.Event]) -> None:
         e = e.with_seq(i + 1)
         rec = e.to_record()
         assert rec["v"] == ev.FORMAT_VERSION and rec["t"] == e.event_type and rec["s"] == i + 1
-        back = ev.event_from_record(msgpack.unpackb(msgpack.packb(rec, use_bin_type=True), raw=False))
+        back = ev.event_from_record(
+            msgpack.unpackb(msgpack.packb(rec, use_bin_type=True), raw=False)
+        )
         assert back == e
 
 
@@ -81,8 +95,17 @@ def test_event_from_record_rejects_non_records() -> None:
     with pytest.raises(InvalidEventError):
         ev.event_from_record({"t": "nope"})
     with pytest.raises(InvalidEventError):
-        ev.event_from_record({"t": "directory_changed", "i": "x", "ts": 1.0, "a": "a", "s": 1,
-                              "c": {}, "p": {"wrong": 1}})
+        ev.event_from_record(
+            {
+                "t": "directory_changed",
+                "i": "x",
+                "ts": 1.0,
+                "a": "a",
+                "s": 1,
+                "c": {},
+                "p": {"wrong": 1},
+            }
+        )
 
 
 def test_event_to_json_escapes_bytes() -> None:

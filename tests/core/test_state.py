@@ -60,28 +60,53 @@ def test_plain_round_trip(events: list[ev.Event]) -> None:
 def test_example_fold() -> None:
     s = new_state("s")
     evs = [
-        ev.make_event("agent_registered", {"capabilities": ["py"]}, agent_id="coder", timestamp=10.0),
+        ev.make_event(
+            "agent_registered", {"capabilities": ["py"]}, agent_id="coder", timestamp=10.0
+        ),
         ev.make_event("directory_changed", {"path": "/src"}, agent_id="coder", timestamp=11.0),
-        ev.make_event("command_executed", {"command": "ls", "exit_code": 0}, agent_id="coder", timestamp=12.0),
-        ev.make_event("approval_queued", {"approval_id": "p1", "command": "rm x"}, agent_id="coder", timestamp=13.0),
-        ev.make_event("approval_decided", {"approval_id": "p1", "decision": "rejected"}, agent_id=ev.HUMAN, timestamp=14.0),
+        ev.make_event(
+            "command_executed", {"command": "ls", "exit_code": 0}, agent_id="coder", timestamp=12.0
+        ),
+        ev.make_event(
+            "approval_queued",
+            {"approval_id": "p1", "command": "rm x"},
+            agent_id="coder",
+            timestamp=13.0,
+        ),
+        ev.make_event(
+            "approval_decided",
+            {"approval_id": "p1", "decision": "rejected"},
+            agent_id=ev.HUMAN,
+            timestamp=14.0,
+        ),
     ]
     for i, e in enumerate(evs):
         apply_event(s, e.with_seq(i + 1))
     assert s["agents"]["coder"] == AgentInfo(
-        agent_id="coder", capabilities=("py",), registered_at=10.0, status="waiting", last_command="ls"
+        agent_id="coder",
+        capabilities=("py",),
+        registered_at=10.0,
+        status="waiting",
+        last_command="ls",
     )
     assert s["current_working_dirs"] == {"coder": "/src"}
     assert [c.command for c in s["recent_commands"]] == ["ls"]
     assert s["pending_approvals"] == {}
-    assert (s["event_count"], s["last_seq"], s["created_at"], s["last_updated_at"]) == (5, 5, 10.0, 14.0)
+    assert (s["event_count"], s["last_seq"], s["created_at"], s["last_updated_at"]) == (
+        5,
+        5,
+        10.0,
+        14.0,
+    )
     assert s["clock"] == {"coder": 4, ev.HUMAN: 1}
 
 
 def test_recent_commands_keep_the_last_100() -> None:
     s = new_state("s")
     for i in range(150):
-        apply_event(s, ev.make_event("command_executed", {"command": str(i)}, agent_id="a").with_seq(i + 1))
+        apply_event(
+            s, ev.make_event("command_executed", {"command": str(i)}, agent_id="a").with_seq(i + 1)
+        )
     assert [c.command for c in s["recent_commands"]] == [str(i) for i in range(50, 150)]
 
 

@@ -26,15 +26,29 @@ def _payloads() -> dict[str, st.SearchStrategy[dict[str, Any]]]:
     return {
         "agent_registered": st.fixed_dictionaries(
             {"capabilities": st.lists(text, max_size=3)},
-            optional={"metadata": st.dictionaries(text, st.integers(-(2**63), 2**63 - 1) | text, max_size=2), "name": text},
+            optional={
+                "metadata": st.dictionaries(
+                    text, st.integers(-(2**63), 2**63 - 1) | text, max_size=2
+                ),
+                "name": text,
+            },
         ),
         "agent_removed": st.fixed_dictionaries({}, optional={"reason": text}),
-        "agent_status_changed": st.fixed_dictionaries({"status": st.sampled_from(["idle", "working"])}),
+        "agent_status_changed": st.fixed_dictionaries(
+            {"status": st.sampled_from(["idle", "working"])}
+        ),
         "command_executed": st.fixed_dictionaries(
             {"command": text},
-            optional={"exit_code": st.none() | small, "output": text, "terminal": terms, "cwd": text},
+            optional={
+                "exit_code": st.none() | small,
+                "output": text,
+                "terminal": terms,
+                "cwd": text,
+            },
         ),
-        "directory_changed": st.fixed_dictionaries({"path": text}, optional={"terminal": terms | st.just("")}),
+        "directory_changed": st.fixed_dictionaries(
+            {"path": text}, optional={"terminal": terms | st.just("")}
+        ),
         "file_edited": st.fixed_dictionaries(
             {"file_path": st.sampled_from(FILES), "old_hash": text, "new_hash": text},
             optional={"ranges": st.lists(rng, max_size=2), "new_ranges": st.lists(rng, max_size=2)},
@@ -70,15 +84,26 @@ def _payloads() -> dict[str, st.SearchStrategy[dict[str, Any]]]:
         "rule_revoked": st.fixed_dictionaries({"rule_id": ids}),
         "task_created": st.fixed_dictionaries(
             {"task_id": ids, "description": text},
-            optional={"suggested_agents": st.lists(st.tuples(names, st.floats(0, 1)).map(list), max_size=2)},
+            optional={
+                "suggested_agents": st.lists(
+                    st.tuples(names, st.floats(0, 1)).map(list), max_size=2
+                )
+            },
         ),
         "task_status_changed": st.fixed_dictionaries(
-            {"task_id": ids, "status": st.sampled_from(["open", "done"])}, optional={"assignee": names}
+            {"task_id": ids, "status": st.sampled_from(["open", "done"])},
+            optional={"assignee": names},
         ),
-        "terminal_opened": st.fixed_dictionaries({"terminal": terms}, optional={"cwd": text, "columns": small}),
+        "terminal_opened": st.fixed_dictionaries(
+            {"terminal": terms}, optional={"cwd": text, "columns": small}
+        ),
         "terminal_closed": st.fixed_dictionaries({"terminal": terms}),
-        "terminal_resized": st.fixed_dictionaries({"terminal": terms, "columns": small, "lines": small}),
-        "terminal_output": st.fixed_dictionaries({"terminal": terms, "data": st.binary(max_size=8)}),
+        "terminal_resized": st.fixed_dictionaries(
+            {"terminal": terms, "columns": small, "lines": small}
+        ),
+        "terminal_output": st.fixed_dictionaries(
+            {"terminal": terms, "data": st.binary(max_size=8)}
+        ),
         "terminal_input": st.fixed_dictionaries({"terminal": terms, "data": st.binary(max_size=8)}),
     }
 
@@ -96,6 +121,8 @@ def event_sequences(draw: st.DrawFn, max_size: int = 40) -> list[ev.Event]:
         t += draw(st.floats(0, 5))
         clock = draw(st.dictionaries(names, small, max_size=2))
         out.append(
-            ev.make_event(kind, draw(PAYLOADS[kind]), agent_id=draw(names), timestamp=t, clock=clock)
+            ev.make_event(
+                kind, draw(PAYLOADS[kind]), agent_id=draw(names), timestamp=t, clock=clock
+            )
         )
     return out

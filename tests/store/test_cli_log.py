@@ -38,8 +38,18 @@ def test_log_prints_one_line_per_event(session: Path) -> None:
 
 
 def test_log_filters_and_json(session: Path) -> None:
-    code, out = run("log", "--dir", str(session.parent), "--session", "demo", "--json",
-                    "--type", "command_executed", "--agent", "tester")
+    code, out = run(
+        "log",
+        "--dir",
+        str(session.parent),
+        "--session",
+        "demo",
+        "--json",
+        "--type",
+        "command_executed",
+        "--agent",
+        "tester",
+    )
     assert code == 0
     (obj,) = [json.loads(x) for x in out.splitlines()]
     assert obj["seq"] == 4 and obj["payload"]["command"] == "make"

@@ -102,7 +102,7 @@ def test_zeroed_sector_in_the_middle_is_corruption() -> None:
 
 
 def test_zeroed_tail_is_torn() -> None:
-    data, recs, offsets = log_bytes(10)
+    data, recs, _ = log_bytes(10)
     got, res = decode(data + bytes(4096))
     assert got == recs and res.torn and res.end == len(data)
     assert res.tail_reason == "zero length"
@@ -152,8 +152,10 @@ def test_fuzz_truncation_yields_a_prefix(cut: int) -> None:
     assert got == FUZZ_RECS[: len(got)]
 
 
-@given(st.lists(st.tuples(st.integers(0, len(FUZZ_DATA) * 8 - 1)), min_size=1, max_size=4),
-       st.integers(0, len(FUZZ_DATA)))
+@given(
+    st.lists(st.tuples(st.integers(0, len(FUZZ_DATA) * 8 - 1)), min_size=1, max_size=4),
+    st.integers(0, len(FUZZ_DATA)),
+)
 def test_fuzz_bit_flips_yield_a_prefix_or_corruption(flips: list[tuple[int]], cut: int) -> None:
     bad = bytearray(FUZZ_DATA)
     for (bit,) in flips:

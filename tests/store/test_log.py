@@ -139,7 +139,9 @@ async def test_async_append_does_not_block_the_loop(tmp_path: Path) -> None:
     log = EventLog(p)
     try:
         log_mod.os.fdatasync = slow  # type: ignore[attr-defined]
-        task = asyncio.ensure_future(asyncio.gather(*(log.append_async(body(i)) for i in range(1, 9))))
+        task = asyncio.ensure_future(
+            asyncio.gather(*(log.append_async(body(i)) for i in range(1, 9)))
+        )
         ticks = 0
         while ticks < 20:  # the loop keeps running while the writer is stuck in fsync
             await asyncio.sleep(0)
