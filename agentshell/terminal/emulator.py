@@ -55,6 +55,11 @@ _TOKEN = re.compile(
     r"|([\r\n\x08\x07\t])"  # 11
 )
 
+# The beginning of a sequence _TOKEN would match, cut off by the end of the chunk.
+_PARTIAL = re.compile(
+    r"\x1b(?:\[[<=>?]?[0-9;:]*[ -/]*|\]([0-9]*(;[^\x07\x1b\x9c]*)?\x1b?)?|[()])?\Z"
+)
+
 # Plain "log output" is text, SGR colours, CR LF, tab, backspace and bell only.
 _BAD_CHARS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 _NON_SGR = re.compile(r"\x1b\[[0-9;:]*[^0-9;:m]")
@@ -155,6 +160,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         # id(row) -> (row, drawn width): hints for trimming rows that scroll off
         self._width_hints: dict[int, tuple[list[Cell], int]] = {}
         self._pos = 0
+        self._carry = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.cursor = Cursor()
         self.reset()
@@ -254,6 +260,9 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         self.feed_text(self._decoder.decode(data))
 
     def feed_text(self, text: str) -> None:
+        if self._carry:
+            text = self._carry + text
+            self._carry = ""
         pos = 0
         n = len(text)
         while pos < n:
@@ -296,6 +305,9 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                 continue
             m = match(text, pos, n)
             if m is None:
+                if n - pos < 65536 and _PARTIAL.match(text, pos, n) is not None:
+                    self._carry = text[pos:n]  # an unfinished sequence: wait for the rest
+                    return
                 stream.feed(text[pos])
                 pos += 1
                 continue

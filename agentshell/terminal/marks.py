@@ -71,15 +71,15 @@ class MarkScanner:
                     code = None
             out.append(Mark(k, exit_code=code))
         rest = data[pos:]
-        esc = rest.rfind(b"\x1b")
-        if esc >= 0 and len(rest) - esc < _HOLD_MAX:
-            tail = rest[esc:]
-            unfinished = tail == b"\x1b" or (
-                tail.startswith(b"\x1b]") and b"\x07" not in tail and b"\x1b\\" not in tail
-            )
-            if unfinished:
+        osc = rest.rfind(b"\x1b]")
+        if osc >= 0 and len(rest) - osc < _HOLD_MAX:
+            tail = rest[osc:]
+            if b"\x07" not in tail and b"\x1b\\" not in tail:
                 self._held = tail
-                rest = rest[:esc]
+                rest = rest[:osc]
+        if not self._held and rest.endswith(b"\x1b"):
+            self._held = b"\x1b"
+            rest = rest[:-1]
         if rest:
             out.append(rest)
         return out
