@@ -87,14 +87,14 @@ def test_operator_approves_in_tmux(tmp_path: Path) -> None:
                 "--agent",
                 "bot",
                 "--",
-                "echo e2e-$((40+2)); exit 7",
+                "echo e2e-$((40+2)); (exit 7)",
             ],
             env={**env, "AGENTSHELL_TOKEN": token},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        poll(lambda: "echo e2e-$((40+2)); exit 7" in capture(), 30, "the request", capture)
+        poll(lambda: "echo e2e-$((40+2)); (exit 7)" in capture(), 30, "the request", capture)
         assert "1 pending" in capture()
         subprocess.run([*tmux, "send-keys", "-t", "ui", "a"], check=True)
         out, err = agent_run.communicate(timeout=60)
