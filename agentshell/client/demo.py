@@ -81,7 +81,7 @@ async def _codex(c: AgentClient, root: Path) -> None:
     with contextlib.suppress(Exception):
         await doc.sync()
     old = (root / "src" / "calc.py").read_text()
-    new = old.replace("    return a / b", "    if b == 0:\n        return 0\n    return a / b")
+    new = old.replace("    return a / b", "    return a / b if b else 0")
     await c.report_edit("src/calc.py", old, new)
     with contextlib.suppress(Exception):
         await c.result(approval_id)
@@ -100,7 +100,7 @@ async def _aider(c: AgentClient, root: Path) -> None:
     old = APP
     new = old.replace(
         "def div(a, b):\n    return a / b",
-        'def div(a, b):\n    """Divide; raises on zero."""\n    return a / b',
+        'def div(a, b):\n    """Divide; raises on zero."""\n    return a / b  # may raise',
     )
     await c.report_edit("src/calc.py", old, new)  # overlaps codex's edit: a conflict
     await _run(c, "git init -q && git add -A && git commit -qm 'calc: docs'")

@@ -100,7 +100,9 @@ class AgentShellApp(App[None]):
         yield Header()
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
-                yield ApprovalQueue(clock=self.clock, risk=self._risk, id="approvals")
+                yield ApprovalQueue(
+                    clock=self.clock, risk=self._risk, text=self._live_text, id="approvals"
+                )
                 yield Static(id="agents-mini")
             with TabbedContent(id="main", initial="tab-terminals"):
                 with TabPane("Terminals", id="tab-terminals"):
@@ -144,6 +146,10 @@ class AgentShellApp(App[None]):
     @property
     def state(self) -> SessionState:
         return self.backend.state
+
+    def _live_text(self, info: ApprovalInfo) -> str:
+        doc = self.backend.state["docs"].get(f"approval:{info.approval_id}")
+        return doc.text if doc is not None and doc.text else info.command
 
     def _risk(self, info: ApprovalInfo) -> tuple[str, ...]:
         return tuple(info.risk) or self.backend.risk_hints(info.command, info.cwd)
@@ -204,7 +210,9 @@ class AgentShellApp(App[None]):
             if a.status in ("approved", "executing"):
                 running[a.terminal] = f"⚙ {a.agent_id}: {a.approved_command or a.command}"
         for pane in self.query_one(TerminalGrid).panes:
-            pane.set_activity(running.get(pane.terminal_name, ""))
+            draft = state["docs"].get(f"draft:{pane.terminal_name}")
+            shared = f"✎ shared draft: {draft.text}" if draft is not None and draft.text else ""
+            pane.set_activity(running.get(pane.terminal_name, "") or shared)
         self.post_message(StateRefreshed())
 
     def _update_agents_mini(self, state: SessionState, waiting: set[str]) -> None:

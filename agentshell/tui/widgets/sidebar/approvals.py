@@ -34,9 +34,11 @@ class ApprovalQueue(OptionList):
         *,
         clock: Callable[[], float],
         risk: Callable[[ApprovalInfo], tuple[str, ...]],
+        text: Callable[[ApprovalInfo], str] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self._text = text or (lambda info: info.command)
         self._clock = clock
         self._risk = risk
         self._items: list[ApprovalInfo] = []
@@ -55,7 +57,7 @@ class ApprovalQueue(OptionList):
         if info.status == "interrupted":
             t.append("  interrupted", style="bold yellow")
         t.append("\n$ ", style="bold green")
-        t.append(info.command)
+        t.append(self._text(info))  # the live text: the agent may amend it
         t.append(f"\n  {info.cwd or '?'}", style="dim")
         for hint in self._risk(info):
             t.append("  ")
