@@ -138,6 +138,7 @@ class Terminal:
         self.close_reason = ""
         self._reset_session_state()
         self._listeners: list[Listener] = []
+        self._paused = False
         self._sink_tasks: set[asyncio.Task[Any]] = set()
 
     def _reset_session_state(self) -> None:
@@ -163,6 +164,7 @@ class Terminal:
         self._writing = False
         self._run_lock = asyncio.Lock()
         self._closing: asyncio.Future[None] | None = None
+        self._hangup = False  # the PTY reported EOF/EIO, or close() began
         self._eof_task: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------ properties
@@ -300,10 +302,12 @@ class Terminal:
         """The shell is gone: flush, close the fd, report, fail waiters."""
         if self._closed:
             return
+        self._hangup = True
         self._drain_backlog()
         held = self._scanner.flush()
         if held:
             self._consume_plain(held)
+        self._stop_reading()
         self._closed = True
         self.exit_status = status
         self.close_reason = reason
@@ -352,7 +356,7 @@ class Terminal:
         got = 0
         eof = False
         urgent = False
-        while got < (1 << 20):
+        while got < (1 << 20) and self._backlog_size < self.high_water:
             try:
                 data = os.read(self._fd, 1 << 16)
             except BlockingIOError:
@@ -372,6 +376,7 @@ class Terminal:
             self._batch("output", data)
             urgent |= self._scan(data)
         if eof:
+            self._hangup = True
             self._stop_reading()
             self._eof_task = asyncio.ensure_future(self._on_eof())
             return
@@ -429,9 +434,20 @@ class Terminal:
 
     # ------------------------------------------------------------ ticking
 
+    def pause(self) -> None:
+        """Stop emulating (reading goes on until the backlog reaches ``high_water``)."""
+        self._paused = True
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
+
+    def resume(self) -> None:
+        self._paused = False
+        self._schedule_tick(True)
+
     def _schedule_tick(self, urgent: bool = False) -> None:
         loop = self._loop
-        if loop is None or self._closed:
+        if loop is None or self._closed or self._paused:
             return
         now = loop.time()
         if self._tick_handle is not None:
@@ -447,7 +463,7 @@ class Terminal:
 
     def _tick(self) -> None:
         self._tick_handle = None
-        if self._loop is None:
+        if self._loop is None or self._paused:
             return
         self._last_tick = self._loop.time()
         self._flush_sink()
@@ -495,6 +511,7 @@ class Terminal:
         if (
             not self._reading
             and not self._closed
+            and not self._hangup
             and self._closing is None
             and self._backlog_size <= self.low_water
             and self._loop is not None
