@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -271,7 +271,7 @@ async def test_session_log_sink(tmp_path: Path, shell_env: dict[str, str]) -> No
     assert any(isinstance(e, TerminalInput) and b"echo logged" in e.data for e in events)
     closed = [e for e in events if isinstance(e, TerminalClosed)]
     assert len(closed) == 1 and closed[0].terminal == "t1"
-    assert [e.event_type for e in events][0] == "terminal_opened"
+    assert events[0].event_type == "terminal_opened"
 
 
 @pytest.mark.skipif(shutil.which("dash") is None, reason="dash not installed")
