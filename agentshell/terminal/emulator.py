@@ -78,7 +78,9 @@ def _is_plain(text: str, start: int, end: int) -> bool:
 
 
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-_TRANSITIONS: dict[tuple[Style, str], tuple[Style, Callable[[str], Cell]]] = {}
+_TRANSITIONS: dict[
+    tuple[Any, ...], tuple[Style, Callable[[str], Cell], tuple[Callable[[str], Cell], ...]]
+] = {}
 _LINE_CTRL = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f]")
 
 _WIDTHS: dict[str, int] = {}
@@ -362,25 +364,74 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         hints = self._width_hints
         if len(hints) > 4 * self.lines:
             hints.clear()
+        tails = self._blank_tails
+        if len(tails) != cols + 1:
+            blank = [BLANK] * cols
+            tails = self._blank_tails = [blank[k:] for k in range(cols + 1)]
+        # the common case, scrolling the whole main screen, is done inline below
+        simple = self.margins is None and self._alt is None
+        buffer = self.buffer
+        bottom = self.lines - 1
+        dirty = self.dirty
+        all_rows = range(self.lines)
+        keep = self.history.maxlen > 0
+        remember = self.history.append
+        fresh = simple and buffer[bottom] == tails[0]
         start = pos
-        for line in text[pos:end].split("\r\n"):
+        # TAB, BS, BEL or a lone CR anywhere: check each line (else no line has one)
+        region = text[pos:end]
+        odd = (
+            "\t" in region
+            or "\x08" in region
+            or "\x07" in region
+            or region.count("\r") != region.count("\r\n")
+        )
+        for line in region.split("\r\n"):
             self._pos = start
             line_style = style
-            if line.isascii() and ctrl(line) is None:
+            if line.isascii() and (not odd or ctrl(line) is None):
                 parts = split(line)
                 cells = list(map(get, parts[0]))
-                for i in range(1, len(parts), 2):
-                    key = (style, parts[i])
-                    step = trans.get(key)
-                    if step is None:
-                        nxt = sgr(style, parts[i])
-                        step = trans[key] = (nxt, cells_for(nxt).__getitem__)
-                    style, get = step
-                    cells.extend(map(get, parts[i + 1]))
+                if len(parts) > 1:
+                    key = (style, *parts[1::2])
+                    steps = trans.get(key)
+                    if steps is None:
+                        getters = []
+                        nxt = style
+                        for p in parts[1::2]:
+                            nxt = sgr(nxt, p)
+                            getters.append(cells_for(nxt).__getitem__)
+                        steps = trans[key] = (nxt, getters[-1], tuple(getters))
+                    style, get, getters = steps
+                    for g, t in zip(getters, parts[2::2]):  # noqa: B905
+                        cells.extend(map(g, t))
                 x = cursor.x
                 width = len(cells)
+                if fresh and x == 0 and width <= cols and cursor.y == bottom:
+                    # the line fills the blank bottom row: make it a new row, scroll
+                    # it up, keep the same blank row at the bottom
+                    cells.extend(tails[width])
+                    buffer.insert(bottom, cells)
+                    top = buffer.pop(0)
+                    if width:
+                        hints[id(cells)] = (cells, width)
+                    if keep:
+                        hint = hints.pop(id(top), None)
+                        if hint is not None and hint[0] is top:
+                            e = hint[1]
+                            if top[e - 1] is not BLANK and top[e:] == tails[e]:
+                                remember(top[:e])
+                            else:
+                                self._push_history(top)
+                        else:
+                            self._push_history(top)
+                    if len(dirty) < len(all_rows):
+                        dirty.update(all_rows)
+                    cursor.attrs = style
+                    start += len(line) + 2
+                    continue
                 if x + width <= cols:
-                    row = self.buffer[cursor.y]
+                    row = buffer[cursor.y]
                     stop = x + width
                     if 0 < x < cols and row[x].data == "":
                         row[x - 1] = BLANK
@@ -390,7 +441,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                     cursor.x = stop
                     cursor.attrs = style
                     if width:
-                        self.dirty.add(cursor.y)
+                        dirty.add(cursor.y)
                         hints[id(row)] = (row, stop)
                 else:
                     cursor.attrs = line_style
@@ -403,7 +454,25 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                 style = cursor.attrs
                 get = cells_for(style).__getitem__
             cursor.x = 0
-            self.index()
+            fresh = False
+            if simple and cursor.y == bottom:
+                top = buffer.pop(0)
+                buffer.append([BLANK] * cols)
+                if keep:
+                    hint = hints.pop(id(top), None)
+                    if hint is not None and hint[0] is top:
+                        e = hint[1]
+                        if top[e - 1] is not BLANK and top[e:] == tails[e]:
+                            remember(top[:e])
+                        else:
+                            self._push_history(top)
+                    else:
+                        self._push_history(top)
+                if len(dirty) < len(all_rows):
+                    dirty.update(all_rows)
+                fresh = True
+            else:
+                self.index()
             start += len(line) + 2
         return end + 2
 
@@ -660,7 +729,8 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                 if self._alt is None:
                     self._push_history(row)
                 self.buffer.append([BLANK] * self.columns)
-                self.dirty.update(range(self.lines))
+                if len(self.dirty) < self.lines:
+                    self.dirty.update(range(self.lines))
             else:
                 cursor.y += 1
             return

@@ -77,6 +77,11 @@ class Scrollback:
     def push(self, cells: list[Cell]) -> None:
         self._rows.append(cells)
 
+    @property
+    def append(self) -> Callable[[list[Cell]], None]:
+        """The bound append of the underlying deque (for the emulator's hot loop)."""
+        return self._rows.append
+
     def push_lazy(self, block: LazyBlock) -> None:
         self._rows.extend(LazyRow(block, i) for i in range(block.count))
 
