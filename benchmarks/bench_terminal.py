@@ -57,16 +57,24 @@ def feed_rate(feed: object, data: bytes, chunk: int) -> float:
     return len(data) / (time.perf_counter() - t0) / 1e6
 
 
+REPEAT = 3  # every throughput is the best of REPEAT runs (the machine is shared)
+
+
 def bench_pyte(pty_data: bytes) -> float:
-    screen = pyte.Screen(COLUMNS, LINES)
-    stream = pyte.ByteStream(screen)
-    return feed_rate(stream.feed, pty_data[:PYTE_SLICE], 4096)
+    best = 0.0
+    for _ in range(REPEAT):
+        screen = pyte.Screen(COLUMNS, LINES)
+        stream = pyte.ByteStream(screen)
+        best = max(best, feed_rate(stream.feed, pty_data[:PYTE_SLICE], 4096))
+    return best
 
 
 def bench_emulator(pty_data: bytes, chunk: int) -> tuple[float, Emulator]:
-    emu = Emulator(COLUMNS, LINES)
-    rate = feed_rate(emu.feed, pty_data, chunk)
-    return rate, emu
+    best = 0.0
+    for _ in range(REPEAT):
+        emu = Emulator(COLUMNS, LINES)
+        best = max(best, feed_rate(emu.feed, pty_data, chunk))
+    return best, emu
 
 
 def bench_tmux(path: Path, last: str) -> float | None:
@@ -82,10 +90,12 @@ def bench_tmux(path: Path, last: str) -> float | None:
         )
         subprocess.run([*tmux, "set-option", "-g", "history-limit", "10000"], check=True)
         cmd = f"cat {path}; tmux -L {sock} wait-for -S done"
-        t0 = time.perf_counter()
-        subprocess.run([*tmux, "send-keys", cmd, "Enter"], check=True)
-        subprocess.run([*tmux, "wait-for", "done"], check=True)
-        elapsed = time.perf_counter() - t0
+        elapsed = float("inf")
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            subprocess.run([*tmux, "send-keys", cmd, "Enter"], check=True)
+            subprocess.run([*tmux, "wait-for", "done"], check=True)
+            elapsed = min(elapsed, time.perf_counter() - t0)
         screen = subprocess.run(
             [*tmux, "capture-pane", "-p"], check=True, capture_output=True, text=True
         ).stdout
@@ -101,12 +111,24 @@ async def bench_terminal(path: Path, last: str) -> tuple[float, float]:
     await t.start()
     try:
         await t.run("true")
-        t0 = time.perf_counter()
-        await t.run(f"cat {path}")
-        elapsed = time.perf_counter() - t0
-        frame = t.frame()
-        if not any(line.text.rstrip() == last for line in frame.lines):
-            print("  (Terminal screen does not show the last line!)")
+        elapsed = float("inf")
+        for _ in range(REPEAT):
+            await t.run("clear")
+            shown = asyncio.Event()
+
+            def check(_rows: set[int], shown: asyncio.Event = shown) -> None:
+                emu = t.emulator
+                y = emu.cursor.y - 1
+                if y >= 0 and "".join(c.data for c in emu.buffer[y]).rstrip() == last:
+                    shown.set()
+
+            remove = t.add_listener(check)
+            t0 = time.perf_counter()
+            t.send(f"cat {path}\r".encode())
+            await shown.wait()
+            elapsed = min(elapsed, time.perf_counter() - t0)
+            remove()
+            await t.wait_for_prompt()
         rate = path.stat().st_size / elapsed / 1e6
         times = []
         for _ in range(50):
@@ -130,7 +152,9 @@ async def bench_memory(tmp: Path) -> tuple[float, float, float]:
     make_log(fill, 12_000)
     gc.collect()
     base = rss_mb()
-    terms = [Terminal(columns=COLUMNS, lines=LINES, shell="/bin/bash", user_rc=False) for _ in range(8)]
+    terms = [
+        Terminal(columns=COLUMNS, lines=LINES, shell="/bin/bash", user_rc=False) for _ in range(8)
+    ]
     for t in terms:
         await t.start()
     try:
@@ -157,10 +181,14 @@ def main() -> None:
         data = make_log(path)
         pty_data = data.replace(b"\n", b"\r\n")  # what a PTY (onlcr) delivers
         last = last_line_text(data)
-        print(f"log: {len(data) / 1e6:.1f} MB, {N_LINES} lines, SGR colours; screen {COLUMNS}x{LINES}")
+        print(
+            f"log: {len(data) / 1e6:.1f} MB, {N_LINES} lines, SGR colours; screen {COLUMNS}x{LINES}"
+        )
 
         pyte_rate = bench_pyte(pty_data)
-        print(f"stock pyte.Screen+ByteStream : {pyte_rate:8.2f} MB/s  (first {PYTE_SLICE // 1000} KB only, 4 KB feeds: too slow for all)")
+        print(
+            f"stock pyte.Screen+ByteStream : {pyte_rate:8.2f} MB/s  (first {PYTE_SLICE // 1000} KB only, 4 KB feeds: too slow for all)"
+        )
         ours4k, emu = bench_emulator(pty_data, 4096)
         assert last in emu.display[-2], emu.display[-3:]
         print(f"Emulator, 4 KB feeds         : {ours4k:8.2f} MB/s  (full 5 MB; per-line emulation)")
@@ -171,7 +199,9 @@ def main() -> None:
         if tmux_rate is not None:
             print(f"tmux (cat, wait-for)         : {tmux_rate:8.2f} MB/s")
         term_rate, echo_ms = asyncio.run(bench_terminal(path, last))
-        print(f"Terminal end-to-end (cat)    : {term_rate:8.2f} MB/s  (until run() returns, last line on screen)")
+        print(
+            f"Terminal end-to-end (cat)    : {term_rate:8.2f} MB/s  (from typing `cat FILE` until its last line is on screen)"
+        )
         print(f"ratio Emulator/pyte (4 KB)   : {ours4k / pyte_rate:8.1f}x   (target >= 10)")
         print(f"ratio Emulator/pyte (1 MB)   : {ours1m / pyte_rate:8.1f}x")
         if tmux_rate is not None:

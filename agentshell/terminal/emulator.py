@@ -402,8 +402,8 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                             nxt = sgr(nxt, p)
                             getters.append(cells_for(nxt).__getitem__)
                         steps = trans[key] = (nxt, getters[-1], tuple(getters))
-                    style, get, getters = steps
-                    for g, t in zip(getters, parts[2::2]):  # noqa: B905
+                    style, get, funcs = steps
+                    for g, t in zip(funcs, parts[2::2]):  # noqa: B905
                         cells.extend(map(g, t))
                 x = cursor.x
                 width = len(cells)
@@ -552,7 +552,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                     width = len(plain) if plain.isascii() else 2 * len(plain)
                     if width + 7 * plain.count("\t") > cols:
                         return pos
-        self._run(text, pos, p1)
+        self._run(text, self._plain_lines(text, pos, p1), p1)
         # The screen rows above the cursor scroll off first, then the lazy lines.
         start_style = self.cursor.attrs
         for row in self.buffer[:-1]:
@@ -560,6 +560,9 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         keep = self.history.maxlen
         q = p2
         count = 0
+        total = text.count("\n", p1, p2)
+        if total <= keep:
+            q, count = p1, total
         while count < keep and q > p1:
             q = text.rfind("\n", p1, q - 1) + 1
             if q <= 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from itertools import repeat
 
 from agentshell.terminal.frames import Line
 from agentshell.terminal.style import Cell, Style
@@ -47,15 +48,7 @@ class LazyBlock:
         return self.rows[i]
 
 
-class LazyRow:
-    __slots__ = ("block", "index")
-
-    def __init__(self, block: LazyBlock, index: int) -> None:
-        self.block = block
-        self.index = index
-
-
-Entry = Line | list[Cell] | LazyRow
+Entry = Line | list[Cell] | LazyBlock
 
 
 class Scrollback:
@@ -83,23 +76,38 @@ class Scrollback:
         return self._rows.append
 
     def push_lazy(self, block: LazyBlock) -> None:
-        self._rows.extend(LazyRow(block, i) for i in range(block.count))
+        # the block object itself stands for each of its rows (no object per row);
+        # its rows are contiguous, so a row's place in the run gives its index
+        self._rows.extend(repeat(block, min(block.count, self.maxlen)))
 
     def clear(self) -> None:
         self._rows.clear()
 
-    def _resolve(self, entry: Entry) -> Line:
-        if isinstance(entry, Line):
-            return entry
-        if isinstance(entry, LazyRow):
-            return entry.block.row(entry.index)
-        return Line.from_cells(entry)
+    def _materialise(self, index: int, block: LazyBlock) -> None:
+        rows = self._rows
+        start = index
+        while start > 0 and rows[start - 1] is block:
+            start -= 1
+        end = index + 1
+        while end < len(rows) and rows[end] is block:
+            end += 1
+        dropped = block.count - (end - start)  # rows that fell off the front
+        for j in range(start, end):
+            rows[j] = block.row(dropped + j - start)
 
     def __getitem__(self, index: int) -> Line:
+        if index < 0:
+            index += len(self._rows)
         entry = self._rows[index]
-        line = self._resolve(entry)
-        if line is not entry:
-            self._rows[index] = line
+        if isinstance(entry, Line):
+            return entry
+        if isinstance(entry, LazyBlock):
+            self._materialise(index, entry)
+            line = self._rows[index]
+            assert isinstance(line, Line)
+            return line
+        line = Line.from_cells(entry)
+        self._rows[index] = line
         return line
 
     def __iter__(self) -> Iterator[Line]:

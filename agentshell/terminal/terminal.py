@@ -48,9 +48,13 @@ from agentshell.terminal.frames import Frame
 from agentshell.terminal.marks import Mark, MarkScanner
 from agentshell.terminal.shell_integration import SH_C_PREFIX, default_shell, prepare
 
+#: Output that pauses this long (seconds) is shown at once, not at the next tick.
+QUIET = 0.002
+
 Sink = Callable[[str, bytes], Awaitable[Any] | None]
 Listener = Callable[[set[int]], None]
 
+_OVERWRITTEN = re.compile(r"[^\n]*\r(?=[^\r\n])")
 _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[ -/]*[0-~]"
 )
@@ -59,20 +63,17 @@ _ESCAPES = re.compile(
 def clean_output(raw: bytes) -> str:
     """Command output as text: UTF-8 (invalid bytes replaced), escape sequences
     removed, CR LF -> LF, and of a line rewritten with CR only the last version kept."""
-    text = _ESCAPES.sub("", raw.decode("utf-8", "replace"))
-    lines = []
-    for line in text.split("\n"):
-        if "\r" in line:
-            parts = [p for p in line.split("\r") if p]
-            line = parts[-1] if parts else ""
-        lines.append(line)
-    return "\n".join(lines)
+    text = _ESCAPES.sub("", raw.decode("utf-8", "replace")).replace("\r\n", "\n")
+    if "\r" in text:
+        text = _OVERWRITTEN.sub("", text).replace("\r", "")
+    return text
 
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
     """``output``: see :func:`clean_output`; ``raw_output``: the bytes between the
-    command's C and D marks, as the program wrote them."""
+    command's C and D marks, as the program wrote them (the last ``output_limit``
+    bytes, default 1 MiB; ``truncated`` counts what was dropped before them)."""
 
     command: str
     exit_code: int | None
@@ -80,16 +81,28 @@ class CommandResult:
     started_at: float
     duration: float
     raw_output: bytes = b""
+    #: Bytes of output dropped from the front (only the last ``output_limit`` are kept).
+    truncated: int = 0
 
 
 class _Pending:
-    __slots__ = ("command", "done_at", "exit_code", "future", "output", "started", "started_at")
+    __slots__ = (
+        "command",
+        "done_at",
+        "dropped",
+        "exit_code",
+        "future",
+        "output",
+        "started",
+        "started_at",
+    )
 
     def __init__(self, command: str, future: asyncio.Future[None]) -> None:
         self.command = command
         self.future = future
         self.started = False
         self.output = bytearray()
+        self.dropped = 0
         self.exit_code: int | None = None
         self.done_at: int | None = None
         self.started_at = time.time()
@@ -113,6 +126,7 @@ class Terminal:
         low_water: int = 1 << 20,
         tick_interval: float = 1 / 30,
         slice_budget: float = 0.008,
+        output_limit: int = 1 << 20,
     ) -> None:
         self.shell = shell or default_shell()
         self.start_cwd = str(cwd) if cwd is not None else os.getcwd()
@@ -125,6 +139,7 @@ class Terminal:
         self.low_water = min(low_water, high_water)
         self.tick_interval = tick_interval
         self.slice_budget = slice_budget
+        self.output_limit = max(1, output_limit)
         self.emulator = Emulator(columns, lines, scrollback, self._reply)
         self._proc: Any = None
         self._fd = -1
@@ -148,6 +163,8 @@ class Terminal:
         self._bytes_fed = 0
         self._reading = False
         self._tick_handle: asyncio.Handle | None = None
+        self._quiet_handle: asyncio.TimerHandle | None = None
+        self._last_read = 0.0
         self._tick_urgent = False
         self._last_tick = 0.0
         self._slice_bytes = 256 * 1024
@@ -314,6 +331,9 @@ class Terminal:
         if self._tick_handle is not None:
             self._tick_handle.cancel()
             self._tick_handle = None
+        if self._quiet_handle is not None:
+            self._quiet_handle.cancel()
+            self._quiet_handle = None
         if self._loop is not None and self._writing:
             self._loop.remove_writer(self._fd)
             self._writing = False
@@ -382,6 +402,8 @@ class Terminal:
             return
         if self._backlog_size >= self.high_water:
             self._stop_reading()
+        if self._loop is not None:
+            self._last_read = self._loop.time()
         self._schedule_tick(urgent)
 
     async def _on_eof(self) -> None:
@@ -400,6 +422,9 @@ class Terminal:
         p = self._pending
         if p is not None and p.started and p.done_at is None:
             p.output += data
+            if len(p.output) > 2 * self.output_limit:
+                p.dropped += len(p.output) - self.output_limit
+                del p.output[: -self.output_limit]
 
     def _scan(self, data: bytes) -> bool:
         urgent = False
@@ -460,6 +485,21 @@ class Terminal:
             self._tick_handle = loop.call_soon(self._tick)
         else:
             self._tick_handle = loop.call_later(delay, self._tick)
+            if delay > QUIET and self._quiet_handle is None:
+                self._quiet_handle = loop.call_later(QUIET, self._quiet_check)
+
+    def _quiet_check(self) -> None:
+        """The program went quiet (no output for QUIET s): show what it wrote now
+        instead of at the next 30 Hz tick."""
+        self._quiet_handle = None
+        loop = self._loop
+        if loop is None or self._tick_handle is None or self._tick_urgent or self._paused:
+            return
+        idle = loop.time() - self._last_read
+        if idle >= QUIET * 0.9:
+            self._schedule_tick(True)
+        else:
+            self._quiet_handle = loop.call_later(QUIET - idle, self._quiet_check)
 
     def _tick(self) -> None:
         self._tick_handle = None
@@ -696,8 +736,10 @@ class Terminal:
             finally:
                 if self._pending is pending:
                     self._pending = None
-            raw = bytes(pending.output)
+            raw = bytes(pending.output[-self.output_limit :])
+            dropped = pending.dropped + len(pending.output) - len(raw)
             return CommandResult(
+                truncated=dropped,
                 command=command,
                 exit_code=pending.exit_code,
                 output=clean_output(raw),
