@@ -42,6 +42,7 @@ from agentshell.terminal.emulator import Emulator
 from agentshell.terminal.errors import (
     CommandTimeout,
     ShellIntegrationError,
+    TerminalBusyError,
     TerminalClosedError,
 )
 from agentshell.terminal.frames import Frame
@@ -700,7 +701,10 @@ class Terminal:
                     f"terminal {self.name!r}: the shell ({self.shell}) reported no prompt "
                     f"mark within {timeout:g} s; shell integration is not working"
                 ) from None
-            raise
+            raise TerminalBusyError(
+                f"terminal {self.name!r}: a program is still running (no prompt within "
+                f"{timeout:g} s)"
+            ) from None
         self._check_open()
 
     async def run(
@@ -721,7 +725,9 @@ class Terminal:
             if not self._native_c:
                 text = SH_C_PREFIX + text
             data = text.encode()
-            if self.emulator.bracketed_paste and "\n" in text:
+            if self.emulator.bracketed_paste:
+                # pasted, the text is inserted as it is: no completion on TAB, no
+                # early accept on a newline of a multi-line command
                 data = b"\x1b[200~" + data + b"\x1b[201~"
             clear_line = b"\x05\x15" if self._kind in ("bash", "zsh") else b""
             started = time.perf_counter()
@@ -763,7 +769,7 @@ class Terminal:
                 return False
             try:
                 await self.wait_for_prompt(1.0)
-            except (TimeoutError, TerminalClosedError, ShellIntegrationError):
+            except (TerminalBusyError, TerminalClosedError, ShellIntegrationError):
                 return False
             return True
         return False

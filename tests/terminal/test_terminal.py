@@ -16,6 +16,7 @@ from agentshell.terminal import (
     CommandTimeout,
     Emulator,
     Terminal,
+    TerminalBusyError,
     TerminalClosedError,
     session_sink,
 )
@@ -241,6 +242,8 @@ async def test_listener_gets_dirty_rows(term: Terminal) -> None:
 
 async def test_frames_share_unchanged_lines_on_a_live_terminal(term: Terminal) -> None:
     await term.run("clear; echo one")
+    await term.wait_for_prompt()  # the prompt follows the command's D mark
+    await term.flush()
     f1 = term.frame()
     term.send(b"x")
     await until(lambda: "x" in "".join(term.emulator.display), what="echo of x")
@@ -285,3 +288,19 @@ async def test_posix_sh_integration(tmp_path: Path, shell_env: dict[str, str]) -
         assert t.cwd == "/"
     finally:
         await t.close()
+
+
+async def test_run_while_a_program_runs_is_a_clear_error(term: Terminal) -> None:
+    await term.wait_for_prompt()
+    term.send(b"sleep 30\r")
+    await until(lambda: not term.at_prompt, what="the command to start")
+    with pytest.raises(TerminalBusyError, match="still running"):
+        await term.run("echo hi", prompt_timeout=0.2)
+    term.send(b"\x03")
+    await term.wait_for_prompt()
+    assert (await term.run("echo ok")).output == "ok\n"
+
+
+async def test_tab_and_special_characters_are_typed_literally(term: Terminal) -> None:
+    r = await term.run("echo 'a\tb' \"$((6*7))\" ~nonexistent-user-x")
+    assert r.output == "a\tb 42 ~nonexistent-user-x\n"
