@@ -386,12 +386,13 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             or "\x07" in region
             or region.count("\r") != region.count("\r\n")
         )
+        self._pos = pos
         for line in region.split("\r\n"):
-            self._pos = start
             line_style = style
             if line.isascii() and (not odd or ctrl(line) is None):
                 parts = split(line)
-                cells = list(map(get, parts[0]))
+                first = parts[0]
+                cells = list(map(get, first)) if first else []
                 if len(parts) > 1:
                     key = (style, *parts[1::2])
                     steps = trans.get(key)
@@ -445,11 +446,13 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                         hints[id(row)] = (row, stop)
                 else:
                     cursor.attrs = line_style
+                    self._pos = start
                     self._run(text, start, start + len(line))
                     style = cursor.attrs
                     get = cells_for(style).__getitem__
             else:
                 cursor.attrs = style
+                self._pos = start
                 self._run(text, start, start + len(line))
                 style = cursor.attrs
                 get = cells_for(style).__getitem__
