@@ -1,0 +1,122 @@
+"""File edits and conflicts: reported edits, concurrent overlapping ones, resolutions."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Iterable
+
+from agentshell.core import events as ev
+from agentshell.core.clock import merge
+from agentshell.core.ranges import changed_line_ranges, find_conflicts
+from agentshell.core.state import (
+    EditInfo,
+)
+
+from .agents import EDIT
+from .docs import DocsMixin
+from .results import (
+    InvalidRequestError,
+    NotFoundError,
+)
+
+
+class EditsMixin(DocsMixin):
+    """Edits, conflict detection and resolution."""
+
+    async def report_edit(
+        self,
+        agent_id: str,
+        path: str,
+        old: str,
+        new: str,
+        clock: dict[str, int] | None = None,
+    ) -> tuple[ev.FileEdited, list[ev.ConflictDetected]]:
+        """Log ``agent_id``'s edit of ``path`` and the conflicts it makes (pushed to both)."""
+        if agent_id != ev.HUMAN:
+            self.require(agent_id, EDIT)
+        if not path:
+            raise InvalidRequestError("path must be non-empty")
+        old_r, new_r = changed_line_ranges(old, new)
+        e = await self._emit(
+            ev.FileEdited(
+                agent_id=agent_id,
+                file_path=path,
+                old_hash=hashlib.sha256(old.encode()).hexdigest(),
+                new_hash=hashlib.sha256(new.encode()).hexdigest(),
+                ranges=old_r,
+                new_ranges=new_r,
+                lines_added=sum(b - a for a, b in new_r),
+                lines_removed=sum(b - a for a, b in old_r),
+                clock=self._clock_for(agent_id, clock),
+            )
+        )
+        assert isinstance(e, ev.FileEdited)
+        self.saw(agent_id, e)
+        edits = self.session.state["file_edits"].get(path, [])
+        mine = next((x for x in reversed(edits) if x.edit_id == e.event_id), None)
+        conflicts: list[ev.ConflictDetected] = []
+        if mine is None:
+            return e, conflicts
+        seen_pairs: set[tuple[str, tuple[int, int], tuple[int, int]]] = set()
+        for other, my_range, their_range, overlap in find_conflicts(mine, edits):
+            key = (other.edit_id, my_range, their_range)
+            if key in seen_pairs:
+                continue
+            seen_pairs.add(key)
+            c = await self._emit(
+                ev.ConflictDetected(
+                    conflict_id="c-" + uuid.uuid4().hex[:10],
+                    file_path=path,
+                    agents=[other.agent_id, agent_id],
+                    ranges=[list(their_range), list(my_range)],
+                    overlap=list(overlap),
+                    edit_ids=[other.edit_id, mine.edit_id],
+                )
+            )
+            assert isinstance(c, ev.ConflictDetected)
+            conflicts.append(c)
+        return e, conflicts
+
+    def check_edit(
+        self,
+        agent_id: str,
+        path: str,
+        ranges: Iterable[tuple[int, int]],
+        clock: dict[str, int] | None = None,
+    ) -> list[EditInfo]:
+        """The logged edits of ``path`` that an edit of ``ranges`` by ``agent_id`` would
+        conflict with. The agent is then counted as having seen every edit of ``path``."""
+        edits = self.session.state["file_edits"].get(path, [])
+        probe = EditInfo(
+            edit_id="",
+            agent_id=agent_id,
+            file_path=path,
+            ranges=tuple((int(a), int(b)) for a, b in ranges),
+            clock=self._clock_for(agent_id, clock),
+            old_hash="",
+            new_hash="",
+            seq=0,
+            timestamp=time.time(),
+        )
+        out: dict[str, EditInfo] = {}
+        for other, *_ in find_conflicts(probe, edits):
+            out.setdefault(other.edit_id, other)
+        for x in edits:
+            self._seen[agent_id] = merge(self._seen.get(agent_id, {}), x.clock)
+        return list(out.values())
+
+    async def resolve_conflict(
+        self, conflict_id: str, resolution: str, *, by: str = ev.HUMAN, note: str = ""
+    ) -> None:
+        """Resolve a conflict: keep_first, keep_second, keep_both or manual."""
+        if conflict_id not in self.session.state["active_conflicts"]:
+            raise NotFoundError(f"no active conflict {conflict_id!r}")
+        if resolution not in ("keep_first", "keep_second", "keep_both", "manual"):
+            raise InvalidRequestError("resolution: keep_first, keep_second, keep_both or manual")
+        await self._emit(
+            ev.ConflictResolved(
+                agent_id=ev.HUMAN, conflict_id=conflict_id, resolution=resolution, by=by, note=note
+            )
+        )

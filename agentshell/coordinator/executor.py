@@ -1,0 +1,111 @@
+"""The executor: approved commands run one at a time per terminal, in approval order,
+only at the prompt; the result goes to the log (``command_executed``) and the waiter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from typing import TYPE_CHECKING
+
+from agentshell.core import events as ev
+
+from .results import RunResult
+from .rules import RulesMixin
+
+if TYPE_CHECKING:
+    from agentshell.terminal import Terminal
+
+
+@dataclasses.dataclass
+class _Slot:
+    name: str
+    term: Terminal
+    queue: asyncio.Queue[str]
+    worker: asyncio.Task[None] | None = None
+
+
+class ExecutorMixin(RulesMixin):
+    """One worker per terminal draining its queue of approved commands."""
+
+    async def _executor(self, slot: _Slot) -> None:
+        while True:
+            approval_id = await slot.queue.get()
+            try:
+                await self._execute(slot, approval_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never let one command stop the terminal's queue
+                info = self.session.state["pending_approvals"].get(approval_id)
+                if info is not None and info.status == "executing":
+                    with contextlib.suppress(Exception):
+                        await self._emit(
+                            ev.ApprovalExecuted(
+                                approval_id=approval_id,
+                                status="failed",
+                                error=f"internal error: {exc}",
+                            )
+                        )
+
+    async def _wait_prompt(self, term: Terminal) -> None:
+        delay = 0.005
+        while not term.at_prompt:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    async def _execute(self, slot: _Slot, approval_id: str) -> None:
+        from agentshell.terminal import CommandTimeout, TerminalClosedError
+
+        info = self.session.state["pending_approvals"].get(approval_id)
+        if info is None or info.status != "approved":
+            return  # decided otherwise (interrupted, rejected) while it waited
+        await self._wait_prompt(slot.term)
+        info = self.session.state["pending_approvals"].get(approval_id)
+        if info is None or info.status != "approved":
+            return
+        command = info.approved_command if info.approved_command is not None else info.command
+        cwd = str(slot.term.cwd or "")
+        await self._emit(
+            ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=approval_id, status="executing")
+        )
+        try:
+            res = await slot.term.run(command, timeout=self.run_timeout)
+        except (CommandTimeout, TerminalClosedError) as exc:
+            await self._emit(
+                ev.ApprovalExecuted(
+                    approval_id=approval_id, status="failed", error=str(exc) or type(exc).__name__
+                )
+            )
+            if isinstance(exc, TerminalClosedError) and not self._stopping:
+                with contextlib.suppress(Exception):
+                    await slot.term.restart()
+            return
+        duration = float(res.duration)
+        await self._emit(
+            ev.CommandExecuted(
+                agent_id=info.agent_id,
+                command=command,
+                exit_code=res.exit_code,
+                output=res.output,
+                terminal=slot.name,
+                cwd=cwd,
+                duration=duration,
+                approval_id=approval_id,
+            )
+        )
+        new_cwd = str(slot.term.cwd or "")
+        tinfo = self.session.state["terminals"].get(slot.name)
+        if new_cwd and tinfo is not None and new_cwd != tinfo.cwd:
+            await self._emit(ev.DirectoryChanged(path=new_cwd, terminal=slot.name))
+        result = RunResult(
+            approval_id=approval_id,
+            command=command,
+            exit_code=res.exit_code,
+            output=res.output,
+            duration=duration,
+            terminal=slot.name,
+        )
+        await self._emit(
+            ev.ApprovalExecuted(approval_id=approval_id, status="executed", exit_code=res.exit_code)
+        )
+        self._settle(approval_id, result)

@@ -1,0 +1,68 @@
+"""Rules: allow / ask / deny patterns the human made (deny beats ask beats allow)."""
+
+from __future__ import annotations
+
+import uuid
+
+from agentshell.core import events as ev
+from agentshell.core.state import (
+    RuleInfo,
+)
+
+from .clocks import ClocksMixin
+from .results import (
+    InvalidRequestError,
+    NotFoundError,
+)
+
+RULE_ACTIONS = ("allow", "ask", "deny")
+RULE_KINDS = ("exact", "prefix", "glob")
+RULE_SCOPES = ("session", "agent", "terminal")
+
+
+class RulesMixin(ClocksMixin):
+    """Adding, listing and revoking rules."""
+
+    def rules(self) -> list[RuleInfo]:
+        return sorted(self.session.state["rules"].values(), key=lambda r: r.seq)
+
+    async def add_rule(
+        self,
+        action: str,
+        kind: str,
+        pattern: str,
+        *,
+        scope: str = "session",
+        scope_value: str = "",
+        by: str = ev.HUMAN,
+    ) -> str:
+        """Add a rule (allow/ask/deny; exact/prefix/glob; session/agent/terminal scope)."""
+        if action not in RULE_ACTIONS:
+            raise InvalidRequestError(f"rule action must be one of {', '.join(RULE_ACTIONS)}")
+        if kind not in RULE_KINDS:
+            raise InvalidRequestError(f"rule kind must be one of {', '.join(RULE_KINDS)}")
+        if scope not in RULE_SCOPES:
+            raise InvalidRequestError(f"rule scope must be one of {', '.join(RULE_SCOPES)}")
+        if not isinstance(pattern, str) or not pattern:
+            raise InvalidRequestError("rule pattern must be a non-empty string")
+        if scope != "session" and not scope_value:
+            raise InvalidRequestError(f"a {scope}-scoped rule needs scope_value")
+        rule_id = "r-" + uuid.uuid4().hex[:8]
+        await self._emit(
+            ev.RuleAdded(
+                agent_id=ev.HUMAN if by == ev.HUMAN else ev.SYSTEM,
+                rule_id=rule_id,
+                action=action,
+                kind=kind,
+                pattern=pattern,
+                scope=scope,
+                scope_value=scope_value if scope != "session" else "",
+                by=by,
+            )
+        )
+        return rule_id
+
+    async def revoke_rule(self, rule_id: str, by: str = ev.HUMAN) -> None:
+        if rule_id not in self.session.state["rules"]:
+            raise NotFoundError(f"no rule {rule_id!r}")
+        await self._emit(ev.RuleRevoked(agent_id=ev.HUMAN, rule_id=rule_id, by=by))

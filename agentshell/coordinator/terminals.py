@@ -1,0 +1,122 @@
+"""Terminals: named shells, their screens, input, resizes and output events."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from agentshell.core import events as ev
+from agentshell.core.state import (
+    TerminalInfo,
+)
+
+from .agents import TYPE
+from .executor import ExecutorMixin, _Slot
+from .results import (
+    InvalidRequestError,
+    InvalidStateError,
+    NotFoundError,
+)
+
+if TYPE_CHECKING:
+    from agentshell.terminal import Terminal
+
+
+class TerminalsMixin(ExecutorMixin):
+    """Opening terminals and talking to them."""
+
+    def terminals(self) -> list[TerminalInfo]:
+        return list(self.session.state["terminals"].values())
+
+    def _slot(self, name: str) -> _Slot:
+        slot = self._slots.get(name)
+        if slot is None:
+            raise NotFoundError(f"no open terminal {name!r}")
+        return slot
+
+    def terminal(self, name: str = "main") -> Terminal:
+        """The live Terminal object (for the TUI: listeners, resize)."""
+        return self._slot(name).term
+
+    async def open_terminal(
+        self,
+        name: str,
+        cwd: str | None = None,
+        *,
+        columns: int | None = None,
+        lines: int | None = None,
+    ) -> TerminalInfo:
+        """Start a new shell named ``name`` in ``cwd`` (logged as terminal_opened)."""
+        from agentshell.terminal import Terminal
+
+        if name in self._slots:
+            raise InvalidStateError(f"terminal {name!r} is already open")
+        cwd = cwd or self.project_dir
+        if not os.path.isdir(cwd):
+            cwd = self.project_dir
+        columns = columns or self.columns
+        lines = lines or self.lines
+        term = Terminal(
+            shell=self.shell,
+            cwd=cwd,
+            columns=columns,
+            lines=lines,
+            name=name,
+            sink=self._make_sink(name),
+        )
+        await term.start()
+        slot = _Slot(name=name, term=term, queue=asyncio.Queue())
+        self._slots[name] = slot
+        await self._emit(
+            ev.TerminalOpened(
+                terminal=name,
+                cwd=str(term.cwd or cwd),
+                columns=columns,
+                lines=lines,
+                shell=self.shell or os.environ.get("SHELL", ""),
+            )
+        )
+        slot.worker = asyncio.ensure_future(self._executor(slot))
+        result: TerminalInfo = self.session.state["terminals"][name]
+        return result
+
+    def _make_sink(self, name: str) -> Any:
+        loop = asyncio.get_running_loop()
+        owner = threading.get_ident()
+
+        def sink(*args: Any) -> None:
+            kind, data = args if len(args) == 2 else args[0]
+            if kind == "output":
+                e: ev.Event = ev.TerminalOutput(terminal=name, data=bytes(data))
+            elif kind == "input":
+                e = ev.TerminalInput(terminal=name, data=bytes(data), by=ev.SYSTEM)
+            else:
+                return
+            if threading.get_ident() == owner:
+                self._spawn(self._emit(e))
+            else:
+                loop.call_soon_threadsafe(lambda: self._spawn(self._emit(e)))
+
+        return sink
+
+    def screen(self, terminal: str = "main") -> Any:
+        """The terminal's current immutable Frame."""
+        return self._slot(terminal).term.frame()
+
+    async def send_input(self, terminal: str, data: bytes, by: str = ev.HUMAN) -> None:
+        """Type ``data`` into ``terminal`` (the human's keys; logged as terminal_input)."""
+        slot = self._slot(terminal)
+        if by != ev.HUMAN:
+            self.require(by, TYPE)
+        await self._emit(ev.TerminalInput(terminal=terminal, data=bytes(data), by=by))
+        slot.term.send(bytes(data))
+
+    async def resize(self, terminal: str, columns: int, lines: int) -> None:
+        """Resize ``terminal`` (logged as terminal_resized)."""
+        slot = self._slot(terminal)
+        if columns < 2 or lines < 2:
+            raise InvalidRequestError("a terminal needs at least 2 columns and 2 lines")
+        slot.term.resize(columns, lines)
+        await self._emit(ev.TerminalResized(terminal=terminal, columns=columns, lines=lines))
