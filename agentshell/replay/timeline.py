@@ -1,0 +1,387 @@
+"""A recorded session as a timeline you can seek in (no Textual, nothing executed).
+
+Opening reads ``events.log`` once, read-only, and keeps a light index: each
+record's byte offset and timestamp, the markers (approvals, rejections, conflicts)
+and, per terminal, its ``terminal_opened``/``terminal_resized``/``terminal_output``/
+``terminal_closed`` events (output bytes kept in memory). A torn or damaged end
+stops the index at the last intact record (``Timeline.stopped`` says why): replay
+shows everything durable and never repairs the log.
+
+A *position* ``pos`` (0..len) is "the first ``pos`` records folded".
+:meth:`Timeline.seek` returns the session state and one :class:`Emulator` per
+terminal at that position:
+
+* State: start from the best base at or before ``pos`` (the position the timeline
+  is at now, an in-memory checkpoint, or a store snapshot from ``snapshots/``), then
+  fold only the records in between with the store's fast fold. While folding
+  forward, a copy of the state is kept every ``checkpoint_every`` records, so later
+  seeks backwards are short too.
+* Screens: an emulator is never copied (its parser state cannot be); a terminal's
+  emulator moves forward with the timeline, and a seek backwards re-feeds the
+  recorded output from the terminal's last reset point (its ``terminal_opened``).
+  Replay never starts a shell or a PTY: only emulators fed recorded bytes.
+
+Times: the *time of a position* is the largest event timestamp up to it (a running
+maximum, so time never goes backwards even when producers' clocks disagree);
+:meth:`position_at` maps a time back to the last position at or before it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import zlib
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack  # type: ignore[import-untyped]
+
+from agentshell.core.errors import AgentShellError
+from agentshell.core.state import SessionState, copy_state, fold_records, new_state
+from agentshell.store.framing import HEADER, HEADER_SIZE, iter_records
+from agentshell.store.session import LOG_NAME, SNAPSHOT_DIR, SessionNotFoundError
+from agentshell.store.snapshots import Snapshot, iter_good_snapshots
+from agentshell.terminal.emulator import Emulator
+
+#: Marker kinds and the glyph the scrubber draws for each.
+MARKER_GLYPHS = {"approved": "✓", "rejected": "✗", "conflict": "!"}
+DEFAULT_SIZE = (80, 24)
+
+
+class ReplayError(AgentShellError):
+    """The recording cannot be replayed (no log, nothing in it, bad position)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A decision point: ``pos`` is the position just after the marked event."""
+
+    pos: int
+    seq: int
+    ts: float
+    kind: str  # approved | rejected | conflict
+    label: str
+
+
+@dataclass(slots=True)
+class TerminalTrack:
+    """One terminal's recorded events: ``(record index, kind, value)``.
+
+    kind ``reset`` (value ``(columns, lines)``: a new emulator), ``resize`` (same
+    value), ``output`` (bytes), ``closed`` (None).
+    """
+
+    name: str
+    index: list[int] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+    size: tuple[int, int] = DEFAULT_SIZE
+
+    def add(self, i: int, kind: str, value: Any) -> None:
+        self.index.append(i)
+        self.kinds.append(kind)
+        self.values.append(value)
+
+
+@dataclass(slots=True)
+class _Screen:
+    emulator: Emulator
+    applied: int  # how many of the track's events are in the emulator
+
+
+def _decode(body: bytes) -> dict[str, Any]:
+    rec: dict[str, Any] = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    return rec
+
+
+class Timeline:
+    """The index of one recorded session (see the module docstring)."""
+
+    def __init__(self, session_dir: str | Path, *, checkpoint_every: int = 5000) -> None:
+        self.session_dir = Path(session_dir)
+        self.log_path = self.session_dir / LOG_NAME
+        if not self.log_path.is_file():
+            raise SessionNotFoundError(f"no session at {self.session_dir} (no {LOG_NAME} there)")
+        self.session_name = self.session_dir.name
+        self.checkpoint_every = max(1, checkpoint_every)
+        self.data = self.log_path.read_bytes()
+        self.offsets = array("q")
+        self.times = array("d")  # running maximum of timestamps, per record
+        self.seqs = array("q")
+        self.markers: list[Marker] = []
+        self.tracks: dict[str, TerminalTrack] = {}
+        #: Why the index ends before the end of the file ("" when it reads to the end).
+        self.stopped = ""
+        self._scan()
+        self.start_time = self.times[0] if len(self.times) else 0.0
+        self._snapshots: dict[int, Snapshot] = {}
+        self._load_snapshots()
+        self._checkpoints: dict[int, SessionState] = {0: new_state(self.session_name)}
+        self._pos = 0
+        self._state = new_state(self.session_name)
+        self._screens: dict[str, _Screen] = {}
+
+    # ------------------------------------------------------------------ index
+
+    def _scan(self) -> None:
+        data = self.data
+        mv = memoryview(data)
+        n = len(data)
+        pos = 0
+        running = 0.0
+        crc32 = zlib.crc32
+        unpack_from = HEADER.unpack_from
+        commands: dict[str, tuple[str, str]] = {}
+        opened_pending: dict[str, bool] = {}  # terminal -> output seen, no opened yet
+        while pos < n:
+            if n - pos < HEADER_SIZE:
+                self.stopped = f"torn header at byte {pos}"
+                break
+            length, crc = unpack_from(data, pos)
+            end = pos + HEADER_SIZE + length
+            if end > n:
+                self.stopped = f"torn record at byte {pos}"
+                break
+            body = mv[pos + HEADER_SIZE : end]
+            if crc32(body) != crc:
+                self.stopped = f"bad checksum at byte {pos}"
+                break
+            try:
+                rec = _decode(body)
+                t = rec["t"]
+                ts = float(rec["ts"])
+                seq = int(rec["s"])
+                p = rec["p"]
+            except Exception as exc:  # a damaged body: the durable part ends here
+                self.stopped = f"undecodable record at byte {pos} ({exc})"
+                break
+            i = len(self.offsets)
+            self.offsets.append(pos)
+            if ts > running:
+                running = ts
+            self.times.append(running)
+            self.seqs.append(seq)
+            if t.startswith("terminal_") and t != "terminal_input":
+                self._index_terminal(i, t, p, opened_pending)
+            elif t == "approval_queued":
+                commands[p["approval_id"]] = (str(rec["a"]), str(p.get("command", "")))
+            elif t == "approval_decided":
+                decision = p.get("decision")
+                if decision in ("approved", "rejected"):
+                    agent, cmd = commands.get(p["approval_id"], ("?", "?"))
+                    shown = p.get("command") or cmd
+                    label = f"{decision}: {agent} $ {shown}"
+                    self.markers.append(Marker(i + 1, seq, running, str(decision), label))
+            elif t == "conflict_detected":
+                agents = " vs ".join(p.get("agents", []))
+                label = f"conflict: {p.get('file_path', '?')} ({agents})"
+                self.markers.append(Marker(i + 1, seq, running, "conflict", label))
+            pos = end
+        if not len(self.offsets):
+            raise ReplayError(f"the session at {self.session_dir} holds no events")
+        self.offsets.append(pos)  # the end of the last intact record
+
+    def _index_terminal(
+        self, i: int, t: str, p: dict[str, Any], opened_pending: dict[str, bool]
+    ) -> None:
+        name = str(p.get("terminal", ""))
+        track = self.tracks.get(name)
+        if track is None:
+            track = self.tracks[name] = TerminalTrack(name)
+        if t == "terminal_output":
+            if name not in opened_pending:
+                # output before this shell's terminal_opened (the coordinator logs the
+                # opened event after the shell started): a reset whose size the
+                # opened event fills in below
+                opened_pending[name] = True
+                track.add(i, "reset", None)
+            track.add(i, "output", p["data"])
+        elif t == "terminal_opened":
+            size = (int(p.get("columns", 80)), int(p.get("lines", 24)))
+            track.size = size
+            if opened_pending.get(name):
+                k = max(j for j, kind in enumerate(track.kinds) if kind == "reset")
+                track.values[k] = size
+            else:
+                track.add(i, "reset", size)
+            opened_pending[name] = False
+        elif t == "terminal_resized":
+            size = (int(p["columns"]), int(p["lines"]))
+            track.size = size
+            track.add(i, "resize", size)
+        elif t == "terminal_closed":
+            track.add(i, "closed", None)
+            opened_pending.pop(name, None)
+
+    def _load_snapshots(self) -> None:
+        for got in iter_good_snapshots(self.session_dir / SNAPSHOT_DIR):
+            if not isinstance(got, Snapshot) or got.last_seq <= 0:
+                continue
+            k = bisect.bisect_right(self.offsets, got.log_offset) - 1
+            # the snapshot fits this log when its offset ends record last_seq
+            if 0 < k < len(self.offsets) and self.offsets[k] == got.log_offset:
+                if self.seqs[k - 1] == got.last_seq:
+                    self._snapshots[k] = got
+
+    # --------------------------------------------------------------- lookups
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    @property
+    def end_time(self) -> float:
+        return self.times[len(self.times) - 1]
+
+    @property
+    def duration(self) -> float:
+        return self.end_time - self.start_time
+
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    @property
+    def snapshot_positions(self) -> list[int]:
+        return sorted(self._snapshots)
+
+    def time_of(self, pos: int) -> float:
+        """The time at position ``pos`` (the start time at 0)."""
+        return self.start_time if pos <= 0 else self.times[min(pos, len(self)) - 1]
+
+    def position_at(self, t: float) -> int:
+        """The last position whose time is at or before ``t`` (absolute seconds)."""
+        return bisect.bisect_right(self.times, t)
+
+    def position_of_seq(self, seq: int) -> int:
+        """The position just after the event with sequence number ``seq``."""
+        return bisect.bisect_right(self.seqs, seq)
+
+    def next_marker(self, pos: int) -> Marker | None:
+        for m in self.markers:
+            if m.pos > pos:
+                return m
+        return None
+
+    def previous_marker(self, pos: int) -> Marker | None:
+        for m in reversed(self.markers):
+            if m.pos < pos:
+                return m
+        return None
+
+    def records(self, start: int, stop: int) -> Iterator[dict[str, Any]]:
+        """Decoded records ``start..stop-1`` (fresh dicts each call)."""
+        if stop <= start:
+            return iter(())
+        a, b = self.offsets[start], self.offsets[stop]
+        return iter_records(memoryview(self.data)[a:b], str(self.log_path), base=a)
+
+    # ------------------------------------------------------------------ seek
+
+    def seek(
+        self, target: int | None = None, *, t: float | None = None, seq: int | None = None
+    ) -> tuple[SessionState, dict[str, Emulator]]:
+        """State and screens at position ``target`` (or time ``t``, or after ``seq``).
+
+        The state is a copy (safe to keep); the emulators belong to the timeline and
+        move on with the next seek.
+        """
+        if t is not None:
+            target = self.position_at(t)
+        elif seq is not None:
+            target = self.position_of_seq(seq)
+        if target is None:
+            raise ReplayError("seek needs a position, a time or a sequence number")
+        target = max(0, min(int(target), len(self)))
+        self._seek_state(target)
+        self._pos = target
+        return copy_state(self._state), self.screens_at(target)
+
+    def _seek_state(self, target: int) -> None:
+        if target == self._pos:
+            return
+        base = self._pos if self._pos < target else 0
+        cps = [k for k in self._checkpoints if base <= k <= target]
+        snaps = [k for k in self._snapshots if base <= k <= target]
+        best = max([*cps, *snaps, base])
+        if best == self._pos and self._pos <= target:
+            state = self._state
+        elif best in self._checkpoints:
+            state = copy_state(self._checkpoints[best])
+        elif best in self._snapshots:
+            state = self._snapshots[best].state()
+        else:  # pragma: no cover - position 0 is always a checkpoint
+            state = new_state(self.session_name)
+        every = self.checkpoint_every
+        pos = best
+        while pos < target:
+            stop = min(target, (pos // every + 1) * every)
+            fold_records(state, self.records(pos, stop), state["last_updated_at"])
+            pos = stop
+            if pos % every == 0 and pos not in self._checkpoints:
+                self._checkpoints[pos] = copy_state(state)
+        self._state = state
+
+    def screens_at(self, target: int) -> dict[str, Emulator]:
+        """One emulator per terminal that has a screen at ``target``."""
+        out: dict[str, Emulator] = {}
+        for name, track in self.tracks.items():
+            k = bisect.bisect_left(track.index, target)  # events before target
+            screen = self._screens.get(name)
+            if screen is None or screen.applied > k:
+                start = 0
+                for j in range(k - 1, -1, -1):
+                    if track.kinds[j] == "reset":
+                        start = j
+                        break
+                screen = self._screens[name] = _Screen(_new_emulator(track.size), start)
+            _apply(track, screen, k)
+            if k > 0 or screen.applied > 0:
+                out[name] = screen.emulator
+        return out
+
+
+def _new_emulator(size: tuple[int, int] | None) -> Emulator:
+    columns, lines = size or DEFAULT_SIZE
+    return Emulator(columns, lines)  # no reply callback: nothing is written anywhere
+
+
+def _apply(track: TerminalTrack, screen: _Screen, k: int) -> None:
+    kinds, values = track.kinds, track.values
+    em = screen.emulator
+    for j in range(screen.applied, k):
+        kind = kinds[j]
+        if kind == "output":
+            em.feed(values[j])
+        elif kind == "reset":
+            em = screen.emulator = _new_emulator(values[j])
+        elif kind == "resize":
+            em.resize(*values[j])
+    screen.applied = max(screen.applied, k)
+
+
+def find_session_dir(path: str | Path, session: str | None = None) -> Path:
+    """The session directory meant by ``path``: a session directory itself, or a
+    data directory holding exactly one session (or the one named ``session``)."""
+    p = Path(path)
+    if not p.exists():
+        raise ReplayError(f"{p} does not exist")
+    if not p.is_dir():
+        raise ReplayError(f"{p} is not a directory (give a session directory or a data directory)")
+    if session:
+        cand = p / session
+        if (cand / LOG_NAME).is_file():
+            return cand
+        if p.name == session and (p / LOG_NAME).is_file():
+            return p
+        raise ReplayError(f"no session {session!r} in {p}")
+    if (p / LOG_NAME).is_file():
+        return p
+    found = sorted(c for c in p.iterdir() if (c / LOG_NAME).is_file())
+    if not found:
+        raise ReplayError(f"no recorded session in {p} (no {LOG_NAME} in it or below it)")
+    if len(found) > 1:
+        names = ", ".join(c.name for c in found)
+        raise ReplayError(f"{p} holds several sessions ({names}): choose one with --session NAME")
+    return found[0]
