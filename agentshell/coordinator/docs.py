@@ -30,9 +30,46 @@ class DocsMixin(ApprovalsMixin):
                     f"unknown document {doc!r}: use draft:<terminal> or approval:<id>"
                 )
             info = self.session.state["docs"].get(doc)
-            sd = ot.OTServerDoc(info.text, info.revision) if info is not None else ot.OTServerDoc()
+            if info is None:
+                sd = ot.OTServerDoc()
+            else:  # logged before this coordinator started: rebuild its history
+                sd = self._histories().pop(doc, None) or ot.OTServerDoc(info.text, info.revision)
             self._docs[doc] = sd
         return sd
+
+    def _histories(self) -> dict[str, ot.OTServerDoc]:
+        """The documents of the log, each rebuilt from its ``doc_op`` events (read once).
+
+        A rebuilt document has its whole history and its dedup table, so a client
+        based on a revision from before a restart is transformed as usual and a resend
+        of an op it made then is acknowledged, not applied twice. A document whose
+        ops do not replay to the state's text and revision (a log that no longer
+        starts at its first op) is left out: it starts from the state's text with no
+        history, and clients based on older revisions get ``bad_request`` (resync).
+        """
+        if self._doc_histories is None:
+            known = self.session.state["docs"]
+            docs: dict[str, ot.OTServerDoc] = {}
+            broken: set[str] = set()
+            if known:
+                for e in self.session.iter_events():
+                    if not isinstance(e, ev.DocOp) or e.doc not in known or e.doc in broken:
+                        continue
+                    sd = docs.setdefault(e.doc, ot.OTServerDoc())
+                    try:
+                        if e.revision != sd.revision + 1:
+                            raise ot.OTError("revision gap")
+                        author = "" if e.agent_id == ev.SYSTEM else e.agent_id
+                        sd.restore(ot.from_wire(e.op), author, e.client_seq)
+                    except ot.OTError:
+                        broken.add(e.doc)
+            self._doc_histories = {
+                name: sd
+                for name, sd in docs.items()
+                if name not in broken
+                and (sd.text, sd.revision) == (known[name].text, known[name].revision)
+            }
+        return self._doc_histories
 
     async def doc_open(self, doc: str) -> tuple[str, int]:
         """``(text, revision)`` of a shared document, creating it when new.

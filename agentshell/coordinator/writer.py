@@ -69,6 +69,7 @@ class CoordinatorBase:
         self._started = False
         self._stopping = False
         self._docs: dict[str, ot.OTServerDoc] = {}
+        self._doc_histories: dict[str, ot.OTServerDoc] | None = None
         self._closing: set[str] = set()
         self._seen: dict[str, dict[str, int]] = {}
         self._system_seq = 0

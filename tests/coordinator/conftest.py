@@ -1,0 +1,68 @@
+"""Fixtures: a real Coordinator (real session log, real shells), no socket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentshell.coordinator.coordinator import Coordinator, Subscription
+from agentshell.core import events as ev
+from agentshell.store.session import SessionManager
+
+ALL = ["read", "run", "type", "edit"]
+
+
+async def until(cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll ``cond`` (sync or async) until truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        got = cond()
+        if isinstance(got, Awaitable):
+            got = await got
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+async def next_event(sub: Subscription, timeout: float = 15.0) -> ev.Event:
+    e = await asyncio.wait_for(sub.get(), timeout)
+    assert e is not None, "subscription closed"
+    return e
+
+
+async def collect(sub: Subscription, n: int, timeout: float = 15.0) -> list[ev.Event]:
+    return [await next_event(sub, timeout) for _ in range(n)]
+
+
+def logged(session: SessionManager, types: Iterable[str]) -> list[ev.Event]:
+    """The durable events of ``types`` as the log file holds them."""
+    want = set(types)
+    return [e for e in session.iter_events() if e.event_type in want]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    p = tmp_path / "proj"
+    p.mkdir()
+    return p
+
+
+@pytest.fixture
+async def co(tmp_path: Path, project: Path) -> AsyncIterator[Coordinator]:
+    sm = SessionManager("t", tmp_path / "data")
+    c = Coordinator(sm, project_dir=project, run_timeout=30)
+    await c.start()
+    try:
+        yield c
+    finally:
+        await c.stop()
+        sm.close()

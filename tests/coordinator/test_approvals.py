@@ -1,0 +1,200 @@
+"""The approval flow, rules, expiry and capability gating, on the Coordinator itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentshell.coordinator import api
+from agentshell.coordinator.coordinator import Coordinator
+from agentshell.core import events as ev
+from agentshell.core.errors import PermissionDeniedError
+
+from .conftest import ALL, collect, logged, next_event, until
+
+FLOW = ["approval_queued", "approval_decided", "approval_executed", "command_executed"]
+
+
+async def test_flow_events_in_order(co: Coordinator) -> None:
+    await co.add_agent("bot", ALL)
+    sub = co.subscribe(FLOW)
+    aid = await co.propose("bot", "echo flow-out; (exit 3)")
+    assert [a.approval_id for a in co.approvals()] == [aid]
+    assert co.approval(aid).status == "queued"
+    await co.approve(aid)
+    result = await co.wait_result(aid)
+    got = await collect(sub, 5)
+    assert [(e.event_type, getattr(e, "decision", getattr(e, "status", ""))) for e in got] == [
+        ("approval_queued", ""),
+        ("approval_decided", "approved"),
+        ("approval_executed", "executing"),
+        ("command_executed", ""),
+        ("approval_executed", "executed"),
+    ]
+    assert all(getattr(e, "approval_id", "") == aid for e in got)
+    done = got[3]
+    assert isinstance(done, ev.CommandExecuted)
+    assert done.exit_code == 3 and done.agent_id == "bot" and done.terminal == "main"
+    assert "flow-out" in done.output and done.duration > 0
+    assert isinstance(got[4], ev.ApprovalExecuted) and got[4].exit_code == 3
+    assert (result.exit_code, result.output, result.duration) == (3, done.output, done.duration)
+    assert co.approvals() == []
+    # the log holds the same story
+    assert [e.event_type for e in logged(co.session, FLOW)] == [e.event_type for e in got]
+
+
+async def test_approve_with_edit_runs_the_edited_text(co: Coordinator) -> None:
+    await co.add_agent("bot", ALL)
+    aid = await co.propose("bot", "echo original")
+    await co.approve(aid, command="echo edited-text")
+    result = await co.wait_result(aid)
+    assert result.command == "echo edited-text" and "edited-text" in result.output
+    assert "original" not in result.output
+    (decided,) = logged(co.session, ["approval_decided"])
+    assert isinstance(decided, ev.ApprovalDecided) and decided.command == "echo edited-text"
+
+
+async def test_reject_reaches_the_waiter_with_reason(co: Coordinator, project: Path) -> None:
+    await co.add_agent("bot", ALL)
+    aid = await co.propose("bot", f"touch {project}/rejected-marker")
+    await co.reject(aid, reason="not today")
+    with pytest.raises(api.CommandRejected) as info:
+        await co.wait_result(aid)
+    assert info.value.reason == "not today"
+    assert co.approvals() == [] and not (project / "rejected-marker").exists()
+    with pytest.raises(api.NotFoundError):
+        await co.approve(aid)
+
+
+async def test_rules_deny_beats_ask_beats_allow(co: Coordinator) -> None:
+    await co.add_agent("bot", ALL)
+    # added most severe first and last, so neither order nor recency decides
+    deny = await co.add_rule("deny", "exact", "echo ask deny")
+    allow = await co.add_rule("allow", "prefix", "echo")
+    ask = await co.add_rule("ask", "prefix", "echo ask")
+    sub = co.subscribe(["approval_decided"])
+
+    allowed = await co.propose("bot", "echo fine")
+    e = await next_event(sub)
+    assert isinstance(e, ev.ApprovalDecided)
+    assert (e.approval_id, e.decision, e.rule_id, e.by) == (allowed, "approved", allow, ev.SYSTEM)
+    assert (await co.wait_result(allowed)).exit_code == 0
+
+    asked = await co.propose("bot", "echo ask me")
+    assert co.approval(asked).status == "queued"  # ask beats allow: waits for the human
+
+    denied = await co.propose("bot", "echo ask deny")
+    e = await next_event(sub)
+    assert isinstance(e, ev.ApprovalDecided)
+    assert (e.approval_id, e.decision, e.rule_id) == (denied, "rejected", deny)
+    with pytest.raises(api.CommandRejected):
+        await co.wait_result(denied)
+    assert sub.get_nowait() is None  # nothing decided the asked one
+
+    # revoking the ask rule lets allow decide again; rules are listed and logged
+    await co.revoke_rule(ask)
+    assert [r.rule_id for r in co.rules()] == [deny, allow]
+    again = await co.propose("bot", "echo ask again")
+    e = await next_event(sub)
+    assert isinstance(e, ev.ApprovalDecided) and (e.approval_id, e.rule_id) == (again, allow)
+    assert [x.event_type for x in logged(co.session, ["rule_added", "rule_revoked"])] == [
+        "rule_added",
+        "rule_added",
+        "rule_added",
+        "rule_revoked",
+    ]
+
+
+async def test_agent_scoped_rule_applies_only_to_that_agent(co: Coordinator) -> None:
+    await co.add_agent("a", ALL)
+    await co.add_agent("b", ALL)
+    await co.add_rule("allow", "prefix", "echo", scope="agent", scope_value="a")
+    ra = await co.propose("a", "echo from-a")
+    rb = await co.propose("b", "echo from-b")
+    assert (await co.wait_result(ra)).exit_code == 0
+    assert co.approval(rb).status == "queued"
+
+
+async def test_approve_similar_adds_a_rule_that_approves_the_next_one(co: Coordinator) -> None:
+    await co.add_agent("bot", ALL)
+    first = await co.propose("bot", "ls -la sub")
+    kind, pattern = co.suggest_rule(first)
+    rule_id = await co.approve_similar(first)
+    assert [(r.rule_id, r.kind, r.pattern) for r in co.rules()] == [(rule_id, kind, pattern)]
+    await co.wait_result(first)
+    second = await co.propose("bot", "ls -la sub")
+    await co.wait_result(second)  # no human decision needed
+    (_, d2) = [e for e in logged(co.session, ["approval_decided"])]
+    assert isinstance(d2, ev.ApprovalDecided) and d2.rule_id == rule_id
+
+
+async def test_expiry(co: Coordinator, project: Path) -> None:
+    await co.add_agent("bot", ALL)
+    sub = co.subscribe(["approval_decided"])
+    aid = await co.propose("bot", f"touch {project}/expired-marker", timeout=0.3)
+    e = await next_event(sub, timeout=10)
+    assert isinstance(e, ev.ApprovalDecided)
+    assert (e.approval_id, e.decision, e.by) == (aid, "expired", ev.SYSTEM)
+    with pytest.raises(api.CommandExpired):
+        await co.wait_result(aid)
+    assert co.approvals() == []
+    with pytest.raises(api.NotFoundError):
+        await co.approve(aid)
+    assert not (project / "expired-marker").exists()
+
+
+async def test_decided_before_expiry_does_not_expire(co: Coordinator) -> None:
+    await co.add_agent("bot", ALL)
+    aid = await co.propose("bot", "echo quick", timeout=0.5)
+    await co.approve(aid)
+    await co.wait_result(aid)
+    later = await co.propose("bot", "echo later", timeout=0.3)
+    await until(lambda: later not in {a.approval_id for a in co.approvals()}, what="expiry")
+    decisions = [
+        (e.approval_id, e.decision)
+        for e in logged(co.session, ["approval_decided"])
+        if isinstance(e, ev.ApprovalDecided)
+    ]
+    assert decisions == [(aid, "approved"), (later, "expired")]
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan")])
+async def test_bad_timeout_is_refused(co: Coordinator, bad: float) -> None:
+    await co.add_agent("bot", ALL)
+    with pytest.raises(api.InvalidRequestError):
+        await co.propose("bot", "echo x", timeout=bad)
+    assert co.approvals() == []
+
+
+async def test_without_run_nothing_is_even_queued(co: Coordinator) -> None:
+    await co.add_agent("reader", ["read", "type"])
+    with pytest.raises(PermissionDeniedError):
+        await co.propose("reader", "echo nope")
+    assert co.approvals() == [] and logged(co.session, ["approval_queued"]) == []
+
+
+async def test_no_permission_words_means_read_only(co: Coordinator) -> None:
+    await co.add_agent("skills", ["python", "debugging"])
+    assert co.permissions("skills") == frozenset({"read"})
+    with pytest.raises(PermissionDeniedError):
+        await co.propose("skills", "echo nope")
+    await co.doc_open("draft:main")
+    with pytest.raises(PermissionDeniedError):
+        await co.doc_op("skills", "draft:main", 0, ["x"], 1)
+    with pytest.raises(PermissionDeniedError):
+        await co.report_edit("skills", "f.py", "a\n", "b\n")
+    with pytest.raises(PermissionDeniedError):
+        await co.send_input("main", b"echo typed\n", by="skills")
+    assert co.screen("main") is not None  # reading is allowed
+    types = {e.event_type for e in co.session.iter_events()}
+    assert not types & {"approval_queued", "doc_op", "file_edited"}
+
+
+async def test_authentication_and_removal(co: Coordinator) -> None:
+    token = await co.add_agent("bot", ["run"])
+    assert co.authenticate("bot", token) is not None
+    assert co.authenticate("bot", token + "x") is None
+    assert token not in repr(logged(co.session, ["agent_registered"]))
+    await co.remove_agent("bot")
+    assert co.authenticate("bot", token) is None
