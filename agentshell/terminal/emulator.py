@@ -86,6 +86,31 @@ _LINE_CTRL = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f]")
 _WIDTHS: dict[str, int] = {}
 
 
+_NEXT: dict[Style, dict[str, tuple[Style, Callable[[str], Cell], dict[str, Any]]]] = {}
+
+
+def _step(style: Style, params: str) -> tuple[Style, Callable[[str], Cell], dict[str, Any]]:
+    """What ``CSI params m`` does in ``style``: the new style, its cell getter, and
+    its own transition table."""
+    nxt = sgr(style, params)
+    table = _NEXT.get(nxt)
+    if table is None:
+        if len(_NEXT) > 4096:
+            _NEXT.clear()
+        table = _NEXT.setdefault(nxt, {})
+    return nxt, cells_for(nxt).__getitem__, table
+
+
+def _trim(row: list[Cell]) -> list[Cell]:
+    """``row`` without its trailing blank cells (as :meth:`Emulator._push_history`)."""
+    if not row or row[-1] is not BLANK:
+        return row
+    end = len(row)
+    while end and row[end - 1] == BLANK:
+        end -= 1
+    return row[:end]
+
+
 def char_width(char: str) -> int:
     w = _WIDTHS.get(char)
     if w is None:
@@ -352,6 +377,9 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             or not _is_plain(text, pos, end)
         ):
             return pos
+        region = text[pos:end]
+        if self._block_lines(region):
+            return end + 2
         cursor = self.cursor
         cols = self.columns
         split = _SGR.split
@@ -379,7 +407,6 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         fresh = simple and buffer[bottom] == tails[0]
         start = pos
         # TAB, BS, BEL or a lone CR anywhere: check each line (else no line has one)
-        region = text[pos:end]
         odd = (
             "\t" in region
             or "\x08" in region
@@ -478,6 +505,135 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                 self.index()
             start += len(line) + 2
         return end + 2
+
+    def _block_lines(self, region: str) -> bool:
+        """Draw ``region`` + CR LF: lines of printable ASCII and SGR sequences only,
+        separated by CR LF, each fitting the row it starts on. False (nothing done)
+        when ``region`` is anything else.
+
+        The whole region is turned into cells in one pass (one regex split, one
+        ``map`` per SGR run, with the newlines as throw-away cells); each line is then
+        a slice of that list. Once the cursor sits on a fresh bottom row of the whole
+        main screen, lines that will scroll off before the end of the region go to
+        the scrollback as their (trimmed) slice, never built into a full row; the
+        ones that stay become rows. Exactly what drawing line by line gives.
+        """
+        if (
+            not region.isascii()
+            or "\t" in region
+            or "\x08" in region
+            or "\x07" in region
+            or region.count("\r") != region.count("\r\n")
+        ):
+            return False
+        cursor = self.cursor
+        cols = self.columns
+        parts = _SGR.split(region)
+        stripped = "".join(parts[0::2])
+        widths = list(map(len, stripped.split("\r\n")))
+        if max(widths) > cols or cursor.x + widths[0] > cols:
+            return False
+        # cells of the whole region (CR and LF included, as cells nobody keeps)
+        style = cursor.attrs
+        table = _NEXT.get(style)
+        if table is None:
+            table = _NEXT.setdefault(style, {})
+        cells = list(map(cells_for(style).__getitem__, parts[0]))
+        extend = cells.extend
+        if len(parts) > 1:
+            it = iter(parts)
+            next(it)
+            for params, run in zip(it, it):  # noqa: B905
+                step = table.get(params)
+                if step is None:
+                    step = _step(style, params)
+                    if len(table) < 256:
+                        table[params] = step
+                style, get, table = step
+                if run:
+                    extend(map(get, run))
+        buffer = self.buffer
+        dirty = self.dirty
+        hints = self._width_hints
+        if len(hints) > 4 * self.lines:
+            hints.clear()
+        tails = self._blank_tails
+        if len(tails) != cols + 1:
+            blank = [BLANK] * cols
+            tails = self._blank_tails = [blank[k:] for k in range(cols + 1)]
+        bottom = self.lines - 1
+        simple = self.margins is None and self._alt is None
+        count = len(widths)
+        a = 0  # where line i starts in cells
+        i = 0
+        # line by line until the cursor is on a fresh bottom row of the main screen
+        while i < count:
+            if simple and cursor.y == bottom and cursor.x == 0 and buffer[bottom] == tails[0]:
+                break
+            w = widths[i]
+            if w:
+                x = cursor.x
+                row = buffer[cursor.y]
+                stop = x + w
+                if 0 < x < cols and row[x].data == "":
+                    row[x - 1] = BLANK
+                row[x:stop] = cells[a : a + w]
+                if stop < cols and row[stop].data == "":
+                    row[stop] = BLANK
+                dirty.add(cursor.y)
+                hints[id(row)] = (row, stop)
+            a += w + 2
+            i += 1
+            cursor.x = 0
+            self.index()
+        cursor.attrs = style
+        if i == count:
+            return True
+        # the cursor is at column 0 of a fresh bottom row: every remaining line
+        # scrolls the screen by one. The rows leaving the top, in order: the rows
+        # above the cursor, then the new lines; the screen keeps the last rows of
+        # that sequence plus a fresh blank row.
+        m = count - i
+        starts = []
+        for w in widths[i:]:
+            starts.append(a)
+            a += w + 2
+        ws = widths[i:]
+        above = buffer[:bottom]
+        gone = min(m, bottom)  # rows of the old screen that scroll off
+        first_stay = max(0, m - bottom)  # the first new line that stays on screen
+        keep = self.history.maxlen
+        if keep > 0:
+            out: list[list[Cell]] = []
+            add = out.append
+            for row in above[max(0, gone - keep) : gone]:
+                hint = hints.pop(id(row), None)
+                if hint is not None and hint[0] is row:
+                    # a width hint (see _push_history), verified
+                    e = hint[1]
+                    if 0 < e <= cols and row[e - 1] is not BLANK and row[e:] == tails[e]:
+                        add(row[:e])
+                        continue
+                add(_trim(row))
+            if first_stay > 0:
+                lo = max(0, first_stay - keep)
+                for s, w in zip(starts[lo:first_stay], ws[lo:first_stay]):  # noqa: B905
+                    row = cells[s : s + w]
+                    add(row if not w or row[-1] is not BLANK else _trim(row))
+            self.history.extend(out)
+        new_rows = []
+        for s, w in zip(starts[first_stay:], ws[first_stay:]):  # noqa: B905
+            row = cells[s : s + w]
+            row += tails[w]
+            if w:
+                hints[id(row)] = (row, w)
+            new_rows.append(row)
+        buffer[:] = above[gone:] + new_rows + [[BLANK] * cols]
+        cursor.y = bottom
+        cursor.x = 0
+        if len(dirty) < self.lines:
+            dirty.update(range(self.lines))
+        return True
 
     def _csi(self, prefix: str, params: str, inter: str, final: str) -> None:
         if final == "m":

@@ -75,6 +75,9 @@ class Scrollback:
         """The bound append of the underlying deque (for the emulator's hot loop)."""
         return self._rows.append
 
+    def extend(self, rows: list[list[Cell]]) -> None:
+        self._rows.extend(rows)
+
     def push_lazy(self, block: LazyBlock) -> None:
         # the block object itself stands for each of its rows (no object per row);
         # its rows are contiguous, so a row's place in the run gives its index

@@ -167,3 +167,6 @@ def cells_for(style: Style) -> CellMap:
     if got is None:
         got = _CELLS.setdefault(style, CellMap(style))
     return got
+
+
+cells_for(DEFAULT)[" "] = BLANK  # the blank cell is one object: rows compare it with ``is``
