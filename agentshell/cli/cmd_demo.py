@@ -1,0 +1,53 @@
+"""`agentshell demo`: run the built-in demo headless and leave a session to replay."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from pathlib import Path
+
+import click
+
+from agentshell.cli.main import cli
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Where to keep the session [default: a new directory under ./agentshell-demo].",
+)
+@click.option("--session", default="demo", show_default=True, metavar="NAME")
+@click.option("--cast", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds the demo may take.")
+def demo(data_dir: Path | None, session: str, cast: Path | None, timeout: float) -> None:
+    """Run three example agents against a real coordinator; a scripted operator
+    approves, rejects and resolves conflicts, so it runs to the end unattended."""
+    from agentshell.replay.demo import run_headless_demo
+    from agentshell.replay.timeline import Timeline
+
+    if data_dir is None:
+        import tempfile
+
+        base = Path("agentshell-demo")
+        base.mkdir(exist_ok=True)
+        data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    if (data_dir / session / "events.log").exists():
+        raise click.ClickException(
+            f"{data_dir / session} already holds a session: choose another --dir or --session"
+        )
+    result = asyncio.run(run_headless_demo(data_dir, session, timeout=timeout))
+    if not result.settled:
+        click.echo(f"warning: the demo did not settle within {timeout:g} s", err=True)
+    for _, decision, command in result.decisions:
+        click.echo(f"  operator {decision}: $ {command}")
+    click.echo(f"Session recorded in {result.session_dir} ({result.events} events).")
+    if cast is not None:
+        from agentshell.replay.cast import export_casts
+
+        for p in export_casts(Timeline(result.session_dir), cast):
+            click.echo(f"wrote {p}")
+    click.echo(f"Replay it: agentshell replay {shlex.quote(str(result.session_dir))}")
