@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -93,6 +93,8 @@ class AgentShellApp(App[None]):
         self._state_dirty = True
         self._seen_pending: set[str] = set()
         self._first_refresh = True
+        #: The newest event already shown in the log (events up to it are not re-added).
+        self._logged_seq = 0
 
     # ------------------------------------------------------------------- layout
 
@@ -121,17 +123,22 @@ class AgentShellApp(App[None]):
         ):
             self.theme = "ansi-dark"  # 16-colour terminals: the terminal's own palette
         self.sub_title = self.banner
+        # Subscribe before reading anything: an event that lands while the state and
+        # the terminals are read below is then delivered, never lost in between.
+        events = self.backend.subscribe()
         grid = self.query_one(TerminalGrid)
         for name, term in self.backend.terminals().items():
             await grid.add_terminal(name, term, self._sender(name))
         grid.select(0)
-        self.query_one(EventLogView).add_events(self.backend.recent_events(500))
+        recent = self.backend.recent_events(500)
+        self._logged_seq = max((e.seq for e in recent), default=0)
+        self.query_one(EventLogView).add_events(recent)
         self._seen_pending = set(self.backend.state["pending_approvals"])
         self.refresh_state()
         self.query_one(ApprovalQueue).focus()
         self.set_interval(0.1, self._maybe_refresh)
         self.set_interval(1.0, self._tick_ages)
-        self._listen()
+        self._listen(events)
         if self.attach_text:
             self.notify(self.attach_text, title="Attach an agent", timeout=12)
 
@@ -155,17 +162,20 @@ class AgentShellApp(App[None]):
         return tuple(info.risk) or self.backend.risk_hints(info.command, info.cwd)
 
     @work(exclusive=True, group="events")
-    async def _listen(self) -> None:
+    async def _listen(self, events: AsyncIterator[Event]) -> None:
         """Follow the coordinator's event stream for as long as the app runs."""
         log = self.query_one(EventLogView)
-        async for event in self.backend.subscribe():
+        async for event in events:
+            if not self.is_running:  # shutting down: the widgets are going away
+                return
             await self._on_event(event, log)
 
     async def _on_event(self, event: Event, log: EventLogView) -> None:
         kind = event.event_type
         if kind == "terminal_output":
             return
-        log.add_events([event])
+        if not event.seq or event.seq > self._logged_seq:  # not in the tail read at start
+            log.add_events([event])
         if kind == "terminal_opened":
             name = str(event.payload.get("terminal", ""))
             term = self.backend.terminals().get(name)
@@ -174,12 +184,14 @@ class AgentShellApp(App[None]):
         self._state_dirty = True
 
     def _maybe_refresh(self) -> None:
-        if self._state_dirty:
+        # App timers outlive the screen's widgets while the app shuts down: skip then.
+        if self._state_dirty and self.is_running:
             self._state_dirty = False
             self.refresh_state()
 
     def _tick_ages(self) -> None:
-        self.query_one(ApprovalQueue).refresh_ages()
+        if self.is_running:
+            self.query_one(ApprovalQueue).refresh_ages()
 
     def refresh_state(self) -> None:
         """Redraw every widget fed by state (coalesced to at most 10 times a second)."""
@@ -205,14 +217,17 @@ class AgentShellApp(App[None]):
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("tab-conflicts").label = f"Conflicts ({n_conf})" if n_conf else "Conflicts"
         self.query_one(AgentsPanel).update_state(state)
-        running: dict[str, str] = {}
+        running: dict[str, tuple[str, str]] = {}
         for a in pending.values():
             if a.status in ("approved", "executing"):
-                running[a.terminal] = f"⚙ {a.agent_id}: {a.approved_command or a.command}"
+                running[a.terminal] = (a.agent_id, f"runs $ {a.approved_command or a.command}")
         for pane in self.query_one(TerminalGrid).panes:
+            who, what = running.get(pane.terminal_name, ("", ""))
             draft = state["docs"].get(f"draft:{pane.terminal_name}")
-            shared = f"✎ shared draft: {draft.text}" if draft is not None and draft.text else ""
-            pane.set_activity(running.get(pane.terminal_name, "") or shared)
+            if not who and draft is not None and draft.text:
+                authors = sorted(a for a in draft.clock if a != "human") or ["agent"]
+                who, what = ", ".join(authors), f"types a draft ✎ {draft.text}"
+            pane.set_activity(who, what)
         self.post_message(StateRefreshed())
 
     def _update_agents_mini(self, state: SessionState, waiting: set[str]) -> None:
@@ -275,9 +290,14 @@ class AgentShellApp(App[None]):
             except Exception as exc:  # edit without live co-editing
                 self.notify(f"live co-editing unavailable: {exc}", severity="warning")
                 doc = None
-        text = await self.push_screen_wait(EditApprovalScreen(info, doc))
-        if text is not None:
-            await self._decide("approve", self.backend.approve(info.approval_id, command=text))
+        edited = await self.push_screen_wait(EditApprovalScreen(info, doc))
+        if edited is not None:
+            await self._decide(
+                "approve",
+                self.backend.approve(
+                    info.approval_id, command=edited.text, revision=edited.revision
+                ),
+            )
 
     @work
     async def action_reject(self) -> None:

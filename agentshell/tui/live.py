@@ -47,9 +47,11 @@ class CoordinatorBackend:
                 out[info.name] = self.coordinator.terminal(info.name)
         return out
 
-    async def subscribe(self) -> AsyncIterator[ev.Event]:  # type: ignore[override]
+    def subscribe(self) -> AsyncIterator[ev.Event]:
         types = [t for t in ev.EVENT_TYPES if t not in _QUIET]
-        sub = self.coordinator.subscribe(types)
+        return self._follow(self.coordinator.subscribe(types))  # registered now
+
+    async def _follow(self, sub: Any) -> AsyncIterator[ev.Event]:
         try:
             async for event in sub:
                 self._recent.append(event)
@@ -68,8 +70,10 @@ class CoordinatorBackend:
             return list(self._recent)[-limit:]
         return list(tail)
 
-    async def approve(self, approval_id: str, command: str | None = None) -> None:
-        await self.coordinator.approve(approval_id, command=command)
+    async def approve(
+        self, approval_id: str, command: str | None = None, revision: int | None = None
+    ) -> None:
+        await self.coordinator.approve(approval_id, command=command, revision=revision)
 
     async def reject(self, approval_id: str, reason: str) -> None:
         await self.coordinator.reject(approval_id, reason)
@@ -167,6 +171,7 @@ class HumanDoc:
         self._task: asyncio.Task[None] | None = None
         self.error = ""
         self._sends: set[asyncio.Task[None]] = set()
+        self._acked = asyncio.Event()
 
     async def open(self) -> None:
         text, rev = await self.coordinator.doc_open(self.doc)
@@ -182,6 +187,25 @@ class HumanDoc:
     def text(self) -> str:
         return self.client.text if self.client is not None else ""
 
+    @property
+    def revision(self) -> int:
+        return self.client.revision if self.client is not None else 0
+
+    async def settle(self, timeout: float = 5.0) -> int:
+        """Wait until the coordinator acknowledged every local edit; the revision then."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while self.client is not None and self.client.inflight is not None:
+            if self.error:
+                raise RuntimeError(self.error)
+            self._acked.clear()
+            left = end - loop.time()
+            if left <= 0:
+                raise TimeoutError("the shared text was not acknowledged in time")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._acked.wait(), left)
+        return self.revision
+
     async def _follow(self, sub: Any) -> None:
         try:
             async for e in sub:
@@ -196,6 +220,7 @@ class HumanDoc:
                     nxt = c.ack(e.revision)
                     if nxt is not None:
                         self._send(nxt)
+                    self._acked.set()
                 elif e.revision == c.revision + 1:
                     c.remote(ot.from_wire(e.op), e.revision)
         finally:
@@ -213,6 +238,7 @@ class HumanDoc:
                 await coro
             except Exception as exc:  # e.g. the approval was decided meanwhile
                 self.error = str(exc)
+                self._acked.set()
 
         task = asyncio.ensure_future(send())
         self._sends.add(task)

@@ -54,6 +54,39 @@ class RecordedTerminal:
         self._listeners.append(callback)
 
 
+class FakeDoc:
+    """A shared approval text: every op (the operator's or the agent's) is one revision.
+
+    The operator's edits are acknowledged at once; ``agent_insert`` is an op arriving
+    from the agent while the editor is open.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self.revision = 0
+        self.ops: list[tuple[str, int, str | int]] = []
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def insert(self, pos: int, text: str, by: str = "human") -> None:
+        self._text = self._text[:pos] + text + self._text[pos:]
+        self.revision += 1
+        self.ops.append((by, pos, text))
+
+    def delete(self, pos: int, length: int) -> None:
+        self._text = self._text[:pos] + self._text[pos + length :]
+        self.revision += 1
+        self.ops.append(("human", pos, length))
+
+    def agent_insert(self, pos: int, text: str) -> None:
+        self.insert(pos, text, by="agent")
+
+    async def settle(self, timeout: float = 5.0) -> int:
+        return self.revision
+
+
 class FakeBackend:
     def __init__(self, terminals: dict[str, RecordedTerminal] | None = None) -> None:
         self._state: SessionState = new_state("test", T0)
@@ -62,6 +95,8 @@ class FakeBackend:
         self._queues: list[asyncio.Queue[ev.Event]] = []
         self.calls: list[tuple[Any, ...]] = []
         self.sides: dict[str, ConflictSides] = {}
+        #: Shared approval texts, for live co-editing (none unless a test adds one).
+        self.docs: dict[str, FakeDoc] = {}
         self.seq = 0
 
     # -- feeding
@@ -105,17 +140,29 @@ class FakeBackend:
     def terminals(self) -> dict[str, Any]:
         return dict(self._terms)
 
-    async def subscribe(self) -> AsyncIterator[ev.Event]:
+    def subscribe(self) -> AsyncIterator[ev.Event]:
         q: asyncio.Queue[ev.Event] = asyncio.Queue()
-        self._queues.append(q)
+        self._queues.append(q)  # registered now, like the coordinator's subscribe()
+        return self._follow(q)
+
+    async def _follow(self, q: asyncio.Queue[ev.Event]) -> AsyncIterator[ev.Event]:
         while True:
             yield await q.get()
 
     def recent_events(self, limit: int) -> list[ev.Event]:
         return self._events[-limit:]
 
-    async def approve(self, approval_id: str, command: str | None = None) -> None:
-        self.calls.append(("approve", approval_id, command))
+    async def approve(
+        self, approval_id: str, command: str | None = None, revision: int | None = None
+    ) -> None:
+        if revision is None:
+            self.calls.append(("approve", approval_id, command))
+        else:  # like the coordinator: exactly that revision of the shared text, or refuse
+            doc = self.docs[approval_id]
+            if doc.revision != revision:
+                raise ValueError(f"revision {revision} is not the current text")
+            command = doc.text
+            self.calls.append(("approve", approval_id, command, revision))
         self.emit(
             ev.ApprovalDecided(
                 approval_id=approval_id, decision="approved", command=command, timestamp=T0 + 100
@@ -171,7 +218,7 @@ class FakeBackend:
         return self.sides.get(conflict_id)
 
     def approval_doc(self, approval_id: str) -> Any:
-        return None
+        return self.docs.get(approval_id)
 
     def running_commands(self) -> int:
         return sum(

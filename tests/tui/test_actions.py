@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Select, Static, TabbedContent, TextArea
 
 from agentshell.core import events as ev
@@ -19,18 +20,22 @@ from agentshell.tui.screens.help import HelpScreen
 from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue
 from agentshell.tui.widgets.terminal.grid import TerminalGrid
-from tests.tui.fakes import T0, FakeBackend
+from tests.tui.fakes import T0, FakeBackend, FakeDoc
 
 SIZE = (160, 48)
 
 
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll a condition (never sleep for it blindly)."""
+async def until(cond: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll a condition until it holds; fail after ``timeout`` (never sleep blindly).
+
+    Messages, focus changes and workers land asynchronously after a key press, and
+    later still on a loaded machine: every such effect is awaited through this.
+    """
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not cond():
         if loop.time() > end:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"condition not met in {timeout} s")
         await asyncio.sleep(0.01)
 
 
@@ -41,7 +46,7 @@ def pending_ids(b: FakeBackend) -> set[str]:
 async def test_queue_focused_oldest_first_and_count_visible(app: AgentShellApp) -> None:
     async with app.run_test(size=SIZE):
         queue = app.query_one(ApprovalQueue)
-        assert app.focused is queue
+        await until(lambda: app.focused is queue)
         assert [a.approval_id for a in queue.items] == ["ap-1", "ap-2", "ap-3"]
         assert "3 pending" in str(queue.border_title)
         assert "3 agents waiting" in str(queue.border_subtitle)
@@ -110,9 +115,12 @@ async def test_approve_similar_shows_editable_rule(
         assert screen.query_one("#kind", Select).value == "prefix"
         pattern.value = "pytest"
         screen.query_one("#scope", Select).value = "agent"
-        await pilot.pause()
-        preview = str(screen.query_one("#rule-preview").render())
-        assert "pytest" in preview and "agent claude" in preview
+
+        def preview() -> str:
+            return str(screen.query_one("#rule-preview").render())
+
+        await until(lambda: "agent claude" in preview())
+        assert "pytest" in preview() and "pytest -q" not in preview()
         await pilot.press("ctrl+s")
         await until(lambda: len(backend.calls) >= 2)
         kind, call = backend.calls[0][0], backend.calls[0][2]
@@ -128,8 +136,8 @@ async def test_approve_similar_shows_editable_rule(
 
 async def test_new_request_notifies_and_updates(backend: FakeBackend) -> None:
     app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with app.run_test(size=SIZE):
+        # no waiting first: the app subscribed before it read the state
         backend.propose("ap-9", "codex", "make docs", T0 + 50)
         await until(
             lambda: any(a.approval_id == "ap-9" for a in app.query_one(ApprovalQueue).items)
@@ -168,20 +176,18 @@ async def test_switch_and_zoom_panes(app: AgentShellApp) -> None:
         grid = app.query_one(TerminalGrid)
         assert grid.current is not None and grid.current.terminal_name == "main"
         await pilot.press("ctrl+pagedown")
-        assert grid.current.terminal_name == "tests"
-        assert app.focused is grid.current
+        await until(lambda: grid.current.terminal_name == "tests")  # type: ignore[union-attr]
+        await until(lambda: app.focused is grid.current)
         await pilot.press("ctrl+pageup")
-        assert grid.current.terminal_name == "main"
+        await until(lambda: grid.current.terminal_name == "main")  # type: ignore[union-attr]
         await pilot.press("alt+2")
-        assert grid.current.terminal_name == "tests"
-        await pilot.press("z")
-        await pilot.pause()
-        assert grid.zoomed
+        await until(lambda: grid.current.terminal_name == "tests")  # type: ignore[union-attr]
         main = grid.pane("main")
-        assert main is not None and not main.display
+        assert main is not None
         await pilot.press("z")
-        await pilot.pause()
-        assert main.display
+        await until(lambda: grid.zoomed and not main.display)
+        await pilot.press("z")
+        await until(lambda: main.display)
 
 
 async def test_type_into_pane_and_leave(app: AgentShellApp, backend: FakeBackend) -> None:
@@ -189,8 +195,9 @@ async def test_type_into_pane_and_leave(app: AgentShellApp, backend: FakeBackend
         term = backend.terminals()["main"]
         await pilot.press("ctrl+t")
         pane = app.query_one(TerminalGrid).current
-        assert pane is not None and pane.typing and app.focused is pane
-        assert "human typing" in str(pane.border_subtitle)
+        assert pane is not None
+        await until(lambda: pane.typing and app.focused is pane)
+        assert pane.marker == "human" and "⌨ human" in str(pane.border_title)
         # keys meant for the shell never approve anything
         await pilot.press("a", "l", "s", "enter", "up", "ctrl+c", "ctrl+q")
         await until(lambda: len(term.sent) == 7)
@@ -198,8 +205,8 @@ async def test_type_into_pane_and_leave(app: AgentShellApp, backend: FakeBackend
         assert not [c for c in backend.calls if c[0] == "approve"]
         assert app.is_running
         await pilot.press("ctrl+right_square_bracket")
-        assert not pane.typing
-        assert app.focused is app.query_one(ApprovalQueue)
+        await until(lambda: not pane.typing and app.focused is app.query_one(ApprovalQueue))
+        assert pane.marker == "idle" and "idle" in str(pane.border_title)
         await pilot.press("a")
         await until(lambda: any(c[0] == "approve" for c in backend.calls))
 
@@ -212,7 +219,7 @@ async def test_click_takes_over_and_paste_is_bracketed(
         term.feed(b"\x1b[?2004h")
         await pilot.click("#pane-tests")
         pane = app.query_one("#pane-tests")
-        assert getattr(pane, "typing", False)
+        await until(lambda: getattr(pane, "typing", False))
         from textual import events
 
         pane.post_message(events.Paste("echo 1\necho 2"))
@@ -237,17 +244,20 @@ async def test_output_repaints_only_changed_rows(app: AgentShellApp, backend: Fa
         term = backend.terminals()["main"]
         pane = app.query_one(TerminalGrid).current
         assert pane is not None
-        await pilot.pause()
         before = pane.repaints
         term.feed(b"echo hi\r\nhi\r\n")
         await until(lambda: pane.repaints > before)
         assert "hi" in "\n".join(pane.screen_text())
         # a flood of listener calls costs at most ~30 repaints a second
-        start = pane.repaints
+        loop = asyncio.get_running_loop()
+        start, t0 = pane.repaints, loop.time()
         for _ in range(500):
             term.feed(b"x")
-        await pilot.pause(0.2)
-        assert pane.repaints - start <= 10
+        await until(lambda: "xxxxx" in "\n".join(pane.screen_text()))
+        await until(lambda: pane.repaints > start)  # the flood is drawn ...
+        await pilot.pause(0.2)  # ... and the rate is measured over a window
+        elapsed = loop.time() - t0
+        assert pane.repaints - start <= elapsed * pane.FPS + 2
 
 
 async def test_help_palette_and_quit(app: AgentShellApp, backend: FakeBackend) -> None:
@@ -264,9 +274,15 @@ async def test_help_palette_and_quit(app: AgentShellApp, backend: FakeBackend) -
         await until(lambda: not isinstance(app.screen, QuitScreen))
         assert app.is_running
         await pilot.press("ctrl+p")
-        await pilot.pause()
+        await until(lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"approve selected")
-        await pilot.pause(0.3)
+        results = app.screen.query_one(CommandList)
+
+        def highlighted() -> str:
+            i = results.highlighted
+            return "" if i is None else str(results.get_option_at_index(i).prompt)
+
+        await until(lambda: "Approve selected request" in highlighted())
         await pilot.press("enter")
         await until(lambda: any(c[0] == "approve" for c in backend.calls))
         await pilot.press("q")
@@ -282,13 +298,12 @@ async def test_event_log_filters(app: AgentShellApp) -> None:
         all_events = log.shown_events  # type: ignore[attr-defined]
         assert any(e.event_type == "approval_queued" for e in all_events)
         app.query_one("#log-agent", Input).value = "codex"
-        await pilot.pause()
-        shown = log.shown_events  # type: ignore[attr-defined]
-        assert shown and all("codex" in e.agent_id for e in shown)
+        await until(lambda: all("codex" in e.agent_id for e in log.shown_events))  # type: ignore[attr-defined]
+        assert log.shown_events  # type: ignore[attr-defined]
         app.query_one("#log-type", Input).value = "approval"
-        await pilot.pause()
-        shown = log.shown_events  # type: ignore[attr-defined]
-        assert [e.event_type for e in shown] == ["approval_queued"]
+        await until(
+            lambda: [e.event_type for e in log.shown_events] == ["approval_queued"]  # type: ignore[attr-defined]
+        )
 
 
 async def test_agents_panel_states(app: AgentShellApp, backend: FakeBackend) -> None:
@@ -303,3 +318,69 @@ async def test_agents_panel_states(app: AgentShellApp, backend: FakeBackend) -> 
         await until(lambda: str(table.get_row("claude")[1]) != "waiting")  # type: ignore[attr-defined]
         tasks = app.query_one("#tasks-table")
         assert "claude (0.90)" in str(tasks.get_row("t1")[3])  # type: ignore[attr-defined]
+
+
+async def test_edit_is_coedited_live_and_approves_that_revision(
+    app: AgentShellApp, backend: FakeBackend
+) -> None:
+    doc = backend.docs["ap-1"] = FakeDoc("pytest -q tests/test_parser.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await until(lambda: isinstance(app.screen, EditApprovalScreen))
+        area = app.screen.query_one(TextArea)
+        # the agent amends the command while the dialog is open: the editor shows it
+        doc.agent_insert(len("pytest"), " -x")
+        await until(lambda: area.text == "pytest -x -q tests/test_parser.py")
+        # the operator's own keys go to the shared text as ops
+        await pilot.press("end", *" -k parse")
+        await until(lambda: doc.text == "pytest -x -q tests/test_parser.py -k parse")
+        assert ("human", len(doc.text) - 1, "e") in doc.ops
+        await pilot.press("ctrl+s")
+        await until(lambda: bool(backend.calls))
+        # approval names the revision seen: what runs is exactly that text
+        text = "pytest -x -q tests/test_parser.py -k parse"
+        assert backend.calls == [("approve", "ap-1", text, doc.revision)]
+        assert backend.state["pending_approvals"]["ap-1"].status == "approved"
+
+
+async def test_edit_refuses_text_the_operator_has_not_seen(
+    app: AgentShellApp, backend: FakeBackend
+) -> None:
+    doc = backend.docs["ap-1"] = FakeDoc("make")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await until(lambda: isinstance(app.screen, EditApprovalScreen))
+        area = app.screen.query_one(TextArea)
+        # an agent op lands after the last look and before ctrl+s is handled
+        dialog = app.screen
+        assert isinstance(dialog, EditApprovalScreen)
+        doc.agent_insert(4, " && rm -rf /")
+        await dialog.action_approve()
+        assert backend.calls == [] and app.screen is dialog
+        assert area.text == "make && rm -rf /"  # shown now, to be reviewed
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, EditApprovalScreen))
+        assert backend.calls == []
+
+
+async def test_pane_marker_says_who_types(app: AgentShellApp, backend: FakeBackend) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(TerminalGrid)
+        main, tests = grid.pane("main"), grid.pane("tests")
+        assert main is not None and tests is not None
+        await until(lambda: main.marker == tests.marker == "idle")
+        backend.emit(ev.ApprovalDecided(approval_id="ap-1", decision="approved", timestamp=T0))
+        await until(lambda: main.marker == "agent")
+        assert "⚙ claude" in str(main.border_title)
+        assert "pytest -q tests/test_parser.py" in str(main.border_subtitle)
+        assert main.has_class("-agent") and tests.marker == "idle"
+        await pilot.press("alt+2", "enter")  # take over the other pane
+        await until(lambda: tests.marker == "human")
+        assert "⌨ human" in str(tests.border_title) and main.marker == "agent"
+
+
+async def test_quit_without_running_commands_does_not_ask(app: AgentShellApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await until(lambda: not app.is_running)
+        assert not isinstance(app.screen, QuitScreen)

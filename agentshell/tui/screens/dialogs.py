@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on
@@ -19,12 +20,26 @@ def _describe(info: ApprovalInfo) -> str:
     return f"{info.agent_id} → {info.terminal}  in {info.cwd or '?'}"
 
 
-class EditApprovalScreen(ModalScreen[str | None]):
+@dataclass(frozen=True, slots=True)
+class EditedCommand:
+    """What the operator approved in the editor.
+
+    ``revision`` is the shared document's revision whose text is ``text`` (None
+    without live co-editing): the coordinator runs exactly that revision, or refuses
+    when the agent changed the text after the operator looked.
+    """
+
+    text: str
+    revision: int | None = None
+
+
+class EditApprovalScreen(ModalScreen[EditedCommand | None]):
     """Edit a pending command, then approve the edited text (``None`` = cancelled).
 
     When the coordinator exposes the approval's shared OT document, the editor is
     co-edited live: remote changes are merged into the text area and local edits are
-    sent back as insert/delete operations.
+    sent back as insert/delete operations. Approving waits until the coordinator has
+    acknowledged the local edits and names the revision shown.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -97,16 +112,32 @@ class EditApprovalScreen(ModalScreen[str | None]):
         if callable(close):
             close()
 
-    def action_approve(self) -> None:
-        text = self.query_one(TextArea).text.strip()
-        self.dismiss(text or None)
+    async def action_approve(self) -> None:
+        area = self.query_one(TextArea)
+        text = area.text.strip()
+        if not text:
+            self.notify("The command is empty", severity="error")
+            return
+        if self.doc is None:
+            self.dismiss(EditedCommand(text))
+            return
+        try:
+            revision = await self.doc.settle()
+        except Exception as exc:
+            self.notify(f"Not approved: {exc}", severity="error")
+            return
+        if self.doc.text != area.text:  # the agent changed it meanwhile: look again
+            self._pull_remote()
+            self.notify("The agent changed the command: review it, then approve", timeout=4)
+            return
+        self.dismiss(EditedCommand(self.doc.text, revision))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     @on(Button.Pressed, "#approve")
-    def _approve_pressed(self) -> None:
-        self.action_approve()
+    async def _approve_pressed(self) -> None:
+        await self.action_approve()
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:

@@ -71,6 +71,7 @@ class TerminalPane(ScrollView, can_focus=True):
         self._hist_len = 0
         self._follow = True
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self._agent = ""
         self._activity = ""
         self.repaints = 0
         self.border_title = name
@@ -243,19 +244,32 @@ class TerminalPane(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(TypingChanged(self.terminal_name, typing))
 
-    def set_activity(self, text: str) -> None:
-        """Who else is acting on this terminal (an approved command running)."""
-        if text != self._activity:
-            self._activity = text
+    def set_activity(self, who: str, what: str = "") -> None:
+        """Which agent acts on this terminal (``who``: "" when none) and how (``what``:
+        the approved command running, or the shared draft it types)."""
+        if (who, what) != (self._agent, self._activity):
+            self._agent, self._activity = who, what
             self._update_titles()
 
-    def _update_titles(self) -> None:
+    @property
+    def marker(self) -> str:
+        """Who is typing here: ``human`` (takeover), ``agent`` or ``idle``."""
         if self.typing:
-            self.border_subtitle = "⌨ human typing · ctrl+] to leave"
-        elif self._activity:
-            self.border_subtitle = self._activity
+            return "human"
+        return "agent" if self._agent else "idle"
+
+    def _update_titles(self) -> None:
+        marker = self.marker
+        self.set_class(marker == "agent", "-agent")
+        if marker == "human":
+            self.border_title = f"{self.terminal_name} · ⌨ human"
+            self.border_subtitle = "⌨ you are typing here · ctrl+] gives the keys back"
+        elif marker == "agent":
+            self.border_title = f"{self.terminal_name} · ⚙ {self._agent}"
+            self.border_subtitle = f"⚙ {self._agent}: {self._activity}"
         else:
-            self.border_subtitle = "enter/click to type"
+            self.border_title = f"{self.terminal_name} · idle"
+            self.border_subtitle = "idle · enter/click to type"
 
     def on_focus(self) -> None:
         self._row_cache.clear()
