@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,9 +46,11 @@ async def run_headless_demo(
     quiet: float = 2.0,
     think: float = 0.8,
     on_event: Callable[[Any, ev.Event], Any] | None = None,
+    on_end: Callable[[Any], Awaitable[Any]] | None = None,
 ) -> DemoResult:
     """Run the demo scenario to the end; ``on_event(coordinator, event)`` sees every
-    event as it is broadcast (tests record the live screens with it)."""
+    event as it is broadcast and ``await on_end(coordinator)`` runs once it settled,
+    before anything stops (tests record the live screens with them)."""
     from agentshell.client import demo as demo_mod
     from agentshell.coordinator.coordinator import Coordinator
     from agentshell.server.server import Server
@@ -129,6 +131,8 @@ async def run_headless_demo(
             while not settled() and loop.time() < end:
                 await asyncio.sleep(0.1)
             result.settled = settled()
+            if on_end is not None:
+                await on_end(co)
             agents.cancel()
             with contextlib.suppress(BaseException):
                 await agents
