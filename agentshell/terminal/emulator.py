@@ -166,12 +166,16 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         write_process_input: Callable[[bytes], None] | None = None,
         *,
         lazy_scrollback: bool = True,
+        fast_path: bool = True,
     ) -> None:
         self.columns = max(1, columns)
         self.lines = max(1, lines)
         self.history = Scrollback(scrollback)
         self.reply = write_process_input
         self.lazy_scrollback = lazy_scrollback
+        # False: every byte goes through pyte's stream parser (the reference the fast
+        # paths are tested against)
+        self.fast_path = fast_path
         self.buffer: list[list[Cell]] = []
         self.dirty: set[int] = set()
         self.savepoints: list[Any] = []
@@ -287,6 +291,12 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         self.feed_text(self._decoder.decode(data))
 
     def feed_text(self, text: str) -> None:
+        if not self.fast_path:
+            try:
+                self._stream.feed(text)
+            except Exception:
+                self._recover()
+            return
         if self._carry:
             text = self._carry + text
             self._carry = ""
@@ -693,7 +703,8 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         ):
             return pos
         # p1: after the first n newlines (emulated for real: the cursor ends on a
-        # fresh bottom row). p2: start of the last n-1 complete lines + the rest.
+        # fresh bottom row). p2: start of the last n-1 complete lines + the rest
+        # (then moved back n-1 more lines, see below).
         p1 = pos
         for _ in range(n):
             p1 = text.index("\n", p1) + 1
@@ -704,13 +715,21 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         if p2 <= p1 or not _is_plain(text, pos, p2):
             return pos
         cols = self.columns
-        if max(map(len, text[pos:p2].split("\n"))) > cols // 2:
+        tabs = text.find("\t", pos, p2) >= 0  # a short line with tabs can still wrap
+        if tabs or max(map(len, text[pos:p2].split("\n"))) > cols // 2:
             for line in text[pos:p2].split("\n"):
-                if len(line) > cols // 2:
+                if len(line) > cols // 2 or (tabs and "\t" in line):
                     plain = _SGR.sub("", line).replace("\r", "")
                     width = len(plain) if plain.isascii() else 2 * len(plain)
                     if width + 7 * plain.count("\t") > cols:
                         return pos
+        # The last n-1 checked lines are emulated for real from a blank screen: they
+        # fill the rows above the cursor whatever the text after them does (moves the
+        # cursor up, wraps, ...).
+        for _ in range(n - 1):
+            p2 = text.rindex("\n", 0, p2 - 1) + 1
+        if p2 <= p1:
+            return pos
         self._run(text, self._plain_lines(text, pos, p1), p1)
         # The screen rows above the cursor scroll off first, then the lazy lines.
         start_style = self.cursor.attrs
