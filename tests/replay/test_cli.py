@@ -1,0 +1,107 @@
+"""`agentshell replay` on small recorded sessions: paths, cast files, idle cap."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agentshell.cli import commands  # noqa: F401  (registers subcommands)
+from agentshell.cli.main import cli
+from agentshell.replay.timeline import Timeline
+
+from .sessions import write_session
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["replay", *args])
+    return result.exit_code, result.output
+
+
+def events(path: Path) -> tuple[dict[str, object], list[list[object]]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing", "does not exist"),
+        (lambda d: d, "no recorded session"),
+        (lambda d: (d / "file.txt", (d / "file.txt").write_text("x"))[0], "is not a directory"),
+    ],
+)
+def test_bad_paths_fail_clearly(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    code, out = run(str(make(tmp_path)), "--cast", str(tmp_path / "o.cast"))
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_a_data_dir_with_two_sessions_needs_a_name(tmp_path: Path) -> None:
+    write_session(tmp_path, "one")
+    write_session(tmp_path, "two")
+    code, out = run(str(tmp_path), "--cast", str(tmp_path / "o.cast"))
+    assert code != 0 and "several sessions" in out and "--session" in out
+    code, out = run(str(tmp_path), "--session", "two", "--cast", str(tmp_path / "o.cast"))
+    assert code == 0, out
+    code, out = run("--dir", str(tmp_path), "--session", "nope", "--cast", str(tmp_path / "o.cast"))
+    assert code != 0 and "no session 'nope'" in out
+
+
+def test_one_cast_per_terminal_unless_one_is_chosen(tmp_path: Path) -> None:
+    session = write_session(tmp_path / "data")
+    code, out = run(str(tmp_path / "data"), "--cast", str(tmp_path / "out.cast"))
+    assert code == 0, out
+    assert sorted(p.name for p in tmp_path.glob("*.cast")) == ["out-build.cast", "out-main.cast"]
+    head, evs = events(tmp_path / "out-build.cast")
+    assert (head["width"], head["height"]) == (30, 8)
+    assert "".join(str(e[2]) for e in evs if e[1] == "o") == "building...\r\ndone\r\n"
+    code, out = run(str(session), "--cast", str(tmp_path / "only.cast"), "--terminal", "main")
+    assert code == 0, out
+    assert (tmp_path / "only.cast").exists() and not list(tmp_path.glob("only-*.cast"))
+    code, out = run(str(session), "--cast", str(tmp_path / "x.cast"), "--terminal", "nope")
+    assert code != 0 and "no terminal 'nope'" in out
+
+
+def test_cast_output_is_whole_utf8_with_markers_and_capped_gaps(tmp_path: Path) -> None:
+    session = write_session(tmp_path / "data", two_terminals=False)
+    for limit in ("2", "0.5"):
+        out = tmp_path / f"c{limit}.cast"
+        code, text = run(str(session), "--cast", str(out), "--idle-limit", limit)
+        assert code == 0, text
+        head, evs = events(out)
+        assert head["version"] == 2 and (head["width"], head["height"]) == (40, 10)
+        output = "".join(str(e[2]) for e in evs if e[1] == "o")
+        assert "café\r\ncafé" in output and "\ufffd" not in output
+        marks = [str(e[2]) for e in evs if e[1] == "m"]
+        assert marks == ["approved: bot $ ls", "rejected: bot $ rm -rf /", "conflict: x.py (bot vs human)"]
+        times = [float(e[0]) for e in evs]  # type: ignore[arg-type]
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        assert times == sorted(times)
+        assert max(gaps) == pytest.approx(float(limit))  # the 100 s gap, capped
+
+
+def test_from_and_to_select_a_range(tmp_path: Path) -> None:
+    session = write_session(tmp_path / "data", two_terminals=False)
+    tl = Timeline(session)
+    out = tmp_path / "part.cast"
+    code, text = run(str(session), "--cast", str(out), "--to", "seq:7")
+    assert code == 0, text
+    _, evs = events(out)
+    assert [e[2] for e in evs if e[1] == "m"] == ["approved: bot $ ls"]
+    assert "still here" not in "".join(str(e[2]) for e in evs if e[1] == "o")
+    assert tl.position_of_seq(7) == 7
+    code, text = run(str(session), "--cast", str(out), "--from", "abc")
+    assert code != 0 and "not a time" in text
+
+
+def test_svg_screenshot_at_a_moment(tmp_path: Path) -> None:
+    session = write_session(tmp_path / "data")
+    out = tmp_path / "shot.svg"
+    code, text = run(str(session), "--svg", str(out), "--at", "seq:7")
+    assert code == 0, text
+    svg = out.read_text()
+    assert svg.startswith("<svg") and "caf" in svg and "#7/" in svg.replace("&#160;", " ")
