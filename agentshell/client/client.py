@@ -253,7 +253,10 @@ class AgentClient:
             except Exception:
                 return
             if e.clock:
-                self.clock = merge(self.clock, e.clock)
+                cur = self.clock
+                for k, v in e.clock.items():  # merge in place: this runs per event
+                    if v > cur.get(k, 0):
+                        cur[k] = v
             if e.event_type == "doc_op":
                 doc = self._docs.get(getattr(e, "doc", ""))
                 if doc is not None:
@@ -558,15 +561,22 @@ class SharedDoc:
             self._error = exc
         self._changed.set()
 
+    async def _acked(self) -> None:
+        while self._ot.inflight is not None:
+            self._check()
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def acked(self, timeout: float | None = 10.0) -> None:
+        """Return when every local op is acknowledged (no request of its own)."""
+        await asyncio.wait_for(self._acked(), timeout)
+
     async def sync(self, timeout: float | None = 10.0) -> None:
         """Return when every local op is acknowledged and every op the server had
         applied at call time is applied here."""
 
         async def wait() -> None:
-            while self._ot.inflight is not None:
-                self._check()
-                self._changed.clear()
-                await self._changed.wait()
+            await self._acked()
             r = await self.client.request("doc_open", doc=self.name)
             target = int(r["revision"])
             while self._ot.revision < target or self._ot.inflight is not None:

@@ -22,7 +22,13 @@ class ClocksMixin(AgentsMixin):
     def saw(self, agent_id: str, event: ev.Event) -> None:
         """Record that ``event`` was delivered to ``agent_id`` (for edit causality)."""
         if event.clock:
-            self._seen[agent_id] = merge(self._seen.get(agent_id, {}), event.clock)
+            seen = self._seen.get(agent_id)
+            if seen is None:
+                self._seen[agent_id] = dict(event.clock)
+                return
+            for k, v in event.clock.items():  # merge in place: this runs per delivery
+                if v > seen.get(k, 0):
+                    seen[k] = v
 
     def _clock_for(self, agent_id: str, given: dict[str, int] | None) -> dict[str, int]:
         c = merge(self.clock_of(agent_id), given or {})

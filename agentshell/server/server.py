@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 #: A connection whose unsent output grows past this is too slow: it is dropped.
 WRITE_HIGH_WATER = 32 << 20
+#: Encoded push frames kept for reuse across connections (see Server.push_frame).
+PUSH_CACHE = 256
 
 
 class RequestError(AgentShellError):
@@ -129,6 +132,12 @@ class Connection:
                     "error": {"code": "internal", "message": f"cannot encode reply: {exc}"},
                 }
             )
+        self.send_frame(data)
+
+    def send_frame(self, data: bytes) -> None:
+        """Write an encoded frame (drops a connection that stopped reading)."""
+        if self.closed:
+            return
         transport = self.writer.transport
         if transport.is_closing():
             self.closed = True
@@ -182,7 +191,12 @@ class Connection:
     async def _pump(self, sub: Subscription) -> None:
         async for e in sub:
             self.server.on_push(self, e)
-            self.send({"push": "event", "event": e.to_record()})
+            try:
+                data = self.server.push_frame(e)
+            except Exception:  # too large or unencodable: send() makes the error frame
+                self.send({"push": "event", "event": e.to_record()})
+            else:
+                self.send_frame(data)
         if sub.overflowed:
             self.send(
                 {
@@ -226,6 +240,7 @@ class Server:
         self._handlers: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._screen_cache: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._push_cache: OrderedDict[int, tuple[ev.Event, bytes]] = OrderedDict()
         from . import ops
 
         self.ops: dict[str, Handler] = ops.OPS
@@ -413,6 +428,18 @@ class Server:
         wire = frame_to_wire(frame, terminal)
         self._screen_cache[terminal] = (frame, wire)
         return dict(wire)
+
+    def push_frame(self, e: ev.Event) -> bytes:
+        """The encoded ``{"push": "event"}`` frame of ``e``, encoded once for every
+        connection it goes to (events are immutable; a few recent ones are kept)."""
+        hit = self._push_cache.get(e.seq)
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        data = encode({"push": "event", "event": e.to_record()}, self.max_frame)
+        self._push_cache[e.seq] = (e, data)
+        if len(self._push_cache) > PUSH_CACHE:
+            self._push_cache.popitem(last=False)
+        return data
 
     def on_push(self, conn: Connection, e: ev.Event) -> None:
         """Hook run for every event pushed to ``conn`` (the agent has now seen it)."""
