@@ -350,14 +350,21 @@ def _new_emulator(size: tuple[int, int] | None) -> Emulator:
 def _apply(track: TerminalTrack, screen: _Screen, k: int) -> None:
     kinds, values = track.kinds, track.values
     em = screen.emulator
+    run: list[bytes] = []  # consecutive output is fed as one chunk (the emulator's fast paths)
     for j in range(screen.applied, k):
         kind = kinds[j]
         if kind == "output":
-            em.feed(values[j])
-        elif kind == "reset":
+            run.append(values[j])
+            continue
+        if run:
+            em.feed(b"".join(run))
+            run = []
+        if kind == "reset":
             em = screen.emulator = _new_emulator(values[j])
         elif kind == "resize":
             em.resize(*values[j])
+    if run:
+        em.feed(b"".join(run))
     screen.applied = max(screen.applied, k)
 
 

@@ -22,7 +22,7 @@ def screen_text(app: ReplayApp, name: str) -> str:
 async def test_play_pause_step_and_seek(tmp_path: Path) -> None:
     tl = Timeline(write_session(tmp_path / "data"))
     approved, rejected, conflict = tl.markers
-    app = ReplayApp(tl, autoplay=False, speed=16.0)
+    app = ReplayApp(tl, autoplay=False, speed=1.0)
     async with app.run_test(size=(140, 40)) as pilot:
         assert app.pos == 0 and not app.playing
         # n/p step between decisions and pause
@@ -51,9 +51,11 @@ async def test_play_pause_step_and_seek(tmp_path: Path) -> None:
         assert text.count("✓") == 1 and "✗" in text and "!" in text and "●" in text
         # play runs to the end (idle gaps are skipped), pause stops it
         await pilot.press("plus")
-        assert app.speed == 16.0
+        assert app.speed == 2.0
         await pilot.press("space")
         assert app.playing
+        await pilot.press("plus", "plus", "plus")
+        assert app.speed == 16.0
         await until(lambda: app.pos == len(tl), timeout=20, what="playback to reach the end")
         await until(lambda: not app.playing, what="playback to stop at the end")
         assert "still here" in screen_text(app, "main")
