@@ -62,19 +62,32 @@ _PARTIAL = re.compile(
 
 # Plain "log output" is text, SGR colours, CR LF, tab, backspace and bell only.
 _BAD_CHARS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
-_NON_SGR = re.compile(r"\x1b\[[0-9;:]*[^0-9;:m]")
 
 
-def _is_plain(text: str, start: int, end: int) -> bool:
-    """``text[start:end]``: printable text, SGR sequences, TAB/BS/BEL, and every LF after a CR."""
-    if _BAD_CHARS.search(text, start, end) is not None:
-        return False
-    esc = text.count("\x1b", start, end)
-    if esc and (
-        text.count("\x1b[", start, end) != esc or _NON_SGR.search(text, start, end) is not None
-    ):
-        return False
-    return text.count("\n", start, end) == text.count("\r\n", start, end)
+_ESC_NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m)")
+_LONE_LF = re.compile(r"\n(?<!\r\n)")
+
+
+def _plain_until(text: str, pos: int, end: int) -> tuple[int, int]:
+    """``(stop, bad)``: ``text[pos:stop]`` is plain (printable text, SGR sequences,
+    TAB/BS/BEL/CR, every LF after a CR), ``stop`` is the start of the line holding the
+    first other character, at ``bad`` (both ``end`` if none).
+
+    Three searches, each bounded by what the previous found (three literal-led
+    patterns run far faster than one alternation)."""
+    bad = end
+    m = _ESC_NOT_SGR.search(text, pos, bad)
+    if m is not None:
+        bad = m.start()
+    m = _BAD_CHARS.search(text, pos, bad)
+    if m is not None:
+        bad = m.start()
+    m = _LONE_LF.search(text, pos, bad)
+    if m is not None:
+        bad = m.start()
+    if bad == end:
+        return end, end
+    return text.rfind("\n", pos, bad) + 1 or pos, bad
 
 
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
@@ -302,21 +315,37 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             self._carry = ""
         pos = 0
         n = len(text)
+        base = 0  # text[base:] is what the fast paths were given (for self._pos)
         while pos < n:
             try:
+                base = 0
+                self._pos = pos
                 stream = self._stream
                 while pos < n and not stream._taking_plain_text:
                     self._pos = pos
                     stream.feed(text[pos])
                     pos += 1
-                if self.lazy_scrollback and n - pos > 2048:
-                    pos = self._fast_scroll(text, pos)
-                if n - pos > 256:
-                    pos = self._plain_lines(text, pos, n)
-                self._run(text, pos, n)
-                return
+                if n - pos <= 256:
+                    self._run(text, pos, n)
+                    return
+                # plain lines (text, SGR, CR LF, ...) go to the bulk paths; a line with
+                # anything else (cursor moves, OSC, ...) to the tokenizer
+                stop, bad = _plain_until(text, pos, n)
+                if stop - pos > 256:
+                    sub = text if pos == 0 and stop == n else text[pos:stop]
+                    base, end = pos, stop - pos
+                    at = self._pos = 0
+                    if self.lazy_scrollback and end > 2048:
+                        at = self._fast_scroll(sub, at)
+                    at = self._plain_lines(sub, at, end)
+                    self._run(sub, at, end, stop == n)
+                    pos = stop
+                else:
+                    eol = n if bad == n else text.find("\n", bad) + 1 or n
+                    self._run(text, pos, eol, eol == n)
+                    pos = eol
             except Exception:
-                pos = self._pos + 1
+                pos = base + self._pos + 1
                 self._recover()
 
     def _recover(self) -> None:
@@ -330,7 +359,9 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             self.buffer += [[BLANK] * self.columns for _ in range(self.lines - len(self.buffer))]
         self.dirty.update(range(self.lines))
 
-    def _run(self, text: str, pos: int, n: int) -> None:
+    def _run(self, text: str, pos: int, n: int, final: bool = True) -> None:
+        """Tokenize ``text[pos:n]``; an unfinished sequence at ``n`` waits for the
+        next chunk if ``final`` (``n`` is the end of the chunk), else goes to pyte."""
         match = _TOKEN.match
         stream = self._stream
         draw = self.draw
@@ -342,7 +373,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                 continue
             m = match(text, pos, n)
             if m is None:
-                if n - pos < 65536 and _PARTIAL.match(text, pos, n) is not None:
+                if final and n - pos < 65536 and _PARTIAL.match(text, pos, n) is not None:
                     self._carry = text[pos:n]  # an unfinished sequence: wait for the rest
                     return
                 stream.feed(text[pos])
@@ -384,10 +415,9 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             or not self._stream._taking_plain_text
             or mo.IRM in self.mode
             or self._g[self.charset] is not None
-            or not _is_plain(text, pos, end)
         ):
             return pos
-        region = text[pos:end]
+        region = text[pos:end]  # plain (feed_text checked it)
         if self._block_lines(region):
             return end + 2
         cursor = self.cursor
@@ -712,7 +742,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         for _ in range(n):
             p2 = text.rindex("\n", 0, p2)
         p2 += 1
-        if p2 <= p1 or not _is_plain(text, pos, p2):
+        if p2 <= p1:  # (the text is plain: feed_text checked it)
             return pos
         cols = self.columns
         tabs = text.find("\t", pos, p2) >= 0  # a short line with tabs can still wrap
