@@ -60,7 +60,11 @@ def call(fn: Callable[[], Any]) -> Any:
 @socket_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def approvals(data_dir: Path | None, session: str, socket: Path | None, as_json: bool) -> None:
-    """List pending approvals (oldest first)."""
+    """List pending approvals (oldest first): id, status, agent, terminal, command.
+
+    Status is queued (waiting for you), approved or executing (about to run or
+    running) or interrupted (approved before a server restart: decide again).
+    """
     with operator(data_dir, session, socket) as c:
         items = call(c.approvals)
     if as_json:
@@ -90,7 +94,10 @@ def approve(
     edit: str | None,
     similar: bool,
 ) -> None:
-    """Approve a pending command (optionally edited, optionally as a rule)."""
+    """Approve pending command APPROVAL_ID (optionally edited, optionally as a rule).
+
+    --similar also adds an allow rule for commands like it (see `rules list`).
+    """
     with operator(data_dir, session, socket) as c:
         if similar:
             if edit is not None:
@@ -110,7 +117,7 @@ def approve(
 def reject(
     data_dir: Path | None, session: str, socket: Path | None, approval_id: str, reason: str
 ) -> None:
-    """Reject a pending command."""
+    """Reject pending command APPROVAL_ID; the agent gets the --reason."""
     with operator(data_dir, session, socket) as c:
         call(lambda: c.reject(approval_id, reason))
     click.echo(f"rejected {approval_id}")
@@ -124,8 +131,9 @@ def rules() -> None:
 @rules.command("list")
 @session_options
 @socket_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def rules_list(data_dir: Path | None, session: str, socket: Path | None, as_json: bool) -> None:
+    """List the rules in force (deny beats ask beats allow)."""
     with operator(data_dir, session, socket) as c:
         items = call(lambda: c.request("rules")["rules"])
     if as_json:
@@ -156,7 +164,14 @@ def rules_add(
     agent: str | None,
     terminal: str | None,
 ) -> None:
-    """Add a rule, e.g. `agentshell rules add allow prefix "git status"`."""
+    """Add an ACTION rule matching commands by KIND and PATTERN.
+
+    ACTION: allow runs matching commands without asking, ask always asks, deny
+    rejects them at once; deny beats ask beats allow. KIND: exact (the whole command
+    line), prefix (leading words), glob (over the argument list). Scope: the whole
+    session unless --agent or --terminal. Example:
+    `agentshell rules add allow prefix "git status"`.
+    """
     if agent and terminal:
         raise click.UsageError("a rule has one scope: --agent or --terminal")
     scope, value = (
@@ -181,6 +196,7 @@ def rules_add(
 @socket_option
 @click.argument("rule_id")
 def rules_revoke(data_dir: Path | None, session: str, socket: Path | None, rule_id: str) -> None:
+    """Revoke rule RULE_ID (see `agentshell rules list`)."""
     with operator(data_dir, session, socket) as c:
         call(lambda: c.request("rule_revoke", rule_id=rule_id))
     click.echo(f"revoked {rule_id}")

@@ -35,8 +35,15 @@ EXIT_ERROR = 2
 @click.option(
     "--agent", default=None, help="Agent id [default: $AGENTSHELL_AGENT]. Token: $AGENTSHELL_TOKEN."
 )
-@click.option("--terminal", default="main", show_default=True)
-@click.option("--timeout", type=float, default=None, help="Seconds to wait for a decision.")
+@click.option(
+    "--terminal", default="main", show_default=True, help="The shared terminal to run it in."
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    help="Seconds to wait for a decision; then it expires (exit 124) [default: wait].",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     data_dir: Path | None,
@@ -50,7 +57,19 @@ def run(
     """Propose COMMAND, wait for approval, print its output, exit with its code.
 
     One argument is used as the command line as is (`agentshell run -- 'make && ls'`);
-    several are quoted and joined (`agentshell run -- ls -la`).
+    several are quoted and joined (`agentshell run -- ls -la`). The agent's token comes
+    from $AGENTSHELL_TOKEN (printed once by `agentshell agent add`).
+
+    \b
+    Exit status:
+      N    the command ran; N is its own exit code
+      124  expired: no decision within --timeout; nothing ran
+      125  approved but could not run (terminal gone, run timed out, or
+           interrupted by a server restart); see stderr
+      126  rejected; the human's reason is on stderr
+      2    usage, connection or authentication error (no server, bad token)
+    Our own codes always come with a message on stderr; the command's
+    output alone goes to stdout.
     """
     from agentshell.client.client import ServerError
     from agentshell.client.sync import SyncAgentClient

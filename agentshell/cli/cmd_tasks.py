@@ -15,12 +15,16 @@ from agentshell.cli.options import session_options
 @cli.group(invoke_without_command=True)
 @session_options
 @socket_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def tasks(
     ctx: click.Context, data_dir: Path | None, session: str, socket: Path | None, as_json: bool
 ) -> None:
-    """List tasks (or: tasks add DESCRIPTION, tasks update ID STATUS)."""
+    """List tasks: id, status, assignee, description (and suggested agents).
+
+    `tasks add DESCRIPTION` creates one (agents are suggested by their skills);
+    `tasks update ID STATUS` moves it (open, assigned, in_progress, blocked, done).
+    """
     if ctx.invoked_subcommand is not None:
         return
     with operator(data_dir, session, socket) as c:
@@ -55,8 +59,8 @@ def tasks_add(data_dir: Path | None, session: str, socket: Path | None, descript
 @socket_option
 @click.argument("task_id")
 @click.argument("status", type=click.Choice(["open", "assigned", "in_progress", "blocked", "done"]))
-@click.option("--assignee", default=None)
-@click.option("--note", default="")
+@click.option("--assignee", default=None, help="Assign it to this agent.")
+@click.option("--note", default="", help="Why (kept in the log).")
 def tasks_update(
     data_dir: Path | None,
     session: str,
