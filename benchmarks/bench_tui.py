@@ -2,8 +2,9 @@
 
 Figures (each beside its anchor from the same run):
 - burst: a 200x50 ``Terminal`` runs ``cat`` on a 5 MB SGR-coloured log, headless
-  (anchor) and shown in a live pane of the app (``App.run_test``); ratio <= 1.5.
-- event-loop lag p99 while the pane is flooded (a 10 ms ticker measures lateness); < 50 ms.
+  (anchor) and shown in a live pane of the app (``App.run_test``); best of 3; ratio <= 1.5.
+- event-loop lag p99 while the pane is flooded (a 10 ms ticker measures lateness); < 50 ms;
+  the same ticker beside the headless terminal is its anchor (the terminal's own slices).
 - idle CPU with four quiet panes over 3 s (process CPU time / wall time); < 3 %.
 """
 
@@ -21,6 +22,9 @@ from agentshell.terminal import Terminal  # type: ignore[attr-defined]
 from agentshell.tui.app import AgentShellApp
 
 LINES = 100_000
+#: Bursts per mode: the best time counts; lag samples of all runs are pooled (a
+#: single 5 MB burst gives only a few dozen 10 ms samples, so p99 would be the max).
+RUNS = 3
 
 
 def make_log(path: Path) -> int:
@@ -79,12 +83,48 @@ async def _burst(term: Any, log: Path) -> float:
     return time.perf_counter() - t0
 
 
-async def headless(log: Path, cwd: str) -> float:
+class LagMeter:
+    """Event-loop lag: how late a 10 ms sleep wakes up, sampled while running."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Future[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            t = loop.time()
+            await asyncio.sleep(0.01)
+            self.lags.append(max(0.0, loop.time() - t - 0.01))
+
+    def __enter__(self) -> LagMeter:
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+
+    async def done(self) -> list[float]:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        return self.lags
+
+
+async def headless(log: Path, cwd: str) -> tuple[float, list[float]]:
+    """Best burst time of ``RUNS``, and the lag samples of all of them."""
     term = Terminal(cwd=cwd, columns=200, lines=50)
     await term.start()
+    times: list[float] = []
+    lags: list[float] = []
     try:
         await term.run("true")
-        return await _burst(term, log)
+        for _ in range(RUNS):
+            with LagMeter() as meter:
+                times.append(await _burst(term, log))
+            lags += await meter.done()
+        return min(times), lags
     finally:
         await term.close()
 
@@ -98,22 +138,15 @@ async def in_app(log: Path, cwd: str) -> tuple[float, list[float], int]:
         app = AgentShellApp(_Backend({"main": term}), notify_new=False)  # type: ignore[arg-type]
         async with app.run_test(size=(240, 60)) as pilot:
             await pilot.pause(0.3)
-            stop = asyncio.Event()
-
-            async def ticker() -> None:
-                loop = asyncio.get_running_loop()
-                while not stop.is_set():
-                    t = loop.time()
-                    await asyncio.sleep(0.01)
-                    lags.append(max(0.0, loop.time() - t - 0.01))
-
-            tick = asyncio.ensure_future(ticker())
-            took = await _burst(term, log)
-            stop.set()
-            await tick
             pane = app.query_one("#pane-main")
-            repaints = int(pane.repaints)  # type: ignore[attr-defined]
-        return took, lags, repaints
+            times: list[float] = []
+            start = int(pane.repaints)  # type: ignore[attr-defined]
+            for _ in range(RUNS):
+                with LagMeter() as meter:
+                    times.append(await _burst(term, log))
+                lags += await meter.done()
+            repaints = (int(pane.repaints) - start) // RUNS  # type: ignore[attr-defined]
+        return min(times), lags, repaints
     finally:
         await term.close()
 
@@ -136,24 +169,29 @@ async def idle_cpu(cwd: str, seconds: float = 3.0) -> float:
             await t.close()
 
 
+def _lag_summary(lags: list[float]) -> str:
+    ms = sorted(x * 1000 for x in lags) or [0.0]
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    return (
+        f"p50 {statistics.median(ms):5.1f} ms  p99 {p99:5.1f} ms  max {ms[-1]:5.1f} ms"
+        f"  ({len(ms)} samples)"
+    )
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "burst.log"
         size = make_log(log)
         print(f"burst: {size / 1e6:.1f} MB, {LINES} coloured lines, 200x50")
-        base = asyncio.run(headless(log, tmp))
+        base, base_lags = asyncio.run(headless(log, tmp))
         took, lags, repaints = asyncio.run(in_app(log, tmp))
-        lags_ms = sorted(x * 1000 for x in lags) or [0.0]
-        p99 = lags_ms[min(len(lags_ms) - 1, int(len(lags_ms) * 0.99))]
         print(f"headless terminal burst : {base:7.3f} s  (anchor)")
         print(
             f"burst shown in a pane   : {took:7.3f} s  ratio {took / base:.2f}x  "
             f"(target <= 1.5x)  repaints {repaints} ({repaints / took:.0f}/s)"
         )
-        print(
-            f"event-loop lag          : p50 {statistics.median(lags_ms):.1f} ms  p99 {p99:.1f} ms  "
-            f"max {lags_ms[-1]:.1f} ms  (target p99 < 50 ms)"
-        )
+        print(f"loop lag, headless      : {_lag_summary(base_lags)}  (anchor)")
+        print(f"loop lag, in the app    : {_lag_summary(lags)}  (target p99 < 50 ms)")
         cpu = asyncio.run(idle_cpu(tmp))
         print(
             f"idle CPU, four quiet panes: {cpu * 100:.2f} %  (target < 3 %; {os.cpu_count()} cores)"

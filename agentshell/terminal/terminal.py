@@ -168,7 +168,10 @@ class Terminal:
         self._last_read = 0.0
         self._tick_urgent = False
         self._last_tick = 0.0
-        self._slice_bytes = 256 * 1024
+        # start small: the first slice runs before any rate is measured (256 KB took
+        # tens of ms, one long loop callback); the measured rate grows it at once
+        self._slice_bytes = 32 * 1024
+        self._feed_rate = 0.0  # bytes/s of the last slice
         self._batches: list[tuple[str, bytearray]] = []
         self._scanner = MarkScanner()
         self._pending: _Pending | None = None
@@ -377,7 +380,14 @@ class Terminal:
         got = 0
         eof = False
         urgent = False
-        while got < (1 << 20) and self._backlog_size < self.high_water:
+        # bounded in bytes and in time: reading and scanning 1 MB in one callback held
+        # the loop for tens of ms; the reader is called again at once while data waits
+        deadline = time.perf_counter() + self.slice_budget / 2
+        while (
+            got < (1 << 20)
+            and self._backlog_size < self.high_water
+            and (not got or time.perf_counter() < deadline)
+        ):
             try:
                 data = os.read(self._fd, 1 << 16)
             except BlockingIOError:
@@ -511,10 +521,13 @@ class Terminal:
         deadline = time.perf_counter() + self.slice_budget
         while self._backlog:
             t0 = time.perf_counter()
-            fed = self._feed_slice(self._slice_bytes)
+            limit = self._slice_bytes
+            if self._feed_rate > 0:  # the last slice ends by the deadline, not after it
+                limit = max(4 << 10, min(limit, int(self._feed_rate * (deadline - t0))))
+            fed = self._feed_slice(limit)
             dt = time.perf_counter() - t0
-            if fed and dt > 0:  # aim each slice at half the budget
-                rate = fed / dt
+            if fed >= 4 << 10 and dt > 0:  # aim each slice at half the budget
+                self._feed_rate = rate = fed / dt
                 self._slice_bytes = int(min(8 << 20, max(16 << 10, rate * self.slice_budget / 2)))
             if time.perf_counter() >= deadline:
                 break

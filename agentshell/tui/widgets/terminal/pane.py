@@ -136,20 +136,28 @@ class TerminalPane(ScrollView, can_focus=True):
         em = self.emulator
         # full-screen programs (vim, less) own the alternate screen: no scrollback then
         hist_len = 0 if getattr(em, "alternate_screen", False) else len(_history(em))
-        grew = hist_len != self._hist_len
         self._hist_len = hist_len
         cursor = (frame.cursor[0], frame.cursor[1], bool(frame.cursor_visible))
         old_cursor = self._cursor
         self._cursor = cursor
         height = hist_len + len(frame.lines)
-        if (
-            prev is None
-            or grew
-            or len(prev.lines) != len(frame.lines)
-            or self.virtual_size.height != height
-        ):
-            self._row_cache.clear()
-            self.virtual_size = Size(frame.columns, height)
+        size = Size(frame.columns, height)
+        if prev is None or len(prev.lines) != len(frame.lines) or self.virtual_size != size:
+            if (
+                prev is not None
+                and len(prev.lines) == len(frame.lines)
+                and self.virtual_size.width == size.width
+                and self.show_vertical_scrollbar == self._wants_scrollbar(height)
+            ):
+                # Only the scrollback grew (the hot path of a flood). Setting the
+                # ``virtual_size`` reactive would lay the whole screen out again (tens of
+                # ms a tick); nothing outside this pane moves, so skip the layout: update
+                # the scrollbar and repaint this pane alone.
+                self.set_reactive(TerminalPane.virtual_size, size)
+                self._scroll_update(size)
+            else:
+                self._row_cache.clear()
+                self.virtual_size = size
             if self._follow:
                 self.scroll_end(animate=False, immediate=True, x_axis=False)
             self.refresh()
@@ -165,6 +173,10 @@ class TerminalPane(ScrollView, can_focus=True):
             y = hist_len + r - top
             if 0 <= y < self.size.height:
                 self.refresh_lines(y)
+
+    def _wants_scrollbar(self, height: int) -> bool:
+        overflow = self.styles.overflow_y
+        return overflow == "scroll" or (overflow == "auto" and height > self.container_size.height)
 
     # ---------------------------------------------------------------- rendering
 
