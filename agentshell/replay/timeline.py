@@ -48,6 +48,18 @@ from agentshell.terminal.emulator import Emulator
 #: Marker kinds and the glyph the scrubber draws for each.
 MARKER_GLYPHS = {"approved": "✓", "rejected": "✗", "conflict": "!"}
 DEFAULT_SIZE = (80, 24)
+#: Event types the index pass looks into (the others only give an offset and a time).
+_SPECIAL = frozenset(
+    {
+        "approval_queued",
+        "approval_decided",
+        "conflict_detected",
+        "terminal_opened",
+        "terminal_resized",
+        "terminal_output",
+        "terminal_closed",
+    }
+)
 
 
 class ReplayError(AgentShellError):
@@ -91,11 +103,6 @@ class _Screen:
     applied: int  # how many of the track's events are in the emulator
 
 
-def _decode(body: bytes) -> dict[str, Any]:
-    rec: dict[str, Any] = msgpack.unpackb(body, raw=False, strict_map_key=False)
-    return rec
-
-
 class Timeline:
     """The index of one recorded session (see the module docstring)."""
 
@@ -133,8 +140,12 @@ class Timeline:
         running = 0.0
         crc32 = zlib.crc32
         unpack_from = HEADER.unpack_from
+        unpackb = msgpack.unpackb
+        add_offset, add_time, add_seq = self.offsets.append, self.times.append, self.seqs.append
+        special = _SPECIAL
         commands: dict[str, tuple[str, str]] = {}
         opened_pending: dict[str, bool] = {}  # terminal -> output seen, no opened yet
+        i = 0
         while pos < n:
             if n - pos < HEADER_SIZE:
                 self.stopped = f"torn header at byte {pos}"
@@ -149,39 +160,52 @@ class Timeline:
                 self.stopped = f"bad checksum at byte {pos}"
                 break
             try:
-                rec = _decode(body)
+                rec = unpackb(body, raw=False, strict_map_key=False)
                 t = rec["t"]
-                ts = float(rec["ts"])
-                seq = int(rec["s"])
-                p = rec["p"]
+                ts = rec["ts"]
+                seq = rec["s"]
+                if ts > running:
+                    running = ts
             except Exception as exc:  # a damaged body: the durable part ends here
                 self.stopped = f"undecodable record at byte {pos} ({exc})"
                 break
-            i = len(self.offsets)
-            self.offsets.append(pos)
-            if ts > running:
-                running = ts
-            self.times.append(running)
-            self.seqs.append(seq)
-            if t.startswith("terminal_") and t != "terminal_input":
-                self._index_terminal(i, t, p, opened_pending)
-            elif t == "approval_queued":
-                commands[p["approval_id"]] = (str(rec["a"]), str(p.get("command", "")))
-            elif t == "approval_decided":
-                decision = p.get("decision")
-                if decision in ("approved", "rejected"):
-                    agent, cmd = commands.get(p["approval_id"], ("?", "?"))
-                    shown = p.get("command") or cmd
-                    label = f"{decision}: {agent} $ {shown}"
-                    self.markers.append(Marker(i + 1, seq, running, str(decision), label))
-            elif t == "conflict_detected":
-                agents = " vs ".join(p.get("agents", []))
-                label = f"conflict: {p.get('file_path', '?')} ({agents})"
-                self.markers.append(Marker(i + 1, seq, running, "conflict", label))
+            add_offset(pos)
+            add_time(running)
+            add_seq(seq)
+            i += 1
             pos = end
+            if t in special:
+                self._index_special(i - 1, t, rec, running, commands, opened_pending)
         if not len(self.offsets):
             raise ReplayError(f"the session at {self.session_dir} holds no events")
         self.offsets.append(pos)  # the end of the last intact record
+
+    def _index_special(
+        self,
+        i: int,
+        t: str,
+        rec: dict[str, Any],
+        running: float,
+        commands: dict[str, tuple[str, str]],
+        opened_pending: dict[str, bool],
+    ) -> None:
+        p = rec["p"]
+        seq = int(rec["s"])
+        if t == "approval_queued":
+            commands[p["approval_id"]] = (str(rec["a"]), str(p.get("command", "")))
+        elif t == "approval_decided":
+            decision = p.get("decision")
+            if decision in ("approved", "rejected"):
+                agent, cmd = commands.get(p["approval_id"], ("?", "?"))
+                shown = p.get("command") or cmd
+                label = f"{decision}: {agent} $ {shown}"
+                self.markers.append(Marker(i + 1, seq, running, str(decision), label))
+        elif t == "conflict_detected":
+            agents = " vs ".join(p.get("agents", []))
+            label = f"conflict: {p.get('file_path', '?')} ({agents})"
+            self.markers.append(Marker(i + 1, seq, running, "conflict", label))
+        else:
+            self._index_terminal(i, t, p, opened_pending)
 
     def _index_terminal(
         self, i: int, t: str, p: dict[str, Any], opened_pending: dict[str, bool]
