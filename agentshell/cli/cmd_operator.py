@@ -34,6 +34,26 @@ def resolve_socket(data_dir: Path | None, session: str, socket: Path | None) -> 
     return find_socket(socket, resolve_data_dir(data_dir) / session, session)
 
 
+def unreachable(path: Path, session: str, exc: BaseException) -> str:
+    """A message for a failed connection that names the socket and what to do."""
+    start = f"start one with `agentshell serve --session {session}` or pass --socket PATH"
+    if isinstance(exc, FileNotFoundError):
+        return f"no server is running for session {session!r}: no socket at {path} ({start})"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"no server is listening on {path} (a stale socket; {start})"
+    if isinstance(exc, PermissionError):
+        return f"cannot open the socket {path}: permission denied (another user's server?)"
+    if isinstance(exc, OSError):
+        return f"cannot reach the server at {path}: {exc.strerror or exc}"
+    if getattr(exc, "code", "") == "auth_failed":
+        return (
+            f"the server at {path} refused the token: {getattr(exc, 'message', exc)} "
+            "(check --agent/$AGENTSHELL_AGENT and $AGENTSHELL_TOKEN; "
+            "`agentshell agent add NAME` prints a new token)"
+        )
+    return f"the server at {path} refused the connection: {exc}"
+
+
 def operator(data_dir: Path | None, session: str, socket: Path | None) -> Any:
     """A SyncAgentClient connected as the operator (ClickException when impossible)."""
     from agentshell.client.sync import SyncAgentClient
@@ -43,7 +63,7 @@ def operator(data_dir: Path | None, session: str, socket: Path | None) -> Any:
     try:
         return SyncAgentClient.connect(path, operator=True)
     except (OSError, AgentShellError) as exc:
-        raise click.ClickException(f"cannot reach the server at {path}: {exc}") from None
+        raise click.ClickException(unreachable(path, session, exc)) from None
 
 
 def call(fn: Callable[[], Any]) -> Any:

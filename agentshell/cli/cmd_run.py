@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from agentshell.cli.cmd_operator import resolve_socket, socket_option
+from agentshell.cli.cmd_operator import resolve_socket, socket_option, unreachable
 from agentshell.cli.main import cli
 from agentshell.cli.options import session_options
 
@@ -91,7 +91,12 @@ def run(
     line = command[0] if len(command) == 1 else shlex.join(command)
     path = resolve_socket(data_dir, session, socket)
     try:
-        with SyncAgentClient.connect(path, agent, token) as c:
+        client = SyncAgentClient.connect(path, agent, token)
+    except (OSError, ServerError, AgentShellError) as exc:
+        click.echo(f"agentshell run: {unreachable(path, session, exc)}", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        with client as c:
             result = c.run(line, terminal=terminal, timeout=timeout)
     except CommandRejected as exc:
         click.echo(f"agentshell: command rejected: {exc.reason or 'no reason given'}", err=True)
