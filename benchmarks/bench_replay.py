@@ -29,7 +29,7 @@ from agentshell.store.session import SessionManager
 
 SCALE = float(os.environ.get("AGENTSHELL_BENCH_SCALE", "1"))
 AGENTS = ["coder", "reviewer", "tester", "ops"]
-WORDS = "build test lint ok passed failed src main py import def return error warning".split()
+WORDS = ["build", "test", "lint", "ok", "passed", "failed", "src", "main", "py", "error"]
 
 
 def _line(rnd: random.Random) -> bytes:

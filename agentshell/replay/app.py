@@ -117,7 +117,9 @@ class ReplayBackend:
         pos = self.timeline.position
         return self.events(max(0, pos - 4 * limit), pos)[-limit:]
 
-    async def approve(self, approval_id: str, command: str | None = None) -> None:
+    async def approve(
+        self, approval_id: str, command: str | None = None, revision: int | None = None
+    ) -> None:
         raise ReadOnlyError()
 
     async def reject(self, approval_id: str, reason: str) -> None:
@@ -177,10 +179,7 @@ class Scrubber(Widget):
     def bar_column(self, pos: int, width: int) -> int:
         n = max(1, len(self.timeline))
         tl = self.timeline
-        if tl.duration > 0:
-            frac = (tl.time_of(pos) - tl.start_time) / tl.duration
-        else:
-            frac = pos / n
+        frac = (tl.time_of(pos) - tl.start_time) / tl.duration if tl.duration > 0 else pos / n
         return min(width - 1, max(0, int(frac * (width - 1) + 0.5)))
 
     def render(self) -> Text:
@@ -243,6 +242,7 @@ class ReplayApp(AgentShellApp):
         self.pos = -1
         self.play_time = timeline.time_of(self.start_pos)
         self._last_tick = 0.0
+        self._replay_ready = False
         super().__init__(
             self.replay,
             clock=lambda: self.timeline.time_of(max(0, self.pos)),
@@ -273,6 +273,7 @@ class ReplayApp(AgentShellApp):
     async def on_mount(self) -> None:
         self.seek(self.start_pos)
         await super().on_mount()
+        self._replay_ready = True
         self.title = "AgentShell replay"
         self._last_tick = time.monotonic()
         self.set_interval(1 / 20, self._play_tick)
@@ -289,7 +290,7 @@ class ReplayApp(AgentShellApp):
         self.replay.move(pos)
         self.pos = pos
         self.play_time = max(self.timeline.time_of(pos), self.play_time if pos > old else 0.0)
-        if self.is_mounted:
+        if self._replay_ready:
             self._log_moved(old, pos)
             self._state_dirty = True
             self._maybe_refresh()

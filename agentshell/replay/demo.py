@@ -75,7 +75,9 @@ async def run_headless_demo(
             await server.start()
             for action, kind, pattern in demo_mod.DEMO_RULES:
                 await co.add_rule(action, kind, pattern)
-            tokens = {name: await co.add_agent(name, list(caps)) for name, caps in demo_mod.DEMO_AGENTS}
+            tokens = {
+                name: await co.add_agent(name, list(caps)) for name, caps in demo_mod.DEMO_AGENTS
+            }
 
             async def decide(e: ev.ApprovalQueued) -> None:
                 await asyncio.sleep(think)  # the operator reads the request

@@ -245,9 +245,12 @@ class Timeline:
                 continue
             k = bisect.bisect_right(self.offsets, got.log_offset) - 1
             # the snapshot fits this log when its offset ends record last_seq
-            if 0 < k < len(self.offsets) and self.offsets[k] == got.log_offset:
-                if self.seqs[k - 1] == got.last_seq:
-                    self._snapshots[k] = got
+            if (
+                0 < k < len(self.offsets)
+                and self.offsets[k] == got.log_offset
+                and self.seqs[k - 1] == got.last_seq
+            ):
+                self._snapshots[k] = got
 
     # --------------------------------------------------------------- lookups
 

@@ -99,4 +99,4 @@ async def until(cond: Callable[[], Any], timeout: float = 10.0, what: str = "con
         delay = min(delay * 2, 0.1)
 
 
-__all__ = ["LiveMoment", "Recorded", "recorded", "until", "Path"]
+__all__ = ["LiveMoment", "Path", "Recorded", "recorded", "until"]

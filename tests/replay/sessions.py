@@ -20,7 +20,7 @@ def write_session(data_dir: Path, name: str = "rec", *, two_terminals: bool = Tr
         def add(e: ev.Event, dt: float = 1.0) -> None:
             nonlocal t
             t += dt
-            sm.append(type(e)(**{**_fields(e), "timestamp": t}))
+            sm.append(dataclasses.replace(e, timestamp=t))
 
         add(ev.AgentRegistered(agent_id="bot", capabilities=["run"]))
         add(ev.TerminalOpened(terminal="main", columns=40, lines=10))
@@ -45,7 +45,3 @@ def write_session(data_dir: Path, name: str = "rec", *, two_terminals: bool = Tr
         if two_terminals:
             add(ev.TerminalOutput(terminal="build", data=b"done\r\n"))
     return data_dir / name
-
-
-def _fields(e: ev.Event) -> dict[str, object]:
-    return {f.name: getattr(e, f.name) for f in dataclasses.fields(e) if f.name != "timestamp"}

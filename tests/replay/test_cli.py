@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -77,9 +78,13 @@ def test_cast_output_is_whole_utf8_with_markers_and_capped_gaps(tmp_path: Path) 
         output = "".join(str(e[2]) for e in evs if e[1] == "o")
         assert "café\r\ncafé" in output and "\ufffd" not in output
         marks = [str(e[2]) for e in evs if e[1] == "m"]
-        assert marks == ["approved: bot $ ls", "rejected: bot $ rm -rf /", "conflict: x.py (bot vs human)"]
+        assert marks == [
+            "approved: bot $ ls",
+            "rejected: bot $ rm -rf /",
+            "conflict: x.py (bot vs human)",
+        ]
         times = [float(e[0]) for e in evs]  # type: ignore[arg-type]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert times == sorted(times)
         assert max(gaps) == pytest.approx(float(limit))  # the 100 s gap, capped
 
