@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import time
 from pathlib import Path
 
 import click
 
 from agentshell.cli.main import cli
+from agentshell.cli.options import resolve_data_dir
 
 
 @cli.command()
@@ -18,23 +20,21 @@ from agentshell.cli.main import cli
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="Where to keep the session [default: a new directory under ./agentshell-demo].",
+    help="Data directory for the session [default: the user's data directory, or $AGENTSHELL_DIR].",
 )
-@click.option("--session", default="demo", show_default=True, metavar="NAME")
+@click.option(
+    "--session", default=None, metavar="NAME", help="Session name [default: demo-<date-time>]."
+)
 @click.option("--cast", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds the demo may take.")
-def demo(data_dir: Path | None, session: str, cast: Path | None, timeout: float) -> None:
+def demo(data_dir: Path | None, session: str | None, cast: Path | None, timeout: float) -> None:
     """Run three example agents against a real coordinator; a scripted operator
     approves, rejects and resolves conflicts, so it runs to the end unattended."""
     from agentshell.replay.demo import run_headless_demo
     from agentshell.replay.timeline import Timeline
 
-    if data_dir is None:
-        import tempfile
-
-        base = Path("agentshell-demo")
-        base.mkdir(exist_ok=True)
-        data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    data_dir = resolve_data_dir(data_dir)
+    session = session or time.strftime("demo-%Y%m%d-%H%M%S")
     if (data_dir / session / "events.log").exists():
         raise click.ClickException(
             f"{data_dir / session} already holds a session: choose another --dir or --session"
@@ -51,3 +51,6 @@ def demo(data_dir: Path | None, session: str, cast: Path | None, timeout: float)
         for p in export_casts(Timeline(result.session_dir), cast):
             click.echo(f"wrote {p}")
     click.echo(f"Replay it: agentshell replay {shlex.quote(str(result.session_dir))}")
+    click.echo(
+        f"       or: agentshell replay --dir {shlex.quote(str(data_dir))} --session {session}"
+    )

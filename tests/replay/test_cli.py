@@ -110,3 +110,9 @@ def test_svg_screenshot_at_a_moment(tmp_path: Path) -> None:
     assert code == 0, text
     svg = out.read_text()
     assert svg.startswith("<svg") and "caf" in svg and "#7/" in svg.replace("&#160;", " ")
+
+
+def test_demo_refuses_to_overwrite_a_session(tmp_path: Path) -> None:
+    write_session(tmp_path, "taken")
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--session", "taken"])
+    assert result.exit_code != 0 and "already holds a session" in result.output
