@@ -13,6 +13,7 @@ for snapshots.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -254,8 +255,8 @@ def _agent_status(s: SessionState, e: Any) -> None:
         s["agents"][e.agent_id] = _replace(a, status=e.status)
 
 
-def _command_executed(s: SessionState, e: Any) -> None:
-    rec = CommandRecord(
+def _command_record(e: Any) -> CommandRecord:
+    return CommandRecord(
         command=e.command,
         agent_id=e.agent_id,
         exit_code=e.exit_code,
@@ -267,6 +268,10 @@ def _command_executed(s: SessionState, e: Any) -> None:
         approval_id=e.approval_id,
         output=e.output[-4096:],
     )
+
+
+def _command_executed(s: SessionState, e: Any) -> None:
+    rec = _command_record(e)
     cmds = s["recent_commands"]
     cmds.append(rec)
     if len(cmds) > RECENT_COMMANDS:
@@ -285,21 +290,23 @@ def _directory_changed(s: SessionState, e: Any) -> None:
         s["current_working_dirs"][e.agent_id] = e.path
 
 
+def _edit_info(e: Any) -> EditInfo:
+    return EditInfo(
+        edit_id=e.event_id,
+        agent_id=e.agent_id,
+        file_path=e.file_path,
+        ranges=tuple((int(a), int(b)) for a, b in e.ranges),
+        clock=dict(e.clock),
+        old_hash=e.old_hash,
+        new_hash=e.new_hash,
+        seq=e.seq,
+        timestamp=e.timestamp,
+    )
+
+
 def _file_edited(s: SessionState, e: Any) -> None:
     edits = s["file_edits"].setdefault(e.file_path, [])
-    edits.append(
-        EditInfo(
-            edit_id=e.event_id,
-            agent_id=e.agent_id,
-            file_path=e.file_path,
-            ranges=tuple((int(a), int(b)) for a, b in e.ranges),
-            clock=dict(e.clock),
-            old_hash=e.old_hash,
-            new_hash=e.new_hash,
-            seq=e.seq,
-            timestamp=e.timestamp,
-        )
-    )
+    edits.append(_edit_info(e))
     if len(edits) > RECENT_EDITS_PER_FILE:
         del edits[: len(edits) - RECENT_EDITS_PER_FILE]
 
@@ -321,8 +328,8 @@ def _conflict_resolved(s: SessionState, e: Any) -> None:
     s["active_conflicts"].pop(e.conflict_id, None)
 
 
-def _approval_queued(s: SessionState, e: Any) -> None:
-    s["pending_approvals"][e.approval_id] = ApprovalInfo(
+def _approval_info(e: Any) -> ApprovalInfo:
+    return ApprovalInfo(
         approval_id=e.approval_id,
         agent_id=e.agent_id,
         command=e.command,
@@ -333,6 +340,10 @@ def _approval_queued(s: SessionState, e: Any) -> None:
         expires_at=e.expires_at,
         risk=tuple(e.risk),
     )
+
+
+def _approval_queued(s: SessionState, e: Any) -> None:
+    s["pending_approvals"][e.approval_id] = _approval_info(e)
     a = s["agents"].get(e.agent_id)
     if a is not None:
         s["agents"][e.agent_id] = _replace(a, status="waiting")
@@ -615,54 +626,217 @@ class FoldStats:
     max_ts: float = 0.0
 
 
-def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> FoldStats:
-    """Fold stored records in order: the replay fast path.
+#: Slow-path event types whose handlers read or replace AgentInfo / TerminalInfo:
+#: the bulk fold writes its deferred agent / terminal changes back before them.
+_AGENT_EVENTS = frozenset(("agent_registered", "agent_removed", "agent_status_changed"))
+_TERMINAL_EVENTS = frozenset(
+    ("terminal_opened", "terminal_closed", "terminal_resized", "directory_changed")
+)
 
-    Same result as :func:`apply_record` on each (takes over each record's payload
-    map). Returns the count, the first and last seq and the largest timestamp seen
-    (starting from ``max_ts``).
+
+class _BulkFold:
+    """The working representation of :func:`fold_records`.
+
+    The hot event types (terminal output, commands, cwd changes, file edits,
+    approvals) are folded into cheap mutable forms; the frozen infos are built once,
+    by the same constructors :func:`apply_event` uses, when the fold ends (or, for
+    agent and terminal infos, before a slow-path event that reads them):
+
+    * ``cmds``: the last ``RECENT_COMMANDS`` command records (raw), a bounded deque;
+    * ``edits``: per file, the last ``RECENT_EDITS_PER_FILE`` edit records (raw);
+    * ``approvals``: approvals queued during this fold, as
+      ``[record, status, approved_command, decided_by]``, in queue order (decided or
+      finished ones change or leave in place, as in ``pending_approvals``);
+    * ``last_command`` / ``waiting``: deferred ``AgentInfo`` changes;
+    * ``output``: bytes of terminal output per terminal not yet added to its info.
     """
-    handlers = _HANDLERS
+
+    __slots__ = ("approvals", "cmds", "edits", "last_command", "output", "state", "waiting")
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state
+        self.cmds: deque[dict[str, Any]] = deque(maxlen=RECENT_COMMANDS)
+        self.edits: dict[str, deque[dict[str, Any]]] = {}
+        self.approvals: dict[str, list[Any]] = {}
+        self.last_command: dict[str, str] = {}
+        self.waiting: dict[str, None] = {}
+        self.output: dict[str, int] = {}
+
+    def flush_agents(self) -> None:
+        agents = self.state["agents"]
+        for a, cmd in self.last_command.items():
+            info = agents.get(a)
+            if info is not None:
+                if a in self.waiting:
+                    agents[a] = _replace(info, last_command=cmd, status="waiting")
+                else:
+                    agents[a] = _replace(info, last_command=cmd)
+        for a in self.waiting:
+            info = agents.get(a)
+            if info is not None and a not in self.last_command:
+                agents[a] = _replace(info, status="waiting")
+        self.last_command.clear()
+        self.waiting.clear()
+
+    def flush_terminals(self) -> None:
+        terminals = self.state["terminals"]
+        for name, n in self.output.items():
+            t = terminals[name]
+            terminals[name] = _replace(t, output_bytes=t.output_bytes + n)
+        self.output.clear()
+
+    def flush(self) -> None:
+        """Write everything deferred into the state (the fold can go on after)."""
+        s = self.state
+        self.flush_agents()
+        self.flush_terminals()
+        if self.cmds:
+            out = s["recent_commands"]
+            out.extend(_command_record(record_view(r)) for r in self.cmds)
+            if len(out) > RECENT_COMMANDS:
+                del out[: len(out) - RECENT_COMMANDS]
+            self.cmds.clear()
+        if self.edits:
+            file_edits = s["file_edits"]
+            for path, recs in self.edits.items():
+                lst = file_edits.setdefault(path, [])
+                lst.extend(_edit_info(record_view(r)) for r in recs)
+                if len(lst) > RECENT_EDITS_PER_FILE:
+                    del lst[: len(lst) - RECENT_EDITS_PER_FILE]
+            self.edits.clear()
+        if self.approvals:
+            pending = s["pending_approvals"]
+            for aid, (rec, status, command, by) in self.approvals.items():
+                info = _approval_info(record_view(rec))
+                if status != "queued" or command is not None or by:
+                    info = _replace(info, status=status, approved_command=command, decided_by=by)
+                pending[aid] = info
+            self.approvals.clear()
+
+
+def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> FoldStats:
+    """Fold stored records in order: the replay fast path (a bulk fold).
+
+    Same result as :func:`apply_record` on each, in the same order (takes over each
+    record's payload map), but the common event types go into the mutable working
+    form of :class:`_BulkFold` and their frozen infos are built once at the end, so
+    a record costs a few dict operations. ``state`` is complete when this returns,
+    also when it raises. Returns the count, the first and last seq and the largest
+    timestamp seen (starting from ``max_ts``).
+    """
+    work = _BulkFold(state)
+    stats = FoldStats(max_ts=max_ts)
     agents = state["agents"]
+    cwds = state["current_working_dirs"]
+    terminals = state["terminals"]
+    pending = state["pending_approvals"]
     clock = state["clock"]
     human = ev.HUMAN
-    new = object.__new__
-    view_cls = RecordView
-    stats = FoldStats(max_ts=max_ts)
+    cmds_append = work.cmds.append
+    edits = work.edits
+    approvals = work.approvals
+    last_command = work.last_command
+    waiting = work.waiting
+    output = work.output
+    final = _FINAL_DECISIONS
+    handlers = _HANDLERS
     n = 0
     first: dict[str, Any] | None = None
+    last: dict[str, Any] | None = None
     rec: dict[str, Any] | None = None
-    for rec in records:
-        p = rec["p"]
-        t = rec["t"]
-        a = rec["a"]
-        ts = rec["ts"]
-        p["event_type"] = t
-        p["seq"] = rec["s"]
-        p["event_id"] = rec["i"]
-        p["timestamp"] = ts
-        p["agent_id"] = a
-        p["clock"] = rec["c"]
-        v = new(view_cls)
-        v.__dict__ = p
-        try:
-            handler = handlers[t]
-        except KeyError:
-            raise InvalidEventError(f"unknown event type {t!r} in record") from None
-        handler(state, v)
-        if a in agents or a == human:
-            clock[a] = clock.get(a, 0) + 1
-        if ts > max_ts:
-            max_ts = ts
-        if first is None:
-            first = rec
-        n += 1
-    if first is None or rec is None:
-        return stats
-    if state["event_count"] == 0 and not state["created_at"]:
-        state["created_at"] = first["ts"]
-    state["event_count"] += n
-    state["last_seq"] = rec["s"]
-    state["last_updated_at"] = rec["ts"]
-    stats.count, stats.first_seq, stats.last_seq, stats.max_ts = n, first["s"], rec["s"], max_ts
+    it = iter(records)
+    try:
+        while True:
+            try:
+                for rec in it:
+                    t = rec["t"]
+                    p = rec["p"]
+                    a = rec["a"]
+                    ts = rec["ts"]
+                    if first is None:
+                        first = rec
+                    if t == "terminal_output":
+                        term = p["terminal"]
+                        if term in terminals:
+                            output[term] = output.get(term, 0) + len(p["data"])
+                    elif t == "command_executed":
+                        cmd = p["command"]
+                        cmds_append(rec)
+                        if a in agents:
+                            last_command[a] = cmd
+                    elif t == "directory_changed" and not p.get("terminal"):
+                        cwds[a] = p["path"]
+                    elif t == "file_edited":
+                        path = p["file_path"]
+                        d = edits.get(path)
+                        if d is None:
+                            d = edits[path] = deque(maxlen=RECENT_EDITS_PER_FILE)
+                        d.append(rec)
+                    elif t == "approval_queued" and p["approval_id"] not in pending:
+                        approvals[p["approval_id"]] = [rec, "queued", None, ""]
+                        if a in agents:
+                            waiting[a] = None
+                    elif t == "approval_decided" and p["approval_id"] in approvals:
+                        aid = p["approval_id"]
+                        decision = p["decision"]
+                        if decision in final:
+                            del approvals[aid]
+                        else:
+                            entry = approvals[aid]
+                            entry[1] = decision
+                            command = p.get("command")
+                            if command is not None:
+                                entry[2] = command
+                            entry[3] = p.get("by", human)
+                    elif t == "approval_executed" and p["approval_id"] in approvals:
+                        if p["status"] == "executing":
+                            approvals[p["approval_id"]][1] = "executing"
+                        else:
+                            del approvals[p["approval_id"]]
+                    elif t != "terminal_input":
+                        _slow(work, rec, t, handlers)
+                    if a in agents or a == human:
+                        clock[a] = clock.get(a, 0) + 1
+                    if ts > max_ts:
+                        max_ts = ts
+                    n += 1
+                    last = rec
+                break
+            except KeyError:
+                # A field missing from a record: the per-event handler raises what
+                # apply_event would (or folds it, and the bulk fold goes on).
+                assert rec is not None and rec is not last
+                _slow(work, rec, rec["t"], handlers)
+                a = rec["a"]
+                if a in agents or a == human:
+                    clock[a] = clock.get(a, 0) + 1
+                if rec["ts"] > max_ts:
+                    max_ts = rec["ts"]
+                n += 1
+                last = rec
+    finally:
+        work.flush()
+        if first is not None and last is not None:
+            if state["event_count"] == 0 and not state["created_at"]:
+                state["created_at"] = first["ts"]
+            state["event_count"] += n
+            state["last_seq"] = last["s"]
+            state["last_updated_at"] = last["ts"]
+            stats.count, stats.first_seq, stats.last_seq = n, first["s"], last["s"]
+            stats.max_ts = max_ts
     return stats
+
+
+def _slow(work: _BulkFold, rec: dict[str, Any], t: str, handlers: dict[str, Any]) -> None:
+    """Fold one record with the per-event handler, after writing back what it reads."""
+    handler = handlers.get(t)
+    if handler is None:
+        raise InvalidEventError(f"unknown event type {t!r} in record")
+    if t in _AGENT_EVENTS:
+        work.flush_agents()
+    elif t in _TERMINAL_EVENTS:
+        work.flush_terminals()
+    elif t == "approval_queued":
+        # Re-queued while still pending: replaced in place, as apply_event does.
+        work.flush_agents()
+    handler(work.state, record_view(rec))

@@ -16,6 +16,7 @@ whole and intact ends the good prefix. What follows decides what it means:
 
 from __future__ import annotations
 
+import operator
 import struct
 import zlib
 from collections.abc import Iterator
@@ -207,9 +208,122 @@ def iter_records(
             result.last_record = (base + last_pos, last_crc)
 
 
+#: Bytes of frames that :func:`iter_record_batches` verifies and decodes as one batch
+#: (small enough that a batch's records stay in the CPU cache while they are folded).
+BATCH_BYTES = 1 << 14
+
+_get_version = operator.itemgetter("v")
+
+
+def iter_record_batches(
+    data: bytes | bytearray | memoryview,
+    path: str = "<bytes>",
+    result: ScanResult | None = None,
+    base: int = 0,
+    first_number: int = 1,
+) -> Iterator[list[dict[str, Any]]]:
+    """The records of ``data`` in order, as lists: the bulk read path of replay.
+
+    Same records, same errors and the same ``result`` as :func:`iter_records` (read
+    it for the arguments); only faster on an intact log. Frames are checked
+    (length, CRC-32) about :data:`BATCH_BYTES` at a time, then the batch's bodies
+    are decoded by one streaming ``msgpack.Unpacker``, and the batch is accepted
+    only when it decoded to exactly one map per frame, each ending where its frame
+    ends in total and carrying this format version. Anything else in a batch (a
+    bad frame, a torn tail, an undecodable body) hands the rest of the data, from
+    the batch's first frame, to :func:`iter_records`, which finds and reports it
+    exactly. When the consumer stops early, ``result`` reports progress up to the
+    end of the last batch handed out.
+    """
+    if result is None:
+        result = ScanResult()
+    mv = memoryview(data).cast("B")
+    n = len(mv)
+    result.data_size = base + n
+    pos = 0
+    count = 0
+    last_pos = -1
+    last_crc = 0
+    exact: ScanResult | None = None
+    unpack_from = HEADER.unpack_from
+    crc32 = _crc32
+    join = b"".join
+    get_version = _get_version
+    versions = {FORMAT_VERSION}
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=2 * MAX_RECORD)
+    feed = unpacker.feed
+    tell = unpacker.tell
+    fed = 0
+    try:
+        while pos < n:
+            start = pos
+            stop = min(n, pos + BATCH_BYTES)
+            bodies: list[memoryview] = []
+            add = bodies.append
+            intact = True
+            batch_last = last_crc_batch = 0
+            while pos < stop:
+                if n - pos < HEADER_SIZE:
+                    intact = False
+                    break
+                length, crc = unpack_from(mv, pos)
+                end = pos + HEADER_SIZE + length
+                if not (0 < length <= MAX_RECORD and end <= n):
+                    intact = False
+                    break
+                body = mv[pos + HEADER_SIZE : end]
+                if crc32(body) != crc:
+                    intact = False
+                    break
+                add(body)
+                batch_last = pos
+                last_crc_batch = crc
+                pos = end
+            records: list[dict[str, Any]] | None = None
+            if intact and bodies:
+                chunk = join(bodies)
+                fed += len(chunk)
+                try:
+                    feed(chunk)
+                    records = list(unpacker)
+                    if (
+                        len(records) != len(bodies)
+                        or tell() != fed
+                        or set(map(get_version, records)) != versions
+                    ):
+                        records = None
+                except Exception:  # undecodable, not a map, no version: iter_records says
+                    records = None
+            if records is None:
+                # Something is wrong in this batch: the exact per-record reader
+                # yields its good records and reports the damage precisely.
+                pos = start
+                exact = ScanResult()
+                for rec in iter_records(
+                    mv[start:], path, exact, base=base + start, first_number=first_number + count
+                ):
+                    yield [rec]
+                return
+            count += len(records)
+            last_pos, last_crc = batch_last, last_crc_batch
+            yield records
+        result.tail_reason = None
+    finally:
+        if exact is not None:
+            result.end, result.count, result.tail_reason = exact.end, exact.count, exact.tail_reason
+            if exact.last_record != (0, 0):
+                result.last_record = exact.last_record
+            elif last_pos >= 0:
+                result.last_record = (base + last_pos, last_crc)
+        else:
+            result.end, result.count = base + pos, first_number - 1 + count
+            if last_pos >= 0:
+                result.last_record = (base + last_pos, last_crc)
+
+
 def scan(data: bytes | bytearray | memoryview, path: str = "<bytes>") -> ScanResult:
     """Verify every record of ``data`` without keeping them; see :func:`iter_records`."""
     result = ScanResult()
-    for _ in iter_records(data, path, result):
+    for _ in iter_record_batches(data, path, result):
         pass
     return result

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from agentshell.core.errors import LogClosedError
-from agentshell.store.framing import ScanResult, frame, iter_records
+from agentshell.store.framing import ScanResult, frame, iter_record_batches
 
 #: Buffered appends wake the writer once this many bytes are queued.
 BUFFER_HIGH_WATER = 1 << 20
@@ -127,11 +127,11 @@ def recover(
         f.seek(start)
         data = f.read()
     result = ScanResult()
-    # chain (not `yield from`): no extra generator frame per record on the replay path.
-    return itertools.chain(
-        iter_records(data, str(path), result, base=start, first_number=first_number),
-        _finish_recovery(path, result, report),
+    # chain (not `yield from`): no generator frame per record on the replay path.
+    records = itertools.chain.from_iterable(
+        iter_record_batches(data, str(path), result, base=start, first_number=first_number)
     )
+    return itertools.chain(records, _finish_recovery(path, result, report))
 
 
 def _finish_recovery(
