@@ -231,9 +231,10 @@ async def test_pane_resize_follows_widget(app: AgentShellApp, backend: FakeBacke
     async with app.run_test(size=SIZE) as pilot:
         term = backend.terminals()["main"]
         pane = app.query_one("#pane-main")
-        await until(lambda: bool(term.sizes) and term.sizes[-1][0] == pane.size.width)
+        region = lambda: pane.scrollable_content_region  # noqa: E731  (inside border and scrollbar)
+        await until(lambda: bool(term.sizes) and term.sizes[-1][0] == region().width)
         w, h = term.sizes[-1]
-        assert h == pane.size.height
+        assert h == region().height
         await pilot.press("z")
         await until(lambda: term.sizes[-1][0] > w)
         assert term.emulator.columns == term.sizes[-1][0]
