@@ -19,16 +19,23 @@ from agentshell.cli.options import resolve_data_dir, session_options
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="PATH",
-    help="Unix socket agents attach to [default: $XDG_RUNTIME_DIR/agentshell/<session>.sock].",
+    help="Unix socket agents attach to [default: $AGENTSHELL_SOCKET, else "
+    "$XDG_RUNTIME_DIR/agentshell/<session>.sock].",
 )
 @click.option(
     "--project",
     "project_dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
+    metavar="DIR",
     help="Project directory new terminals start in [default: the current directory].",
 )
-@click.option("--demo", is_flag=True, help="Start example agents on a scratch project.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Also start three example agents on a scratch project (proposals, a risky "
+    "command, a co-edited draft, a conflict): every feature within a minute.",
+)
 def tui(
     session: str,
     data_dir: Path | None,
@@ -38,8 +45,23 @@ def tui(
 ) -> None:
     """Open the operator's UI: live terminals, the approval queue, conflicts.
 
-    Opens (or creates) the session, serves it on the socket, starts terminal `main`
-    and prints how an agent attaches.
+    Opens (or creates) the session, serves it on the socket (agents attach there),
+    starts terminal `main` and prints how an agent attaches. Reopening a session
+    restores everything, pending approvals included.
+
+    \b
+    Keys (the approval queue has the focus; the oldest request is acted on
+    unless another is selected):
+      a approve   e edit, then approve   r reject   s approve similar (rule)
+      ctrl+t (or a click) type into a pane    ctrl+]  give the keys back
+      f3 conflicts   f4 agents   f5 log   z zoom   ctrl+p palette   ? help
+      q / ctrl+q quit (asks while commands are running)
+
+    \b
+    Examples:
+      agentshell tui                          # the default session
+      agentshell tui --session api --project ~/src/api
+      agentshell tui --demo                   # see it work with example agents
     """
     import os
 
