@@ -24,6 +24,8 @@ import codecs
 import copy
 import re
 from collections.abc import Callable
+from itertools import accumulate, chain
+from operator import add
 from typing import Any
 
 import pyte
@@ -64,6 +66,8 @@ _PARTIAL = re.compile(
 _BAD_CHARS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 
 
+# _BAD_CHARS for ASCII text as a bytes.translate table: bad characters become 0
+_BAD_ASCII = bytes(0 if _BAD_CHARS.match(chr(i)) else 1 for i in range(256))
 _ESC_NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m)")
 _LONE_LF = re.compile(r"\n(?<!\r\n)")
 
@@ -79,9 +83,15 @@ def _plain_until(text: str, pos: int, end: int) -> tuple[int, int]:
     m = _ESC_NOT_SGR.search(text, pos, bad)
     if m is not None:
         bad = m.start()
-    m = _BAD_CHARS.search(text, pos, bad)
-    if m is not None:
-        bad = m.start()
+    sub = text[pos:bad]
+    if sub.isascii():  # bytes.translate + find run at memory speed, the regex does not
+        k = sub.encode("ascii").translate(_BAD_ASCII).find(0)
+        if k >= 0:
+            bad = pos + k
+    else:
+        m = _BAD_CHARS.search(text, pos, bad)
+        if m is not None:
+            bad = m.start()
     m = _LONE_LF.search(text, pos, bad)
     if m is not None:
         bad = m.start()
@@ -114,14 +124,22 @@ def _step(style: Style, params: str) -> tuple[Style, Callable[[str], Cell], dict
     return nxt, cells_for(nxt).__getitem__, table
 
 
-def _trim(row: list[Cell]) -> list[Cell]:
-    """``row`` without its trailing blank cells (as :meth:`Emulator._push_history`)."""
-    if not row or row[-1] is not BLANK:
+def _trim(row: list[Cell], tails: list[list[Cell]]) -> list[Cell]:
+    """``row`` (at most ``len(tails) - 1`` cells) without its trailing blank cells,
+    as :meth:`Emulator._push_history` trims; ``tails[k]`` is ``len(tails) - 1 - k``
+    blank cells."""
+    n = len(row)
+    if not n or row[-1] is not BLANK:
         return row
-    end = len(row)
-    while end and row[end - 1] == BLANK:
-        end -= 1
-    return row[:end]
+    off = len(tails) - 1 - n  # tails[off + k] has n - k blanks
+    lo, hi = 0, n
+    while lo < hi:  # binary search on "row[k:] is all blank" (C-speed compares)
+        mid = (lo + hi) // 2
+        if row[mid:] == tails[off + mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return row[:lo]
 
 
 def char_width(char: str) -> int:
@@ -578,20 +596,17 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         table = _NEXT.get(style)
         if table is None:
             table = _NEXT.setdefault(style, {})
-        cells = list(map(cells_for(style).__getitem__, parts[0]))
-        extend = cells.extend
-        if len(parts) > 1:
-            it = iter(parts)
-            next(it)
-            for params, run in zip(it, it):  # noqa: B905
-                step = table.get(params)
-                if step is None:
-                    step = _step(style, params)
-                    if len(table) < 256:
-                        table[params] = step
-                style, get, table = step
-                if run:
-                    extend(map(get, run))
+        getters = [cells_for(style).__getitem__]
+        more = getters.append
+        for params in parts[1::2]:  # the style of each text run, via transition tables
+            step = table.get(params)
+            if step is None:
+                step = _step(style, params)
+                if len(table) < 256:
+                    table[params] = step
+            style, get, table = step
+            more(get)
+        cells = list(chain.from_iterable(map(map, getters, parts[0::2])))
         buffer = self.buffer
         dirty = self.dirty
         hints = self._width_hints
@@ -634,40 +649,40 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         # above the cursor, then the new lines; the screen keeps the last rows of
         # that sequence plus a fresh blank row.
         m = count - i
-        starts = []
-        for w in widths[i:]:
-            starts.append(a)
-            a += w + 2
         ws = widths[i:]
+        starts = list(accumulate([w + 2 for w in ws[:-1]], initial=a))
+        # line k is cells[lines[k]] (map/slice: no Python-level loop per line)
+        lines = list(map(slice, starts, map(add, starts, ws)))
         above = buffer[:bottom]
         gone = min(m, bottom)  # rows of the old screen that scroll off
         first_stay = max(0, m - bottom)  # the first new line that stays on screen
         keep = self.history.maxlen
         if keep > 0:
             out: list[list[Cell]] = []
-            add = out.append
+            push = out.append
             for row in above[max(0, gone - keep) : gone]:
                 hint = hints.pop(id(row), None)
                 if hint is not None and hint[0] is row:
                     # a width hint (see _push_history), verified
                     e = hint[1]
                     if 0 < e <= cols and row[e - 1] is not BLANK and row[e:] == tails[e]:
-                        add(row[:e])
+                        push(row[:e])
                         continue
-                add(_trim(row))
+                push(_trim(row, tails))
             if first_stay > 0:
-                lo = max(0, first_stay - keep)
-                for s, w in zip(starts[lo:first_stay], ws[lo:first_stay]):  # noqa: B905
-                    row = cells[s : s + w]
-                    add(row if not w or row[-1] is not BLANK else _trim(row))
+                lo = len(out)
+                out += map(cells.__getitem__, lines[max(0, first_stay - keep) : first_stay])
+                if " \r\n" in stripped or stripped.endswith(" "):  # trim trailing blanks
+                    out[lo:] = [_trim(row, tails) for row in out[lo:]]
             self.history.extend(out)
-        new_rows = []
-        for s, w in zip(starts[first_stay:], ws[first_stay:]):  # noqa: B905
-            row = cells[s : s + w]
-            row += tails[w]
-            if w:
-                hints[id(row)] = (row, w)
-            new_rows.append(row)
+        new_rows = list(
+            map(
+                add,
+                map(cells.__getitem__, lines[first_stay:]),
+                map(tails.__getitem__, ws[first_stay:]),
+            )
+        )
+        hints.update(zip(map(id, new_rows), zip(new_rows, ws[first_stay:])))  # noqa: B905
         buffer[:] = above[gone:] + new_rows + [[BLANK] * cols]
         cursor.y = bottom
         cursor.x = 0
