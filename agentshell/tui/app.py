@@ -226,8 +226,9 @@ class AgentShellApp(App[None]):
             draft = state["docs"].get(f"draft:{pane.terminal_name}")
             if not who and draft is not None and draft.text:
                 authors = sorted(a for a in draft.clock if a != "human") or ["agent"]
-                who, what = ", ".join(authors), f"types a draft ✎ {draft.text}"
-            pane.set_activity(who, what)
+                pane.set_activity(", ".join(authors), f"types a draft: {draft.text}", "✎")
+            else:
+                pane.set_activity(who, what)
         self.post_message(StateRefreshed())
 
     def _update_agents_mini(self, state: SessionState, waiting: set[str]) -> None:

@@ -9,6 +9,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Select, Static, TabbedContent, TextArea
 
 from agentshell.core import events as ev
+from agentshell.core import ot
 from agentshell.tui.app import AgentShellApp
 from agentshell.tui.screens.dialogs import (
     EditApprovalScreen,
@@ -375,7 +376,14 @@ async def test_pane_marker_says_who_types(app: AgentShellApp, backend: FakeBacke
         assert "⚙ claude" in str(main.border_title)
         assert "pytest -q tests/test_parser.py" in str(main.border_subtitle)
         assert main.has_class("-agent") and tests.marker == "idle"
-        await pilot.press("alt+2", "enter")  # take over the other pane
+        # an agent typing the shared command draft of a terminal is shown too
+        op = list(ot.to_wire(ot.insert_op(0, 0, "make lint")))
+        backend.emit(
+            ev.DocOp(agent_id="aider", doc="draft:tests", revision=1, op=op, clock={"aider": 1})
+        )
+        await until(lambda: tests.marker == "agent")
+        assert "✎ aider" in str(tests.border_title) and "make lint" in str(tests.border_subtitle)
+        await pilot.press("alt+2", "enter")  # take over that pane: the human types now
         await until(lambda: tests.marker == "human")
         assert "⌨ human" in str(tests.border_title) and main.marker == "agent"
 

@@ -73,6 +73,7 @@ class TerminalPane(ScrollView, can_focus=True):
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._agent = ""
         self._activity = ""
+        self._icon = "⚙"
         self.repaints = 0
         self.border_title = name
         listener = getattr(terminal, "add_listener", None)
@@ -256,11 +257,11 @@ class TerminalPane(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(TypingChanged(self.terminal_name, typing))
 
-    def set_activity(self, who: str, what: str = "") -> None:
+    def set_activity(self, who: str, what: str = "", icon: str = "⚙") -> None:
         """Which agent acts on this terminal (``who``: "" when none) and how (``what``:
-        the approved command running, or the shared draft it types)."""
-        if (who, what) != (self._agent, self._activity):
-            self._agent, self._activity = who, what
+        the approved command running, ``icon`` ⚙; or the shared draft it types, ✎)."""
+        if (who, what, icon) != (self._agent, self._activity, self._icon):
+            self._agent, self._activity, self._icon = who, what, icon
             self._update_titles()
 
     @property
@@ -277,8 +278,8 @@ class TerminalPane(ScrollView, can_focus=True):
             self.border_title = f"{self.terminal_name} · ⌨ human"
             self.border_subtitle = "⌨ you are typing here · ctrl+] gives the keys back"
         elif marker == "agent":
-            self.border_title = f"{self.terminal_name} · ⚙ {self._agent}"
-            self.border_subtitle = f"⚙ {self._agent}: {self._activity}"
+            self.border_title = f"{self.terminal_name} · {self._icon} {self._agent}"
+            self.border_subtitle = f"{self._icon} {self._agent} {self._activity}"
         else:
             self.border_title = f"{self.terminal_name} · idle"
             self.border_subtitle = "idle · enter/click to type"
