@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from textual.command import CommandList, CommandPalette
+from textual.geometry import Region
 from textual.widgets import Input, Select, Static, TabbedContent, TextArea
 
 from agentshell.core import events as ev
@@ -152,9 +153,10 @@ async def test_resolve_conflict_keys_and_manual(app: AgentShellApp, backend: Fak
         await pilot.press("f3")
         assert app.query_one(TabbedContent).active == "tab-conflicts"
         panel = app.query_one(ConflictPanel)
-        assert panel.selected() is not None and panel.selected().file_path == "src/parser.py"
+        selected = panel.selected()
+        assert selected is not None and selected.file_path == "src/parser.py"
         detail = panel.query_one("#conflict-detail", Static).visual
-        text = "".join(s.text for s in app.console.render(detail._renderable))  # type: ignore[union-attr]
+        text = "".join(s.text for s in app.console.render(detail._renderable))  # type: ignore[attr-defined]
         assert "return Tree(tokens)" in text and "return Tree(lex(text))" in text
         await pilot.press("4")
         await until(lambda: app.screen.__class__.__name__ == "ManualResolveScreen")
@@ -232,7 +234,10 @@ async def test_pane_resize_follows_widget(app: AgentShellApp, backend: FakeBacke
     async with app.run_test(size=SIZE) as pilot:
         term = backend.terminals()["main"]
         pane = app.query_one("#pane-main")
-        region = lambda: pane.scrollable_content_region  # noqa: E731  (inside border and scrollbar)
+
+        def region() -> Region:  # inside the border and the scrollbar
+            return pane.scrollable_content_region
+
         await until(lambda: bool(term.sizes) and term.sizes[-1][0] == region().width)
         w, h = term.sizes[-1]
         assert h == region().height
