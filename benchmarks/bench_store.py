@@ -19,6 +19,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,7 @@ def bench_replay(tmp: Path) -> dict[str, Path]:
     (sdir / "big" / "snapshots").mkdir(parents=True)
     log_path = sdir / "big" / "events.log"
     write_log(log_path, events)
+    mix = Counter(e.event_type for e in events)
     del events
     data = log_path.read_bytes()
     # Anchor: bare msgpack.Unpacker over the same record bytes (bodies without frames).
@@ -235,6 +237,11 @@ def bench_replay(tmp: Path) -> dict[str, Path]:
         f" = {n / dt:,.0f} events/s | anchor bare msgpack.Unpacker over the same bytes:"
         f" {dt_anchor:.2f} s = {n / dt_anchor:,.0f}/s | ratio {dt_anchor / dt:.2f}x"
         f" (target < 3 s, >= 0.6x)"
+    )
+    print(
+        "  event mix: "
+        + ", ".join(f"{t} {k / n:.0%}" for t, k in mix.most_common())
+        + f"; mean record {len(raw) / n:.0f} B (terminal output batches of 20-160 B)"
     )
     return {"big": sdir}
 

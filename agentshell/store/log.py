@@ -28,13 +28,19 @@ import asyncio
 import itertools
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentshell.core.errors import LogClosedError
-from agentshell.store.framing import ScanResult, frame, iter_record_batches
+from agentshell.store.framing import ScanResult, _crc32, _pack_header, frame, iter_record_batches
+
+_allocate_lock = threading.Lock
+_now = time.perf_counter
+#: Longest the writer holds a round back for callers to come back (see _gather).
+MAX_GATHER = 0.002
 
 #: Buffered appends wake the writer once this many bytes are queued.
 BUFFER_HIGH_WATER = 1 << 20
@@ -147,24 +153,28 @@ def _finish_recovery(
 
 
 class _Round:
-    """The callers waiting on one write + fsync round of the writer thread."""
+    """The callers waiting on one write + fsync round of the writer thread.
 
-    __slots__ = ("callbacks", "done", "durable", "error")
+    Each blocking caller parks on its own raw lock (taken when it enqueues); the
+    writer releases them all when the round's fdatasync returns. No Condition: a
+    woken caller needs nothing but the GIL, so a round of many callers wakes without
+    a convoy on a shared lock.
+    """
+
+    __slots__ = ("callbacks", "done", "durable", "error", "waiters")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done = False
         self.error: BaseException | None = None
         self.durable = False
+        self.waiters: list[Any] = []
         self.callbacks: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-
-    def wait(self) -> None:
-        self.done.wait()
-        if self.error is not None:
-            raise LogClosedError(f"event log failed: {self.error}") from self.error
 
     def finish(self, error: BaseException | None) -> None:
         self.error = error
-        self.done.set()
+        self.done = True
+        for lock in self.waiters:
+            lock.release()
         if not self.callbacks:
             return
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
@@ -175,6 +185,22 @@ class _Round:
                 loop.call_soon_threadsafe(_resolve, futs, error)
             except RuntimeError:  # that loop is closed; nobody is waiting any more
                 pass
+
+
+class _Waiter:
+    """What :meth:`EventLog.enqueue` returns: ``.wait()`` until the record is durable."""
+
+    __slots__ = ("_lock", "_round")
+
+    def __init__(self, lock: Any, r: _Round) -> None:
+        self._lock = lock
+        self._round = r
+
+    def wait(self) -> None:
+        self._lock.acquire()  # released by the writer when the round is done
+        error = self._round.error
+        if error is not None:
+            raise LogClosedError(f"event log failed: {error}") from error
 
 
 def _resolve(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
@@ -205,7 +231,13 @@ class EventLog:
                 pass
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.size = os.fstat(self._fd).st_size
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        #: The writer sleeps on this (held) lock when idle; a caller releases it once.
+        self._bell = threading.Lock()
+        self._bell.acquire()
+        self._writer_idle = False
+        #: While gathering, callers ring the bell once this many wait on the round.
+        self._wake_at = 1
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._round = _Round()
@@ -229,36 +261,70 @@ class EventLog:
         if self._closing:
             raise LogClosedError(f"{self.path}: the log is closed")
 
-    def enqueue(self, body: bytes) -> _Round:
+    def _wake_writer(self) -> None:
+        """Ring the writer's bell if it sleeps (caller holds ``_lock``)."""
+        if self._writer_idle:
+            self._writer_idle = False
+            self._bell.release()
+
+    def enqueue(self, body: bytes) -> _Waiter:
         """Queue a record body for durable append; ``.wait()`` on the result blocks
         until it is durable. Records are written in the order enqueued."""
         data = frame(body)
-        with self._cond:
+        parked = _allocate_lock()
+        parked.acquire()
+        with self._lock:
             self._check_open()
             self._pending.append(data)
             self._pending_bytes += len(data)
             r = self._round
             r.durable = True
-            self._cond.notify()
-        return r
+            r.waiters.append(parked)
+            if self._writer_idle and len(r.waiters) + len(r.callbacks) >= self._wake_at:
+                self._writer_idle = False
+                self._bell.release()
+        return _Waiter(parked, r)
 
     def enqueue_async(self, body: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
         """Queue a record body; the returned future (of ``loop``) resolves when durable."""
         data = frame(body)
         fut: asyncio.Future[None] = loop.create_future()
-        with self._cond:
+        with self._lock:
             self._check_open()
             self._pending.append(data)
             self._pending_bytes += len(data)
             r = self._round
             r.durable = True
             r.callbacks.append((loop, fut))
-            self._cond.notify()
+            if self._writer_idle and len(r.waiters) + len(r.callbacks) >= self._wake_at:
+                self._writer_idle = False
+                self._bell.release()
         return fut
 
     def append(self, body: bytes) -> None:
-        """Append one record body; returns once it is durable (fdatasync'd)."""
-        self.enqueue(body).wait()
+        """Append one record body; returns once it is durable (fdatasync'd).
+
+        Same as ``enqueue(body).wait()``, spelled out: with many threads appending,
+        the time each holds the GIL between its wake-up and parking again is what
+        bounds the rate.
+        """
+        data = _pack_header(len(body), _crc32(body)) + body
+        parked = _allocate_lock()
+        parked.acquire()
+        with self._lock:
+            if self._failed is not None or self._closing:
+                self._check_open()
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            r = self._round
+            r.durable = True
+            r.waiters.append(parked)
+            if self._writer_idle and len(r.waiters) + len(r.callbacks) >= self._wake_at:
+                self._writer_idle = False
+                self._bell.release()
+        parked.acquire()  # released by the writer when the round is done
+        if r.error is not None:
+            raise LogClosedError(f"event log failed: {r.error}") from r.error
 
     async def append_async(self, body: bytes) -> None:
         """Append one record body without blocking the event loop; done when durable."""
@@ -270,32 +336,43 @@ class EventLog:
         It becomes durable with the next durable append or :meth:`flush`.
         """
         data = frame(body)
-        with self._cond:
+        with self._lock:
             self._check_open()
             self._pending.append(data)
             self._pending_bytes += len(data)
             if self._pending_bytes >= BUFFER_HIGH_WATER:
-                self._cond.notify()
+                self._wake_writer()
 
     def flush(self) -> None:
         """Make every record queued so far durable."""
-        with self._cond:
+        parked = _allocate_lock()
+        parked.acquire()
+        with self._lock:
             self._check_open()
             r = self._round
             r.durable = True
-            self._cond.notify()
-        r.wait()
+            r.waiters.append(parked)
+            self._wake_writer()
+        _Waiter(parked, r).wait()
 
     # ------------------------------------------------------------------- writer
 
     def _run(self) -> None:
-        cond = self._cond
+        lock = self._lock
+        bell = self._bell
+        released = 0  # callers the last round acknowledged
+        sync_time = 0.0005  # running estimate of one fdatasync, seconds
         while True:
-            with cond:
+            with lock:
                 while not (
                     self._round.durable or self._closing or self._pending_bytes >= BUFFER_HIGH_WATER
                 ):
-                    cond.wait()
+                    self._writer_idle = True
+                    lock.release()
+                    bell.acquire()
+                    lock.acquire()
+                if released > 1 and not self._closing:
+                    self._gather(released, min(sync_time, MAX_GATHER))
                 frames, self._pending = self._pending, []
                 self._pending_bytes = 0
                 r = self._round
@@ -309,17 +386,49 @@ class EventLog:
                 if frames:
                     self._write(b"".join(frames))
                 if sync:
+                    t0 = _now()
                     os.fdatasync(self._fd)
+                    sync_time += (_now() - t0 - sync_time) * 0.2
                     self.fsyncs += 1
             except BaseException as exc:
                 self._fail(exc, r)
                 return
             if sync:
+                released = len(r.waiters) + len(r.callbacks)
                 r.finish(None)
             if closing:
-                with cond:
+                with lock:
                     if not self._pending:
                         return
+
+    def _gather(self, expected: int, timeout: float) -> None:
+        """Let the callers the last round released come back before the next round.
+
+        Called by the writer holding ``_lock``. Without this, callers that append in
+        a loop split into two groups that alternate rounds (each waits for the
+        round in flight, then for its own); waiting until as many callers are queued
+        as the last round released (at most ``timeout``, about one fdatasync) merges
+        them into one round per fdatasync. Durability is unchanged: only the start
+        of the next round moves.
+        """
+        r = self._round
+        if (
+            len(r.waiters) + len(r.callbacks) >= expected
+            or self._pending_bytes >= BUFFER_HIGH_WATER
+        ):
+            return
+        lock = self._lock
+        self._wake_at = expected
+        self._writer_idle = True
+        lock.release()
+        rang = self._bell.acquire(timeout=timeout)
+        lock.acquire()
+        if not rang:
+            if self._writer_idle:
+                self._writer_idle = False  # nobody rang
+            else:
+                self._bell.acquire()  # rung between the timeout and here: take it
+        self._wake_at = 1
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -329,7 +438,7 @@ class EventLog:
             view = view[n:]
 
     def _fail(self, exc: BaseException, r: _Round) -> None:
-        with self._cond:
+        with self._lock:
             self._failed = exc
             current = self._round
             self._pending = []
@@ -349,9 +458,9 @@ class EventLog:
         """Write and fsync what is queued, stop the writer, close the file."""
         if self._closed:
             return
-        with self._cond:
+        with self._lock:
             self._closing = True
-            self._cond.notify()
+            self._wake_writer()
         self._thread.join()
         self._closed = True
         os.close(self._fd)

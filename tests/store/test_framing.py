@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentshell.core.errors import InvalidEventError, LogCorruptionError
+from agentshell.store import framing
 from agentshell.store.framing import (
     HEADER_SIZE,
     MAX_RECORD,
@@ -167,3 +168,62 @@ def test_fuzz_bit_flips_yield_a_prefix_or_corruption(flips: list[tuple[int]], cu
 @given(st.binary(max_size=300), st.integers(0, len(FUZZ_DATA)))
 def test_fuzz_garbage_spliced_in_yields_a_prefix_or_corruption(junk: bytes, at: int) -> None:
     _check_prefix(FUZZ_DATA[:at] + junk + FUZZ_DATA[at:])
+
+
+# ------------------------------------------ batched reader == exact reader
+
+
+def _read_both(data: bytes, **kw: int) -> None:
+    """iter_record_batches gives the same records, error and result as iter_records."""
+    outcomes = []
+    for reader in (iter_records, framing.iter_record_batches):
+        res = ScanResult()
+        got: list[dict] = []
+        err = None
+        try:
+            for item in reader(data, "t.log", res, **kw):
+                got.extend(item if reader is framing.iter_record_batches else [item])
+        except LogCorruptionError as exc:
+            err = str(exc)
+        outcomes.append((got, err, res))
+    assert outcomes[0] == outcomes[1]
+
+
+def _odd_frames() -> list[bytes]:
+    """Frames with an intact CRC around bodies a correct writer never makes."""
+    one = pack_body(record(50))
+    return [
+        frame(one + pack_body(record(51))),  # two records in one frame
+        frame(one[:-3]),  # a record cut short
+        frame(msgpack.packb([1, 2])),  # not a map
+        frame(msgpack.packb({"v": 99, "t": "x"})),  # another format version
+        frame(msgpack.packb({"t": "x"})),  # no version
+        frame(b"\xc1"),  # not msgpack
+    ]
+
+
+@pytest.mark.parametrize("batch", [16, 200, 1 << 14])
+def test_batched_reader_equals_exact_reader(monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
+    monkeypatch.setattr(framing, "BATCH_BYTES", batch)
+    data = FUZZ_DATA
+    _read_both(data)
+    for cut in range(0, len(data), 7):
+        _read_both(data[:cut])
+    for i in range(0, len(data) * 8, 13):
+        bad = bytearray(data)
+        bad[i // 8] ^= 1 << (i % 8)
+        _read_both(bytes(bad))
+    for odd in _odd_frames():
+        for at in (0, len(data) // 2, len(data)):
+            # at a frame boundary: find the nearest one at or after ``at``
+            pos = 0
+            while pos < at:
+                pos += HEADER_SIZE + struct.unpack(">I", data[pos : pos + 4])[0]
+            _read_both(data[:pos] + odd + data[pos:])
+    _read_both(data[40:], base=40, first_number=2)
+
+
+@given(st.binary(max_size=300))
+def test_batched_reader_equals_exact_reader_on_noise(noise: bytes) -> None:
+    _read_both(FUZZ_DATA[:100] + noise)
+    _read_both(noise)
