@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from agentshell.core import events as ev
 from agentshell.core.approvals import after_crash
@@ -86,15 +87,13 @@ class Coordinator(TasksMixin):
                 slot.worker.cancel()
         for slot in list(self._slots.values()):
             if slot.worker is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await slot.worker
+                await _cancelled(slot.worker)
             with contextlib.suppress(Exception):
                 await slot.term.close()
         for t in list(self._tasks):
             t.cancel()
         for t in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+            await _cancelled(t)
         for sub in list(self._subscribers):
             sub.close()
         for futs in self._waiters.values():
@@ -102,3 +101,18 @@ class Coordinator(TasksMixin):
                 if not f.done():
                     f.set_exception(CommandInterrupted("", "the coordinator stopped"))
         self._waiters.clear()
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    """Wait until ``task`` is done, cancelling it again while it is not.
+
+    One ``cancel()`` is not always enough: Python 3.11's ``asyncio.wait_for`` swallows
+    a cancellation that arrives as its inner future completes (the executor awaits a
+    command's end that way), and the task then waits on its queue for ever.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.5)
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.result()

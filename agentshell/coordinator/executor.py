@@ -29,7 +29,7 @@ class ExecutorMixin(RulesMixin):
     """One worker per terminal draining its queue of approved commands."""
 
     async def _executor(self, slot: _Slot) -> None:
-        while True:
+        while not self._stopping:
             approval_id = await slot.queue.get()
             try:
                 await self._execute(slot, approval_id)

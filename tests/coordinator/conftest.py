@@ -64,5 +64,17 @@ async def co(tmp_path: Path, project: Path) -> AsyncIterator[Coordinator]:
     try:
         yield c
     finally:
-        await c.stop()
+        await stop(c)
         sm.close()
+
+
+async def stop(c: Coordinator, timeout: float = 30.0) -> None:
+    """``c.stop()``, failing with every pending task's stack when it hangs."""
+    task = asyncio.ensure_future(c.stop())
+    done, _ = await asyncio.wait([task], timeout=timeout)
+    if not done:
+        for t in asyncio.all_tasks():
+            if t is not asyncio.current_task():
+                t.print_stack(limit=12)
+        raise AssertionError("Coordinator.stop() hung")
+    task.result()
