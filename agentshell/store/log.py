@@ -4,7 +4,11 @@ One writer thread owns the file. Callers hand it msgpack record bodies; it frame
 nothing itself (callers frame outside any lock), takes every frame queued since its
 last round, writes them with one ``write`` and makes them durable with one
 ``os.fdatasync``, then acknowledges every caller waiting on that round. So many
-concurrent callers share one fsync (group commit).
+concurrent callers share one fsync (group commit). Each waiting caller parks on its
+own raw lock, released by the writer after the fdatasync (no shared Condition to
+re-acquire on wake-up), and before a round the writer lets the callers the last round
+released queue again (at most about one fdatasync long), so callers appending in a
+loop share one round instead of splitting into two alternating halves.
 
 * :meth:`EventLog.append` returns when the record is durable (thread-safe).
 * :meth:`EventLog.append_async` is the asyncio form; it never blocks the event loop
