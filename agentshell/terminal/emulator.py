@@ -221,6 +221,10 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         self._blank_tails: list[list[Cell]] = []
         # id(row) -> (row, drawn width): hints for trimming rows that scroll off
         self._width_hints: dict[int, tuple[list[Cell], int]] = {}
+        # id(row) -> (row, its cells without trailing blanks) for rows nobody wrote to
+        # since the bulk line drawer made them: every in-place write to a row drops
+        # its entry (_dirty_row), so a row scrolling off needs no checking
+        self._clean: dict[int, tuple[list[Cell], list[Cell]]] = {}
         self._pos = 0
         self._carry = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -235,6 +239,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         self.buffer = [[BLANK] * self.columns for _ in range(self.lines)]
         self._alt = None
         self._alt_cursor = None
+        self._clean.clear()
         self.dirty.update(range(self.lines))
         self.mode = {mo.DECAWM, mo.DECTCEM}
         self.margins = None
@@ -368,6 +373,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
 
     def _recover(self) -> None:
         self._stream._initialize_parser()
+        self._clean.clear()
         self.cursor.x = min(max(0, self.cursor.x), self.columns)
         self.cursor.y = min(max(0, self.cursor.y), self.lines - 1)
         if len(self.buffer) != self.lines or any(len(r) != self.columns for r in self.buffer):
@@ -450,6 +456,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         hints = self._width_hints
         if len(hints) > 4 * self.lines:
             hints.clear()
+        clean = self._clean
         tails = self._blank_tails
         if len(tails) != cols + 1:
             blank = [BLANK] * cols
@@ -518,6 +525,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                     continue
                 if x + width <= cols:
                     row = buffer[cursor.y]
+                    clean.pop(id(row), None)
                     stop = x + width
                     if 0 < x < cols and row[x].data == "":
                         row[x - 1] = BLANK
@@ -612,6 +620,9 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         hints = self._width_hints
         if len(hints) > 4 * self.lines:
             hints.clear()
+        clean = self._clean
+        if len(clean) > 4 * self.lines:
+            clean.clear()
         tails = self._blank_tails
         if len(tails) != cols + 1:
             blank = [BLANK] * cols
@@ -629,6 +640,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             if w:
                 x = cursor.x
                 row = buffer[cursor.y]
+                clean.pop(id(row), None)
                 stop = x + w
                 if 0 < x < cols and row[x].data == "":
                     row[x - 1] = BLANK
@@ -661,6 +673,10 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             out: list[list[Cell]] = []
             push = out.append
             for row in above[max(0, gone - keep) : gone]:
+                done = clean.pop(id(row), None)
+                if done is not None and done[0] is row:
+                    push(done[1])
+                    continue
                 hint = hints.pop(id(row), None)
                 if hint is not None and hint[0] is row:
                     # a width hint (see _push_history), verified
@@ -675,14 +691,11 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                 if " \r\n" in stripped or stripped.endswith(" "):  # trim trailing blanks
                     out[lo:] = [_trim(row, tails) for row in out[lo:]]
             self.history.extend(out)
-        new_rows = list(
-            map(
-                add,
-                map(cells.__getitem__, lines[first_stay:]),
-                map(tails.__getitem__, ws[first_stay:]),
-            )
-        )
-        hints.update(zip(map(id, new_rows), zip(new_rows, ws[first_stay:])))  # noqa: B905
+        shown = list(map(cells.__getitem__, lines[first_stay:]))
+        new_rows = list(map(add, shown, map(tails.__getitem__, ws[first_stay:])))
+        if " \r\n" in stripped or stripped.endswith(" "):
+            shown = [_trim(row, tails) for row in shown]
+        clean.update(zip(map(id, new_rows), zip(new_rows, shown)))  # noqa: B905
         buffer[:] = above[gone:] + new_rows + [[BLANK] * cols]
         cursor.y = bottom
         cursor.x = 0
@@ -837,6 +850,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                     x = cols - 1
                     pos = n - 1
             row = self.buffer[cursor.y]
+            self._clean.pop(id(row), None)
             take = min(n - pos, cols - x)
             end = x + take
             if x > 0 and row[x].data == "":
@@ -869,6 +883,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                     cursor.x = cols - w
             x = cursor.x
             row = self.buffer[cursor.y]
+            self._clean.pop(id(row), None)
             if x > 0 and row[x].data == "":
                 row[x - 1] = BLANK
             if insert:
@@ -886,6 +901,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
 
     def _combine(self, char: str) -> None:
         row = self.buffer[self.cursor.y]
+        self._clean.pop(id(row), None)
         x = min(self.cursor.x, self.columns) - 1
         if x > 0 and row[x].data == "":
             x -= 1
@@ -898,6 +914,10 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
 
     def _push_history(self, row: list[Cell]) -> None:
         if self.history.maxlen == 0:
+            return
+        done = self._clean.pop(id(row), None)
+        if done is not None and done[0] is row:
+            self.history.push(done[1])
             return
         # trim trailing blanks: binary search on "row[k:] is all blank" (C-speed compares)
         n = len(row)
@@ -1012,11 +1032,13 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
     def erase_characters(self, count: int | None = None) -> None:
         x = min(self.cursor.x, self.columns - 1)
         end = min(self.columns, x + (count or 1))
+        self._clean.pop(id(self.buffer[self.cursor.y]), None)
         self.buffer[self.cursor.y][x:end] = [self._erase_cell()] * (end - x)
         self.dirty.add(self.cursor.y)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         row = self.buffer[self.cursor.y]
+        self._clean.pop(id(row), None)
         x = min(self.cursor.x, self.columns - 1)
         cell = self._erase_cell()
         if how == 0:
@@ -1049,6 +1071,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
 
     def insert_characters(self, count: int | None = None) -> None:
         row = self.buffer[self.cursor.y]
+        self._clean.pop(id(row), None)
         x = min(self.cursor.x, self.columns - 1)
         row[x:x] = [self._erase_cell()] * (count or 1)
         del row[self.columns :]
@@ -1056,6 +1079,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
 
     def delete_characters(self, count: int | None = None) -> None:
         row = self.buffer[self.cursor.y]
+        self._clean.pop(id(row), None)
         x = min(self.cursor.x, self.columns - 1)
         count = min(count or 1, self.columns - x)
         del row[x : x + count]
@@ -1150,6 +1174,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         lines = max(1, lines or self.lines)
         if columns == self.columns and lines == self.lines:
             return
+        self._clean.clear()  # rows change in place below
         if lines < self.lines and self.cursor.y >= lines:
             shift = self.cursor.y - lines + 1
             for row in self.buffer[:shift]:

@@ -63,9 +63,13 @@ def _piece(rnd: random.Random, columns: int, lines: int) -> str:
     return "\t"
 
 
-def _log_lines(rnd: random.Random, count: int) -> str:
+_PLAIN_ENDINGS = ["", "  ", "\x1b[0m  ", "\x1b[44m "]
+
+
+def _log_lines(rnd: random.Random, count: int, endings: list[str] | None = None) -> str:
     """Coloured log lines; most blocks pure ASCII + SGR (the bulk paths' case)."""
-    endings = _ENDINGS if rnd.random() < 0.3 else ["", "  ", "\x1b[0m  ", "\x1b[44m "]
+    if endings is None:
+        endings = _ENDINGS if rnd.random() < 0.3 else _PLAIN_ENDINGS
     out = []
     for i in range(count):
         out.append(
@@ -89,7 +93,7 @@ def _state(emu: Emulator) -> tuple[object, ...]:
 @pytest.mark.parametrize("seed", range(int(os.environ.get("FAST_PATH_SEEDS", "60"))))
 def test_fast_path_equals_plain_pyte_parsing(seed: int) -> None:
     rnd = random.Random(seed)
-    columns = rnd.choice([10, 23, 40, 80])
+    columns = rnd.choice([10, 23, 40, 80, 100, 132])
     lines = rnd.choice([1, 3, 8, 24])
     scrollback = rnd.choice([0, 5, 1000])
     text = ""
@@ -109,4 +113,34 @@ def test_fast_path_equals_plain_pyte_parsing(seed: int) -> None:
             size = rnd.choice([1, 7, 300, 4096, 70000])
             emu.feed(data[pos : pos + size])
             pos += size
+        assert _state(emu) == _state(reference)
+
+
+@pytest.mark.parametrize("chunk", [1, 300, 4096, 1 << 20])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "\x1b[2;30HXYZ",  # text past the end of a drawn line
+        "\x1b[3;30H\u00e9\u0301",  # a combining character there
+        "\x1b[4;1H\x1b[44m\x1b[K\x1b[0m",  # erase with a background colour
+        "\x1b[5;1H\x1b[4@",  # insert characters
+        "\x1b[6;1H\x1b[2P",  # delete characters
+        "\x1b[7;1H\x1b[44m\x1b[50X\x1b[0m",  # erase characters
+        "\x1b[8;1H\u4e2d\u6587",  # wide characters
+        "\x1b[9;5H\u0301",  # a combining character on a drawn one
+        "\x1b[2;1H",  # the next lines drawn over these rows
+        "\x1b[2;1H\x1b[?7l" + "w" * 100 + "\x1b[?7h",  # no autowrap
+    ],
+)
+def test_rows_written_after_bulk_drawing_keep_the_writes(chunk: int, edit: str) -> None:
+    """Rows the bulk drawer made, written to later, scroll off with what was written."""
+    rnd = random.Random(1)
+    before = _log_lines(rnd, 300, _PLAIN_ENDINGS)
+    data = (before + edit + "\r\n" + _log_lines(rnd, 300, _PLAIN_ENDINGS)).encode()
+    reference = Emulator(80, 10, 1000, fast_path=False)
+    reference.feed(data)
+    for lazy in (False, True):
+        emu = Emulator(80, 10, 1000, lazy_scrollback=lazy)
+        for i in range(0, len(data), chunk):
+            emu.feed(data[i : i + chunk])
         assert _state(emu) == _state(reference)
