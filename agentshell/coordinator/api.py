@@ -8,6 +8,12 @@ Construct and run::
     ...
     await co.stop()         # the session stays open: close it yourself
 
+The class is assembled from one module per concern (see ``coordinator.py``):
+``writer`` (shared state, durable append, broadcast) and ``subscriptions``,
+``agents``, ``clocks``, ``rules``, ``executor``, ``terminals``, ``approvals``,
+``docs`` (OT), ``edits`` (conflicts), ``tasks``; import ``Coordinator`` from here or
+from ``agentshell.coordinator.coordinator``.
+
 Everything below runs on the coordinator's event loop. Every change is an event:
 appended durably, folded into ``co.state`` (the live, read-only ``SessionState``),
 then broadcast to subscribers in submission order.
@@ -72,6 +78,8 @@ Shared documents (OT; ``draft:<terminal>`` and ``approval:<approval_id>``)::
     text, revision = await co.doc_open(doc)
     op, revision = await co.doc_op(agent_id, doc, base_revision, op, client_seq, clock=None)
     approval_id = await co.submit_draft(agent_id, terminal, timeout=None)
+        # after a restart a document's history and (agent, seq) dedup table are
+        # rebuilt from the log's doc_op events: old base revisions still transform
 
 File edits and conflicts::
 
