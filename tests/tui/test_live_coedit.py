@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import TextArea
 
 from agentshell.coordinator.coordinator import Coordinator
@@ -23,8 +24,13 @@ from tests.tui.test_actions import SIZE, until
 
 
 async def test_agent_op_shows_in_the_editor_and_the_seen_revision_is_approved(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the shell must not depend on the user's ~/.bashrc (a pyenv rehash lock left by
+    # a killed shell held every new interactive bash for 60 s)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
     sm = SessionManager("t", tmp_path / "data")
     co = Coordinator(sm, project_dir=tmp_path, run_timeout=30)
     await co.start()
