@@ -18,7 +18,7 @@ import contextlib
 import itertools
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Coroutine, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,11 +111,13 @@ def _result(reply: dict[str, Any]) -> RunResult:
 
 
 class _Connector:
-    def __init__(self, coro: Any) -> None:
+    """``await AgentClient.connect(...)`` or ``async with AgentClient.connect(...) as c``."""
+
+    def __init__(self, coro: Coroutine[Any, Any, AgentClient]) -> None:
         self._coro = coro
         self._client: AgentClient | None = None
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, AgentClient]:
         return self._coro.__await__()
 
     async def __aenter__(self) -> AgentClient:

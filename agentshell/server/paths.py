@@ -18,9 +18,7 @@ import socket
 import stat
 from pathlib import Path
 
-from agentshell.coordinator.wire import (
-    SocketSecurityError,
-)
+from agentshell.coordinator.wire import SocketSecurityError as SocketSecurityError
 from agentshell.coordinator.wire import operator_token_path as operator_token_path
 from agentshell.coordinator.wire import read_private_file as read_private_file
 from agentshell.core.errors import AgentShellError

@@ -9,7 +9,7 @@ import stat
 import struct
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 import pytest
 
 from agentshell.server.framing import MAX_FRAME, encode, read_frame

@@ -9,6 +9,7 @@ import pytest
 
 from agentshell.client import AgentClient, CommandExpired, CommandRejected
 from agentshell.client.client import ServerError
+from agentshell.core import events as ev
 from agentshell.core.errors import PermissionDeniedError
 
 from .conftest import Served, until
@@ -40,7 +41,7 @@ async def test_edit_then_approve_returns_edited_output_and_exit_code(served: Ser
         kinds = [e.event_type for e in served.session.iter_events()]
         assert kinds.count("command_executed") == 1
         statuses = [
-            e.status for e in served.session.iter_events() if e.event_type == "approval_executed"
+            e.status for e in served.session.iter_events() if isinstance(e, ev.ApprovalExecuted)
         ]
         assert statuses == ["executing", "executed"]
         scr = await agent.screen("main")
@@ -80,7 +81,7 @@ async def test_approve_similar_rule_auto_approves_next(served: Served) -> None:
         # the second similar command needs no human
         res = await asyncio.wait_for(agent.run("echo second two"), 30)
         assert "second two" in res.output
-        decided = [e for e in served.session.iter_events() if e.event_type == "approval_decided"]
+        decided = [e for e in served.session.iter_events() if isinstance(e, ev.ApprovalDecided)]
         assert decided[-1].rule_id == rule_id and decided[-1].by == "system"
         # a different command still waits
         run3 = asyncio.ensure_future(agent.run("ls", timeout=0.3))
@@ -130,7 +131,7 @@ async def test_expiry(served: Served) -> None:
     try:
         with pytest.raises(CommandExpired):
             await asyncio.wait_for(agent.run("echo late", timeout=0.2), 10)
-        decided = [e for e in served.session.iter_events() if e.event_type == "approval_decided"]
+        decided = [e for e in served.session.iter_events() if isinstance(e, ev.ApprovalDecided)]
         assert decided[-1].decision == "expired"
     finally:
         await agent.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import struct
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 import pytest
 
 from agentshell.server.framing import (
