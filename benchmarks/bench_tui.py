@@ -6,6 +6,9 @@ Figures (each beside its anchor from the same run):
 - event-loop lag p99 while the pane is flooded (a 10 ms ticker measures lateness); < 50 ms;
   the same ticker beside the headless terminal is its anchor (the terminal's own slices).
 - idle CPU with four quiet panes over 3 s (process CPU time / wall time); < 3 %.
+
+Shells start without the user's ~/.bashrc (``user_rc=False``): what is measured is the
+terminal and the app, not the user's shell start-up.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ class LagMeter:
 
 async def headless(log: Path, cwd: str) -> tuple[float, list[float]]:
     """Best burst time of ``RUNS``, and the lag samples of all of them."""
-    term = Terminal(cwd=cwd, columns=200, lines=50)
+    term = Terminal(cwd=cwd, columns=200, lines=50, user_rc=False)
     await term.start()
     times: list[float] = []
     lags: list[float] = []
@@ -130,7 +133,7 @@ async def headless(log: Path, cwd: str) -> tuple[float, list[float]]:
 
 
 async def in_app(log: Path, cwd: str) -> tuple[float, list[float], int]:
-    term = Terminal(cwd=cwd, columns=200, lines=50)
+    term = Terminal(cwd=cwd, columns=200, lines=50, user_rc=False)
     await term.start()
     lags: list[float] = []
     try:
@@ -154,7 +157,7 @@ async def in_app(log: Path, cwd: str) -> tuple[float, list[float], int]:
 async def idle_cpu(cwd: str, seconds: float = 3.0) -> float:
     terms = {}
     for i in range(4):
-        t = Terminal(cwd=cwd, columns=100, lines=25)
+        t = Terminal(cwd=cwd, columns=100, lines=25, user_rc=False)
         await t.start()
         terms[f"t{i}"] = t
     try:
