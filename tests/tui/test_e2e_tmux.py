@@ -39,7 +39,9 @@ def test_operator_approves_in_tmux(tmp_path: Path) -> None:
     sock = sock_dir / "s.sock"
     project = tmp_path / "project"
     project.mkdir()
-    env = {**os.environ, "AGENTSHELL_DIR": str(data), "TERM": "xterm-256color"}
+    home = tmp_path / "home"  # the pane's shell must not depend on the user's ~/.bashrc
+    home.mkdir()
+    env = {**os.environ, "AGENTSHELL_DIR": str(data), "TERM": "xterm-256color", "HOME": str(home)}
     env.pop("AGENTSHELL_SOCKET", None)
     tmux = ["tmux", "-L", server]
 
