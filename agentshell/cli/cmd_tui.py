@@ -34,7 +34,8 @@ from agentshell.cli.options import resolve_data_dir, session_options
     "--demo",
     is_flag=True,
     help="Also start three example agents on a scratch project (proposals, a risky "
-    "command, a co-edited draft, a conflict): every feature within a minute.",
+    "command, a co-edited draft, a conflict): every feature within a minute. Uses the "
+    "session `demo` unless --session is given, so your default session stays clean.",
 )
 def tui(
     session: str,
@@ -64,6 +65,10 @@ def tui(
       agentshell tui --demo                   # see it work with example agents
     """
     import os
+
+    ctx = click.get_current_context()
+    if demo and ctx.get_parameter_source("session") is click.core.ParameterSource.DEFAULT:
+        session = "demo"
 
     from agentshell.server.paths import default_socket_path
     from agentshell.tui.run import attach_help, run_tui

@@ -103,7 +103,10 @@ async def _aider(c: AgentClient, root: Path) -> None:
         'def div(a, b):\n    """Divide; raises on zero."""\n    return a / b  # may raise',
     )
     await c.report_edit("src/calc.py", old, new)  # overlaps codex's edit: a conflict
-    await _run(c, "git init -q && git add -A && git commit -qm 'calc: docs'")
+    await _run(
+        c,
+        "git init -q && git add -A && git -c user.name=aider -c user.email=aider@demo.invalid commit -qm 'calc: docs'",
+    )
 
 
 async def run_demo(socket_path: str, tokens: dict[str, str], project: Path) -> None:
