@@ -16,7 +16,12 @@ from agentshell.cli.options import resolve_data_dir, session_options
 
 
 async def serve_session(
-    data_dir: Path, session: str, socket: Path | None, project: Path, shell: str | None
+    data_dir: Path,
+    session: str,
+    socket: Path | None,
+    project: Path,
+    shell: str | None,
+    user_rc: bool = True,
 ) -> int:
     from agentshell.coordinator.coordinator import Coordinator
     from agentshell.server.paths import default_socket_path, socket_record_path
@@ -25,7 +30,7 @@ async def serve_session(
 
     sm = SessionManager(session, data_dir)
     sock_path = socket or Path(os.environ.get("AGENTSHELL_SOCKET") or default_socket_path(session))
-    coord = Coordinator(sm, project_dir=project, shell=shell)
+    coord = Coordinator(sm, project_dir=project, shell=shell, user_rc=user_rc)
     server = Server(coord, sock_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -64,15 +69,33 @@ async def serve_session(
     help="Project directory (new terminals start here).",
 )
 @click.option("--shell", default=None, help="Shell for terminals [default: $SHELL].")
+@click.option(
+    "--no-user-rc",
+    "no_user_rc",
+    is_flag=True,
+    help="Start shells without your rc file (~/.bashrc, ~/.zshrc): only the prompt marks.",
+)
 def serve(
-    data_dir: Path | None, session: str, socket: Path | None, project: Path, shell: str | None
+    data_dir: Path | None,
+    session: str,
+    socket: Path | None,
+    project: Path,
+    shell: str | None,
+    no_user_rc: bool,
 ) -> None:
     """Run the coordinator and the agent socket headless (no TUI)."""
     from agentshell.core.errors import AgentShellError
 
     try:
         code = asyncio.run(
-            serve_session(resolve_data_dir(data_dir), session, socket, project.resolve(), shell)
+            serve_session(
+                resolve_data_dir(data_dir),
+                session,
+                socket,
+                project.resolve(),
+                shell,
+                user_rc=not no_user_rc,
+            )
         )
     except AgentShellError as exc:
         raise click.ClickException(str(exc)) from None

@@ -65,6 +65,7 @@ class TerminalsMixin(ExecutorMixin):
             lines=lines,
             name=name,
             sink=self._make_sink(name),
+            user_rc=self.user_rc,
         )
         await term.start()
         slot = _Slot(name=name, term=term, queue=asyncio.Queue())

@@ -49,6 +49,7 @@ class CoordinatorBase:
         columns: int = 200,
         lines: int = 50,
         run_timeout: float | None = None,
+        user_rc: bool = True,
     ) -> None:
         self.session = session
         self.project_dir = str(project_dir) if project_dir is not None else os.getcwd()
@@ -56,6 +57,10 @@ class CoordinatorBase:
         self.columns = columns
         self.lines = lines
         self.run_timeout = run_timeout
+        #: Source the user's shell rc file (``~/.bashrc``) in terminals; tests turn it
+        #: off so that a slow rc (``pyenv init`` waiting on its rehash lock) cannot
+        #: stall their shells.
+        self.user_rc = user_rc
         self._subscribers: set[Subscription] = set()
         self._slots: dict[str, _Slot] = {}
         self._waiters: dict[str, list[asyncio.Future[RunResult]]] = {}

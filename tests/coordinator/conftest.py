@@ -59,7 +59,7 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 async def co(tmp_path: Path, project: Path) -> AsyncIterator[Coordinator]:
     sm = SessionManager("t", tmp_path / "data")
-    c = Coordinator(sm, project_dir=project, run_timeout=30)
+    c = Coordinator(sm, project_dir=project, run_timeout=30, user_rc=False)
     await c.start()
     try:
         yield c

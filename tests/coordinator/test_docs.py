@@ -89,7 +89,7 @@ async def test_restart_keeps_history_for_old_revisions_and_dedup(
     shutil.copytree(co.session.session_dir, crashed / "t")
     await co.stop()
     sm = SessionManager("t", crashed)
-    co2 = Coordinator(sm, project_dir=co.project_dir)
+    co2 = Coordinator(sm, project_dir=co.project_dir, user_rc=False)
     await co2.start()
     try:
         assert co2.doc_state(D) == ("bcdef", 3)

@@ -53,7 +53,7 @@ async def test_restart_restores_and_reruns_nothing(
     await co.stop()  # the old shells go away; nothing new is logged in the copy
 
     sm = SessionManager("t", crashed)
-    co2 = Coordinator(sm, project_dir=project, run_timeout=30)
+    co2 = Coordinator(sm, project_dir=project, run_timeout=30, user_rc=False)
     await co2.start()
     try:
         # agents, with their token, are back (disconnected until they reconnect)
@@ -119,7 +119,7 @@ async def test_interrupted_can_be_approved_again_and_runs_once(
     shutil.copytree(co.session.session_dir, crashed / "t")
     await co.stop()
     sm = SessionManager("t", crashed)
-    co2 = Coordinator(sm, project_dir=project, run_timeout=30)
+    co2 = Coordinator(sm, project_dir=project, run_timeout=30, user_rc=False)
     await co2.start()
     try:
         assert co2.approval(aid).status == "interrupted"
@@ -140,7 +140,7 @@ async def test_pending_expiry_survives_restart(co: Coordinator, tmp_path: Path) 
     shutil.copytree(co.session.session_dir, crashed / "t")
     await co.stop()
     sm = SessionManager("t", crashed)
-    co2 = Coordinator(sm, project_dir=co.project_dir)
+    co2 = Coordinator(sm, project_dir=co.project_dir, user_rc=False)
     await co2.start()
     try:
         await until(lambda: not co2.approvals(), what="the expiry after restart")

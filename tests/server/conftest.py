@@ -48,7 +48,7 @@ def short_dir() -> Path:
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     root = short_dir()
     sm = SessionManager("t", tmp_path / "data")
-    co = Coordinator(sm, project_dir=tmp_path)
+    co = Coordinator(sm, project_dir=tmp_path, user_rc=False)
     server = Server(co, root / "run" / "t.sock")
     await co.start()
     await server.start()

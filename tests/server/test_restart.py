@@ -37,6 +37,7 @@ async def start_server(
         str(sock),
         "--project",
         str(project),
+        "--no-user-rc",
         env=env,
         stderr=asyncio.subprocess.PIPE,
     )
