@@ -79,8 +79,8 @@ async def test_decisions_are_refused_read_only(tmp_path: Path) -> None:
         assert [a.approval_id for a in app.query_one(ApprovalQueue).items] == ["a3"]
         for key in ("a", "r", "e", "s"):
             await pilot.press(key)
-        messages = [n.message for n in app._notifications]
-        assert messages.count(READ_ONLY) >= 4
+        # notifications land when their posted message is handled: poll for them
+        await until(lambda: [n.message for n in app._notifications].count(READ_ONLY) >= 4)
         # the recorded state is untouched
         assert sorted(app.backend.state["pending_approvals"]) == ["a1", "a3"]
         assert app.backend.state["last_seq"] == tl.seqs[len(tl) - 1]

@@ -144,7 +144,8 @@ async def test_new_request_notifies_and_updates(backend: FakeBackend) -> None:
         await until(
             lambda: any(a.approval_id == "ap-9" for a in app.query_one(ApprovalQueue).items)
         )
-        assert any("make docs" in str(n.message) for n in app._notifications)
+        # App.notify posts a message: the notification lands when that message is handled
+        await until(lambda: any("make docs" in str(n.message) for n in app._notifications))
         assert "4 pending" in str(app.query_one(ApprovalQueue).border_title)
 
 
