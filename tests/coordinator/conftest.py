@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agentshell.coordinator.coordinator import Coordinator, Subscription
 from agentshell.core import events as ev
 from agentshell.store.session import SessionManager
+from tests.polling import until  # noqa: F401  (re-exported for the tests here)
 
 ALL = ["read", "run", "type", "edit"]
-
-
-async def until(cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``cond`` (sync or async) until truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        got = cond()
-        if isinstance(got, Awaitable):
-            got = await got
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.1)
 
 
 async def next_event(sub: Subscription, timeout: float = 15.0) -> ev.Event:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import pytest
 from agentshell.core import events as ev
 from agentshell.core.state import state_to_plain
 from agentshell.replay.demo import DemoResult, run_headless_demo
+from tests.polling import until
 
 
 @dataclass
@@ -81,22 +80,6 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     rec = asyncio.run(main())
     assert rec.result.settled, "the demo did not run to the end"
     return rec
-
-
-async def until(cond: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``cond`` (sync or async) until truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        got = cond()
-        if isinstance(got, Awaitable):
-            got = await got
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.1)
 
 
 __all__ = ["LiveMoment", "Path", "Recorded", "recorded", "until"]

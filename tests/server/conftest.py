@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,6 +14,7 @@ from agentshell.client import AgentClient
 from agentshell.coordinator.coordinator import Coordinator
 from agentshell.server.server import Server
 from agentshell.store.session import SessionManager
+from tests.polling import until  # noqa: F401  (re-exported for the tests here)
 
 
 @dataclass
@@ -59,19 +57,3 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         await co.stop()
         sm.close()
         shutil.rmtree(root, ignore_errors=True)
-
-
-async def until(cond: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``cond`` (sync or async) until truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        got = cond()
-        if isinstance(got, Awaitable):
-            got = await got
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.1)
