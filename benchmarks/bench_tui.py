@@ -139,9 +139,13 @@ async def in_app(log: Path, cwd: str) -> tuple[float, list[float], int]:
     try:
         await term.run("true")
         app = AgentShellApp(_Backend({"main": term}), notify_new=False)  # type: ignore[arg-type]
-        async with app.run_test(size=(240, 60)) as pilot:
+        # 56 app rows leave the pane exactly the terminal's 50 rows, as in the real app
+        # (which resizes the terminal to its pane); a pane taller than its terminal
+        # shows scrollback rows, whose first read after a burst emulates a lazy block
+        async with app.run_test(size=(240, 56)) as pilot:
             await pilot.pause(0.3)
             pane = app.query_one("#pane-main")
+            assert pane.size.height <= 50, f"pane has {pane.size.height} rows, terminal 50"
             times: list[float] = []
             start = int(pane.repaints)  # type: ignore[attr-defined]
             for _ in range(RUNS):

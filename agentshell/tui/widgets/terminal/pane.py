@@ -9,6 +9,7 @@ emulator reports them changed (or the cursor moved on them).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -66,6 +67,8 @@ class TerminalPane(ScrollView, can_focus=True):
         self._row_cache: dict[int, tuple[Any, int | None, Strip]] = {}
         self._history_cache: LRUCache[int, tuple[Any, Strip]] = LRUCache(2048)
         self._pending = True
+        self._repaint_timer: Any = None
+        self._last_repaint = 0.0
         self._cursor: tuple[int, int, bool] = (-1, -1, False)
         self._frame: Any = None
         self._hist_len = 0
@@ -87,11 +90,36 @@ class TerminalPane(ScrollView, can_focus=True):
         return self.terminal.emulator
 
     def _on_terminal_output(self, *_args: Any) -> None:
-        """The terminal's listener: only mark; the tick repaints."""
+        """The terminal's listener: mark, and arm one repaint (see ``_arm``).
+
+        It runs in a plain asyncio callback, outside Textual's app context where
+        timers cannot be made: hand over through the pane's own message queue.
+        """
         self._pending = True
+        if self._repaint_timer is None:
+            self._repaint_timer = True
+            self.call_later(self._rearm)
+
+    def _rearm(self) -> None:
+        self._repaint_timer = None
+        self._arm()
+
+    def _arm(self) -> None:
+        """Schedule one repaint, at most ``FPS`` a second; nothing while the pane is quiet.
+
+        Output arms a single timer (no polling interval), so idle panes cost no wake-ups
+        and a flood still repaints at most FPS times a second.
+        """
+        if self._repaint_timer is not None or not self.is_mounted:
+            return
+        delay = self._last_repaint + 1 / self.FPS - time.monotonic()
+        if delay > 0.001:
+            self._repaint_timer = self.set_timer(delay, self._tick)
+        else:  # due now: after the current message (Textual timers cannot take 0)
+            self._repaint_timer = True
+            self.call_later(self._tick)
 
     def on_mount(self) -> None:
-        self.set_interval(1 / self.FPS, self._tick)
         self.repaint_now()
         self._update_titles()
         self.run_worker(self._drain_outbox(), exclusive=False, group=f"send-{self.terminal_name}")
@@ -115,13 +143,16 @@ class TerminalPane(ScrollView, can_focus=True):
 
     def mark_dirty(self) -> None:
         self._pending = True
+        self._arm()
 
     # -------------------------------------------------------------------- ticks
 
     def _tick(self) -> None:
+        self._repaint_timer = None
         if not self._pending:
             return
         self._pending = False
+        self._last_repaint = time.monotonic()
         self.repaint_now()
 
     def repaint_now(self) -> None:
