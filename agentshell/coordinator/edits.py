@@ -49,6 +49,7 @@ class EditsMixin(DocsMixin):
                 new_ranges=new_r,
                 lines_added=sum(b - a for a, b in new_r),
                 lines_removed=sum(b - a for a, b in old_r),
+                new_lines=ev.range_excerpts(new, new_r),
                 clock=self._clock_for(agent_id, clock),
             )
         )
@@ -106,6 +107,34 @@ class EditsMixin(DocsMixin):
         for x in edits:
             self._seen[agent_id] = merge(self._seen.get(agent_id, {}), x.clock)
         return list(out.values())
+
+    def conflict_sides(
+        self, conflict_id: str
+    ) -> tuple[str, tuple[str, ...], str, tuple[str, ...], int, int] | None:
+        """Each side of an active conflict as its agent wrote it, for a side-by-side view:
+        ``(first_agent, first_lines, second_agent, second_lines, first_start,
+        second_start)``, from the two ``file_edited`` events (found in the log once,
+        then cached). None when the conflict or its edits are unknown."""
+        c = self.session.state["active_conflicts"].get(conflict_id)
+        if c is None or len(c.edit_ids) < 2 or len(c.ranges) < 2:
+            return None
+        cache: dict[str, ev.FileEdited] = self.__dict__.setdefault("_edit_events", {})
+        missing = [i for i in c.edit_ids if i not in cache]
+        if missing:
+            for e in self.session.iter_events(after_seq=max(0, c.seq - 100_000)):
+                if isinstance(e, ev.FileEdited) and e.event_id in missing:
+                    cache[e.event_id] = e
+        sides: list[tuple[str, tuple[str, ...], int]] = []
+        for edit_id, rng in zip(c.edit_ids[:2], c.ranges[:2], strict=True):
+            fe = cache.get(edit_id)
+            if fe is None:
+                return None
+            j = next((k for k, r in enumerate(fe.ranges) if tuple(r) == tuple(rng)), None)
+            if j is None or j >= len(fe.new_lines) or j >= len(fe.new_ranges):
+                return None
+            sides.append((fe.agent_id, tuple(fe.new_lines[j]), int(fe.new_ranges[j][0])))
+        (a, a_lines, a0), (b, b_lines, b0) = sides
+        return a, a_lines, b, b_lines, a0, b0
 
     async def resolve_conflict(
         self, conflict_id: str, resolution: str, *, by: str = ev.HUMAN, note: str = ""

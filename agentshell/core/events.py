@@ -139,6 +139,8 @@ class FileEdited(Event):
     changed line ranges of the old content and ``new_ranges`` of the new content,
     each ``[start, end)`` 0-based half-open (a pure insertion before line k is
     ``[k, k)``). The producer's vector clock is the event's ``clock``.
+    ``new_lines[i]`` holds the text of ``new_ranges[i]`` (line endings dropped, at most
+    ``EXCERPT_LINES`` lines), so a conflict can show each side's lines later.
     """
 
     event_type: ClassVar[str] = "file_edited"
@@ -149,6 +151,17 @@ class FileEdited(Event):
     new_ranges: list[list[int]] = field(default_factory=list)
     lines_added: int = 0
     lines_removed: int = 0
+    new_lines: list[list[str]] = field(default_factory=list)
+
+
+#: How many lines of each changed range a ``file_edited`` event keeps as text.
+EXCERPT_LINES = 50
+
+
+def range_excerpts(new_content: str, new_ranges: list[list[int]]) -> list[list[str]]:
+    """The text of each ``[start, end)`` line range of ``new_content`` (for ``new_lines``)."""
+    lines = new_content.split("\n")
+    return [[ln.rstrip("\r") for ln in lines[a : min(b, a + EXCERPT_LINES)]] for a, b in new_ranges]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

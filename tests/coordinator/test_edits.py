@@ -54,6 +54,17 @@ async def test_concurrent_overlapping_edits_conflict(two: Coordinator) -> None:
     assert list(two.state["active_conflicts"]) == [c.conflict_id]
 
 
+async def test_conflict_sides_show_what_each_agent_wrote(two: Coordinator) -> None:
+    await two.report_edit("a", "f.py", BASE, change(range(2, 5)))
+    _, (c,) = await two.report_edit("b", "f.py", BASE, change(range(4, 6), "other"))
+    want = ("a", ("changed 2", "changed 3", "changed 4"), "b", ("other 4", "other 5"), 2, 4)
+    assert two.conflict_sides(c.conflict_id) == want
+    # a coordinator that did not see the edits live finds them in the log
+    two.__dict__.pop("_edit_events", None)
+    assert two.conflict_sides(c.conflict_id) == want
+    assert two.conflict_sides("c-nope") is None
+
+
 async def test_touching_ranges_conflict(two: Coordinator) -> None:
     await two.report_edit("a", "f.py", BASE, change(range(2, 4)))
     _, conflicts = await two.report_edit("b", "f.py", BASE, change(range(4, 5), "other"))
