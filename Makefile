@@ -44,6 +44,7 @@ screenshots: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/agentshell demo --cast screenshots/demo.cast
+	$(BIN)/agentshell screenshots --out screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
