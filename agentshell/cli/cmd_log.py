@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,7 +16,7 @@ from agentshell.cli.options import resolve_data_dir, session_options
 from agentshell.core import events as ev
 from agentshell.core.errors import InvalidNameError, LogCorruptionError
 from agentshell.store.framing import ScanResult, iter_records
-from agentshell.store.log import fsync_dir
+from agentshell.store.log import copy_whole_and_cut
 from agentshell.store.session import LOG_NAME, SNAPSHOT_DIR, check_name
 from agentshell.store.snapshots import SnapshotError, load_snapshot, snapshot_paths
 
@@ -272,24 +270,7 @@ def repair(path: Path | None, data_dir: Path | None, session: str) -> None:
         )
     cut = v.cut_at
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    copy = log_path.with_name(f"{LOG_NAME}.before-repair-{stamp}")
-    n = 1
-    while copy.exists():
-        copy = log_path.with_name(f"{LOG_NAME}.before-repair-{stamp}.{n}")
-        n += 1
-    shutil.copyfile(log_path, copy)
-    fd = os.open(copy, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fd = os.open(log_path, os.O_WRONLY)
-    try:
-        os.ftruncate(fd, cut)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(sdir)
+    copy = copy_whole_and_cut(log_path, cut, f".before-repair-{stamp}")
     click.echo(f"kept a copy of the original log at {copy}")
     click.echo(
         f"cut {v.size - cut} byte(s) at byte {cut}: the log now holds {v.result.count} "

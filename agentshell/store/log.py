@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -83,6 +84,31 @@ def broken_copy_path(path: Path, suffix: str = ".broken") -> Path:
     return candidate
 
 
+def truncate_durably(path: Path, end: int) -> None:
+    """Truncate ``path`` to ``end`` bytes and make the cut durable (file and directory)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, end)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)
+
+
+def copy_whole_and_cut(path: Path, end: int, suffix: str) -> Path:
+    """Keep a durable copy of all of ``path`` (``path`` + ``suffix``, numbered when
+    taken), then truncate ``path`` to ``end``. Returns the copy's path (for repair)."""
+    copy = broken_copy_path(path, suffix)
+    shutil.copyfile(path, copy)
+    fd = os.open(copy, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    truncate_durably(path, end)
+    return copy
+
+
 def keep_and_cut(path: Path, end: int, suffix: str = ".broken") -> Path | None:
     """Copy the bytes of ``path`` after ``end`` aside, then truncate ``path`` to ``end``.
 
@@ -102,13 +128,7 @@ def keep_and_cut(path: Path, end: int, suffix: str = ".broken") -> Path | None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.ftruncate(fd, end)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(path.parent)
+    truncate_durably(path, end)
     return copy
 
 
