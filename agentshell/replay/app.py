@@ -19,9 +19,8 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Footer, Header, RichLog, Static, TabbedContent, TabPane
+from textual.widgets import RichLog
 
 from agentshell.core import events as ev
 from agentshell.core.state import SessionState
@@ -31,11 +30,7 @@ from agentshell.terminal.frames import Frame
 from agentshell.tui import app as tui_app
 from agentshell.tui.app import AgentShellApp
 from agentshell.tui.backend import ConflictSides, RuleDraft, SharedText, TerminalLike
-from agentshell.tui.widgets.agents.panel import AgentsPanel
-from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 from agentshell.tui.widgets.log.event_log import EventLogView
-from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue
-from agentshell.tui.widgets.terminal.grid import TerminalGrid
 
 READ_ONLY = "replay is read-only: nothing can be decided or typed here"
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -250,25 +245,8 @@ class ReplayApp(AgentShellApp):
             notify_new=False,
         )
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="body"):
-            with Vertical(id="sidebar"):
-                yield ApprovalQueue(
-                    clock=self.clock, risk=self._risk, text=self._live_text, id="approvals"
-                )
-                yield Static(id="agents-mini")
-            with TabbedContent(id="main", initial="tab-terminals"):
-                with TabPane("Terminals", id="tab-terminals"):
-                    yield TerminalGrid(id="grid")
-                with TabPane("Conflicts", id="tab-conflicts"):
-                    yield ConflictPanel(sides=self.backend.conflict_sides, id="conflicts")
-                with TabPane("Agents & tasks", id="tab-agents"):
-                    yield AgentsPanel(id="agents")
-                with TabPane("Log", id="tab-log"):
-                    yield EventLogView(id="log")
+    def compose_above_footer(self) -> ComposeResult:
         yield Scrubber(self.timeline, id="scrubber")
-        yield Footer()
 
     async def on_mount(self) -> None:
         self.seek(self.start_pos)

@@ -115,7 +115,12 @@ class AgentShellApp(App[None]):
                     yield AgentsPanel(id="agents")
                 with TabPane("Log", id="tab-log"):
                     yield EventLogView(id="log")
+        yield from self.compose_above_footer()
         yield Footer()
+
+    def compose_above_footer(self) -> ComposeResult:
+        """Widgets between the body and the footer (none here; replay adds its scrubber)."""
+        return iter(())
 
     async def on_mount(self) -> None:
         if self.use_ansi_theme or (
