@@ -54,6 +54,7 @@ class EditsMixin(DocsMixin):
             )
         )
         assert isinstance(e, ev.FileEdited)
+        self._edit_event_cache[e.event_id] = e
         self.saw(agent_id, e)
         edits = self.session.state["file_edits"].get(path, [])
         mine = next((x for x in reversed(edits) if x.edit_id == e.event_id), None)
@@ -118,7 +119,7 @@ class EditsMixin(DocsMixin):
         c = self.session.state["active_conflicts"].get(conflict_id)
         if c is None or len(c.edit_ids) < 2 or len(c.ranges) < 2:
             return None
-        cache: dict[str, ev.FileEdited] = self.__dict__.setdefault("_edit_events", {})
+        cache = self._edit_event_cache
         missing = [i for i in c.edit_ids if i not in cache]
         if missing:
             for e in self.session.iter_events(after_seq=max(0, c.seq - 100_000)):

@@ -77,6 +77,8 @@ class CoordinatorBase:
         self._doc_histories: dict[str, ot.OTServerDoc] | None = None
         self._closing: set[str] = set()
         self._seen: dict[str, dict[str, int]] = {}
+        #: file_edited events reported since start, by event id (conflict side-by-side)
+        self._edit_event_cache: dict[str, ev.FileEdited] = {}
         self._system_seq = 0
 
     async def _emit(self, event: ev.Event) -> ev.Event:

@@ -126,31 +126,28 @@ async def _unsubscribe(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ commands
 
 
-@op("propose")
-async def _propose(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
+async def _propose_request(conn: Connection, req: dict[str, Any]) -> str:
+    """Queue the request's command (fields command, terminal, timeout); its approval id."""
     agent = conn.need(RUN)
-    co = conn.server.coordinator
-    aid = await co.propose(
+    return await conn.server.coordinator.propose(
         agent,
         field(req, "command", str),
         field(req, "terminal", str, "main"),
         _number(req, "timeout"),
     )
-    info = co.session.state["pending_approvals"].get(aid)
+
+
+@op("propose")
+async def _propose(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
+    aid = await _propose_request(conn, req)
+    info = conn.server.coordinator.session.state["pending_approvals"].get(aid)
     return {"approval_id": aid, "status": info.status if info is not None else "decided"}
 
 
 @op("run")
 async def _run(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
-    agent = conn.need(RUN)
-    co = conn.server.coordinator
-    aid = await co.propose(
-        agent,
-        field(req, "command", str),
-        field(req, "terminal", str, "main"),
-        _number(req, "timeout"),
-    )
-    return result_to_wire(await co.wait_result(aid))
+    aid = await _propose_request(conn, req)
+    return result_to_wire(await conn.server.coordinator.wait_result(aid))
 
 
 @op("result")

@@ -60,7 +60,7 @@ async def test_conflict_sides_show_what_each_agent_wrote(two: Coordinator) -> No
     want = ("a", ("changed 2", "changed 3", "changed 4"), "b", ("other 4", "other 5"), 2, 4)
     assert two.conflict_sides(c.conflict_id) == want
     # a coordinator that did not see the edits live finds them in the log
-    two.__dict__.pop("_edit_events", None)
+    two._edit_event_cache.clear()
     assert two.conflict_sides(c.conflict_id) == want
     assert two.conflict_sides("c-nope") is None
 

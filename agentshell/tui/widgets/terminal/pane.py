@@ -67,7 +67,7 @@ class TerminalPane(ScrollView, can_focus=True):
         self._row_cache: dict[int, tuple[Any, int | None, Strip]] = {}
         self._history_cache: LRUCache[int, tuple[Any, Strip]] = LRUCache(2048)
         self._pending = True
-        self._repaint_timer: Any = None
+        self._repaint_armed = False
         self._last_repaint = 0.0
         self._cursor: tuple[int, int, bool] = (-1, -1, False)
         self._frame: Any = None
@@ -96,13 +96,9 @@ class TerminalPane(ScrollView, can_focus=True):
         timers cannot be made: hand over through the pane's own message queue.
         """
         self._pending = True
-        if self._repaint_timer is None:
-            self._repaint_timer = True
-            self.call_later(self._rearm)
-
-    def _rearm(self) -> None:
-        self._repaint_timer = None
-        self._arm()
+        if not self._repaint_armed:
+            self._repaint_armed = True
+            self.call_later(self._schedule_repaint)
 
     def _arm(self) -> None:
         """Schedule one repaint, at most ``FPS`` a second; nothing while the pane is quiet.
@@ -110,13 +106,18 @@ class TerminalPane(ScrollView, can_focus=True):
         Output arms a single timer (no polling interval), so idle panes cost no wake-ups
         and a flood still repaints at most FPS times a second.
         """
-        if self._repaint_timer is not None or not self.is_mounted:
+        if not self._repaint_armed:
+            self._repaint_armed = True
+            self._schedule_repaint()
+
+    def _schedule_repaint(self) -> None:
+        if not self.is_mounted:
+            self._repaint_armed = False  # on_mount paints; output after it arms again
             return
         delay = self._last_repaint + 1 / self.FPS - time.monotonic()
         if delay > 0.001:
-            self._repaint_timer = self.set_timer(delay, self._tick)
+            self.set_timer(delay, self._tick)
         else:  # due now: after the current message (Textual timers cannot take 0)
-            self._repaint_timer = True
             self.call_later(self._tick)
 
     def on_mount(self) -> None:
@@ -148,7 +149,7 @@ class TerminalPane(ScrollView, can_focus=True):
     # -------------------------------------------------------------------- ticks
 
     def _tick(self) -> None:
-        self._repaint_timer = None
+        self._repaint_armed = False
         if not self._pending:
             return
         self._pending = False
