@@ -294,41 +294,45 @@ class EventLog:
     def enqueue(self, body: bytes) -> _Waiter:
         """Queue a record body for durable append; ``.wait()`` on the result blocks
         until it is durable. Records are written in the order enqueued."""
-        data = frame(body)
         parked = _allocate_lock()
         parked.acquire()
-        with self._lock:
-            self._check_open()
-            self._pending.append(data)
-            self._pending_bytes += len(data)
-            r = self._round
-            r.durable = True
-            r.waiters.append(parked)
-            if self._writer_idle and len(r.waiters) + len(r.callbacks) >= self._wake_at:
-                self._writer_idle = False
-                self._bell.release()
-        return _Waiter(parked, r)
+        return _Waiter(parked, self._queue_durable(frame(body), parked=parked))
 
     def enqueue_async(self, body: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
         """Queue a record body; the returned future (of ``loop``) resolves when durable."""
-        data = frame(body)
         fut: asyncio.Future[None] = loop.create_future()
+        self._queue_durable(frame(body), callback=(loop, fut))
+        return fut
+
+    def _queue_durable(
+        self,
+        data: bytes,
+        *,
+        parked: Any = None,
+        callback: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None,
+    ) -> _Round:
+        """Queue a framed record in the current round with its waiter (a parked lock
+        or a loop callback), waking the writer when enough waiters have gathered."""
         with self._lock:
             self._check_open()
             self._pending.append(data)
             self._pending_bytes += len(data)
             r = self._round
             r.durable = True
-            r.callbacks.append((loop, fut))
+            if parked is not None:
+                r.waiters.append(parked)
+            if callback is not None:
+                r.callbacks.append(callback)
             if self._writer_idle and len(r.waiters) + len(r.callbacks) >= self._wake_at:
                 self._writer_idle = False
                 self._bell.release()
-        return fut
+        return r
 
     def append(self, body: bytes) -> None:
         """Append one record body; returns once it is durable (fdatasync'd).
 
-        Same as ``enqueue(body).wait()``, spelled out: with many threads appending,
+        Same as ``enqueue(body).wait()`` (and ``_queue_durable``), spelled out inline:
+        with many threads appending,
         the time each holds the GIL between its wake-up and parking again is what
         bounds the rate.
         """
