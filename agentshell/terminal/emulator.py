@@ -469,6 +469,23 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         all_rows = range(self.lines)
         keep = self.history.maxlen > 0
         remember = self.history.append
+
+        def retire(top: list[Any]) -> None:
+            """A row scrolled off the top: into the scrollback (trimmed by its width
+            hint when that is still true), and every row is now dirty."""
+            if keep:
+                hint = hints.pop(id(top), None)
+                if hint is not None and hint[0] is top:
+                    e = hint[1]
+                    if top[e - 1] is not BLANK and top[e:] == tails[e]:
+                        remember(top[:e])
+                    else:
+                        self._push_history(top)
+                else:
+                    self._push_history(top)
+            if len(dirty) < len(all_rows):
+                dirty.update(all_rows)
+
         fresh = simple and buffer[bottom] == tails[0]
         start = pos
         # TAB, BS, BEL or a lone CR anywhere: check each line (else no line has one)
@@ -508,18 +525,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
                     top = buffer.pop(0)
                     if width:
                         hints[id(cells)] = (cells, width)
-                    if keep:
-                        hint = hints.pop(id(top), None)
-                        if hint is not None and hint[0] is top:
-                            e = hint[1]
-                            if top[e - 1] is not BLANK and top[e:] == tails[e]:
-                                remember(top[:e])
-                            else:
-                                self._push_history(top)
-                        else:
-                            self._push_history(top)
-                    if len(dirty) < len(all_rows):
-                        dirty.update(all_rows)
+                    retire(top)
                     cursor.attrs = style
                     start += len(line) + 2
                     continue
@@ -554,18 +560,7 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             if simple and cursor.y == bottom:
                 top = buffer.pop(0)
                 buffer.append([BLANK] * cols)
-                if keep:
-                    hint = hints.pop(id(top), None)
-                    if hint is not None and hint[0] is top:
-                        e = hint[1]
-                        if top[e - 1] is not BLANK and top[e:] == tails[e]:
-                            remember(top[:e])
-                        else:
-                            self._push_history(top)
-                    else:
-                        self._push_history(top)
-                if len(dirty) < len(all_rows):
-                    dirty.update(all_rows)
+                retire(top)
                 fresh = True
             else:
                 self.index()
