@@ -15,10 +15,11 @@ So ``[0, 2)`` and ``[2, 4)`` (adjacent) conflict, an insertion ``[k, k)`` confli
 with any range starting or ending at ``k`` and with another insertion at ``k``, and
 ``[0, 2)`` / ``[3, 4)`` (one untouched line between) do not. The property test in
 ``tests/core/test_ranges.py`` checks against ``git merge-file`` that whenever git
-reports a conflict, this rule reports one too -- for diffs that are unambiguous.
-Known limit: where lines repeat (blank lines, ``}``), difflib may put a deleted or
-inserted line at another of the equivalent places than git's diff does, and the
-rule can then miss a conflict git would see (``test_known_limit_ambiguous_alignment``).
+reports a conflict, this rule reports one too, on thousands of random edits with
+repeated lines. That needs the hunks where git puts them: where lines repeat (blank
+lines, ``}``) a deleted or inserted line can sit on any of several equal copies,
+so the ranges come from :mod:`agentshell.core.linediff` (git's Myers diff and hunk
+placement), not :mod:`difflib`.
 
 Two *edits* (``EditInfo``) conflict when they are by different agents, of the same
 file, concurrent by their vector clocks (neither had seen the other) and some range
@@ -28,9 +29,9 @@ of one conflicts with some range of the other (see :func:`find_conflicts`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from difflib import SequenceMatcher
 
 from agentshell.core.clock import concurrent
+from agentshell.core.linediff import diff_hunks
 from agentshell.core.state import EditInfo
 
 Range = tuple[int, int]
@@ -51,31 +52,21 @@ def changed_line_ranges(old: str, new: str) -> tuple[list[list[int]], list[list[
     """The changed line ranges of an edit from ``old`` to ``new``: ``(old_side, new_side)``.
 
     Both contents are split into lines (keeping line endings, so a changed or added
-    final newline is a change of the last line) and compared with
-    :class:`difflib.SequenceMatcher` (no junk heuristic). Every run that is not equal
-    gives one range on each side, in order: ``old_side[i]`` is the ``[start, end)``
-    of the replaced/deleted old lines (empty ``[k, k)`` for a pure insertion before
-    old line ``k``) and ``new_side[i]`` the lines that took their place (empty for a
-    pure deletion). Runs that touch are merged. Equal contents give ``([], [])``.
+    final newline is a change of the last line) and diffed as git diffs them
+    (:func:`agentshell.core.linediff.diff_hunks`). Every hunk gives one range on each
+    side, in order: ``old_side[i]`` is the ``[start, end)`` of the replaced/deleted
+    old lines (empty ``[k, k)`` for a pure insertion before old line ``k``) and
+    ``new_side[i]`` the lines that took their place (empty for a pure deletion).
+    Equal contents give ``([], [])``.
 
     >>> changed_line_ranges("a\\nb\\nc\\n", "a\\nB\\nc\\n")
     ([[1, 2]], [[1, 2]])
     >>> changed_line_ranges("a\\n", "a\\nb\\n")
     ([[1, 1]], [[1, 2]])
     """
-    a = split_lines(old)
-    b = split_lines(new)
-    old_side: list[list[int]] = []
-    new_side: list[list[int]] = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        if old_side and old_side[-1][1] == i1 and new_side[-1][1] == j1:
-            old_side[-1][1] = i2
-            new_side[-1][1] = j2
-        else:
-            old_side.append([i1, i2])
-            new_side.append([j1, j2])
+    hunks = diff_hunks(split_lines(old), split_lines(new))
+    old_side = [[i, i + n] for i, n, _, _ in hunks]
+    new_side = [[j, j + m] for _, _, j, m in hunks]
     return old_side, new_side
 
 
