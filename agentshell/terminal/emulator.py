@@ -46,6 +46,7 @@ ALT_47 = 47 << 5
 BRACKETED_PASTE = 2004 << 5
 DECCKM = 1 << 5
 MOUSE_MODES = (9, 1000, 1001, 1002, 1003, 1005, 1006, 1015)
+LAZY_BLOCK_LINES = 256  # scrollback rows emulated together on first read (~1.5 ms)
 _ALT_MODES = (ALT_1049, ALT_1047, ALT_47)
 
 _TOKEN = re.compile(
@@ -801,14 +802,30 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
             count += 1
         if count:
             style = _style_after(start_style, text, p1, q) if q > p1 else start_style
-            block = LazyBlock(text[q:p2], style, cols, count, self._render_block)
-            self.history.push_lazy(block)
+            self._push_lazy_blocks(text, q, p2, count, style)
         self.cursor.attrs = _style_after(start_style, text, p1, p2)
         self.buffer = [[BLANK] * cols for _ in range(n)]
         self.cursor.x = 0
         self.cursor.y = 0
         self.dirty.update(range(n))
         return p2
+
+    def _push_lazy_blocks(self, text: str, start: int, end: int, count: int, style: Style) -> None:
+        """Keep the ``count`` lines of ``text[start:end]`` as lazy blocks of about
+        ``LAZY_BLOCK_LINES`` lines, each with the style in effect where it starts, so
+        reading one scrolled-back row emulates a few hundred lines, not the burst."""
+        cols = self.columns
+        # cut by characters (at the next line end): a C-speed count per block
+        # instead of a Python step per line
+        step = max(1, (end - start) * LAZY_BLOCK_LINES // count)
+        while start < end:
+            stop = text.find("\n", min(start + step, end) - 1, end) + 1 or end
+            lines = text.count("\n", start, stop)
+            self.history.push_lazy(
+                LazyBlock(text[start:stop], style, cols, lines, self._render_block)
+            )
+            style = _style_after(style, text, start, stop)
+            start = stop
 
     @staticmethod
     def _render_block(block: LazyBlock) -> list[Line]:

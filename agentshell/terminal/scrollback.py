@@ -3,9 +3,9 @@
 Rows that scroll off the top of the main screen are kept in a bounded deque. A row
 is stored as it left the screen (a list of cells, trailing blanks trimmed) and turned
 into a :class:`Line` when somebody reads it. Bursts that scroll many screenfuls at
-once are stored *lazily*: the raw text of those lines plus the style in effect at
-their start (a :class:`LazyBlock`); the block is emulated the first time one of its
-rows is read.
+once are stored *lazily*: the raw text of those lines in blocks of a few hundred,
+each with the style in effect at its start (a :class:`LazyBlock`); a block is
+emulated the first time one of its rows is read.
 """
 
 from __future__ import annotations

@@ -246,3 +246,26 @@ def test_bulk_path_declines_cursor_movement_and_long_lines() -> None:
             slow.feed(data[i : i + 500])
         assert fast.display == slow.display
         assert fast.history.text() == slow.history.text()
+
+
+def test_reading_one_scrolled_back_row_emulates_only_its_block() -> None:
+    """A burst is kept as blocks of a few hundred lines, so scrolling back after it
+    costs one block's emulation, not the whole burst's."""
+    from agentshell.terminal.scrollback import LazyBlock
+
+    emu = Emulator(80, 24, 10_000)
+    emu.feed(_log(20_000))
+    entries = emu.history._rows
+
+    def lazy() -> set[int]:
+        return {id(e) for e in entries if isinstance(e, LazyBlock)}
+
+    blocks = [e for e in entries if isinstance(e, LazyBlock)]
+    assert len(lazy()) >= 20
+    assert max(b.count for b in blocks) <= 512
+    before = lazy()
+    line = emu.history[5_000]
+    assert len(before - lazy()) == 1  # only the block holding that row was emulated
+    slow = Emulator(80, 24, 10_000, lazy_scrollback=False)
+    slow.feed(_log(20_000))
+    assert line == slow.history[5_000]
