@@ -358,17 +358,25 @@ class OTServerDoc:
     ``history_start + i`` to ``history_start + i + 1``. A document restored from a
     snapshot (``text`` and ``revision`` only) starts with an empty history, so
     clients based on an older revision must resynchronize (``OTError``).
+
+    The history is bounded: it keeps at least the last ``keep`` ops (and at most
+    twice that; trimming happens in steps so appends stay O(1) amortized). A live
+    client's op is based at most a few ops back, so only a client that fell
+    ``keep`` ops behind has to resynchronize; the dedup table of ``(agent, seq)``
+    is trimmed with the history, and a resend of a forgotten op is refused (its
+    base is gone), never applied twice. ``keep=None`` keeps everything.
     """
 
-    __slots__ = ("_seen", "authors", "history", "history_start", "revision", "text")
+    __slots__ = ("_seen", "authors", "history", "history_start", "keep", "revision", "text")
 
-    def __init__(self, text: str = "", revision: int = 0) -> None:
+    def __init__(self, text: str = "", revision: int = 0, keep: int | None = 4096) -> None:
         self.text = text
         self.revision = revision
         self.history_start = revision
         self.history: list[Op] = []
         self.authors: list[tuple[str, int]] = []
         self._seen: dict[tuple[str, int], tuple[Op, int]] = {}
+        self.keep = keep
 
     def is_duplicate(self, agent: str, client_seq: int) -> bool:
         """True when ``(agent, client_seq)`` was already applied."""
@@ -413,6 +421,7 @@ class OTServerDoc:
         self.history.append(op)
         self.authors.append(key)
         self._seen[key] = (op, self.revision)
+        self._bound()
         return op, self.revision
 
     def restore(self, op: Op, agent: str = "", client_seq: int = 0) -> int:
@@ -423,11 +432,18 @@ class OTServerDoc:
         self.authors.append((agent, client_seq))
         if agent:
             self._seen[(agent, client_seq)] = (op, self.revision)
+        self._bound()
         return self.revision
+
+    def _bound(self) -> None:
+        if self.keep is not None and len(self.history) >= 2 * self.keep + 1:
+            self.forget_before(self.revision - self.keep)
 
     def forget_before(self, revision: int) -> None:
         """Drop history before ``revision`` (clients based earlier must resync)."""
         cut = min(max(revision, self.history_start), self.revision) - self.history_start
+        for key in self.authors[:cut]:
+            self._seen.pop(key, None)
         del self.history[:cut]
         del self.authors[:cut]
         self.history_start += cut

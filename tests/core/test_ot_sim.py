@@ -234,3 +234,28 @@ def test_server_restore_and_forget() -> None:
         s.receive(11, (3, "x"), "c", 1)
     with pytest.raises(ot.OTError):
         s.ops_since(11)
+
+
+def test_server_history_is_bounded_and_never_applies_a_resend_twice() -> None:
+    s = ot.OTServerDoc("", keep=10)
+    for i in range(100):
+        s.receive(s.revision, ot.insert_op(len(s.text), len(s.text), "x"), "a", i)
+    assert s.text == "x" * 100 and s.revision == 100
+    assert 10 <= len(s.history) <= 20 and s.history_start == 100 - len(s.history)
+    assert len(s._seen) == len(s.history)  # the dedup table shrinks with it
+    # a client 10 ops behind is still transformed as usual
+    op, rev = s.receive(90, ot.insert_op(90, 90, "B"), "b", 1)
+    assert rev == 101 and s.text == "x" * 100 + "B"  # moved past the 10 newer x
+    assert op == ot.insert_op(100, 100, "B")
+    # a resend of a recent op is acknowledged, not applied again
+    assert s.receive(99, ot.insert_op(99, 99, "x"), "a", 99)[1] == 100
+    assert s.text == "x" * 100 + "B"
+    # a resend of a forgotten op cannot be recognised: refused, not applied twice
+    assert not s.is_duplicate("a", 5)
+    with pytest.raises(ot.OTError, match="resynchronize"):
+        s.receive(5, ot.insert_op(5, 5, "x"), "a", 5)
+    assert s.text == "x" * 100 + "B" and s.revision == 101
+    unbounded = ot.OTServerDoc("", keep=None)
+    for i in range(100):
+        unbounded.restore(ot.insert_op(i, i, "x"), "a", i)
+    assert len(unbounded.history) == 100 and unbounded.is_duplicate("a", 0)
