@@ -157,7 +157,7 @@ def log(
         show(e)
     if res.torn and not follow:
         click.echo(
-            f"(log ends with an unfinished record at byte {res.end}: {res.tail_reason})", err=True
+            f"(log ends with an unfinished frame at byte {res.end}: {res.tail_reason})", err=True
         )
     if follow:
         try:
@@ -226,7 +226,8 @@ def check(path: Path | None, data_dir: Path | None, session: str) -> None:
     elif r.torn:
         bad = True
         click.echo(
-            f"TORN TAIL {v.log_path}: record #{r.count + 1} at byte {r.end} is unfinished: "
+            f"TORN TAIL {v.log_path}: the frame at byte {r.end} (record #{r.count + 1} on) "
+            f"is unfinished: "
             f"{r.tail_reason} ({v.size - r.end} byte(s) after the last good record). "
             f"{r.count} good record(s). Opening the session cuts it and keeps the bytes "
             f"as {LOG_NAME}.broken; `agentshell repair {sdir}` does the same now."

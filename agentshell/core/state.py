@@ -13,7 +13,9 @@ for snapshots.
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
+import itertools
+import operator
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -651,7 +653,17 @@ class _BulkFold:
     * ``output``: bytes of terminal output per terminal not yet added to its info.
     """
 
-    __slots__ = ("approvals", "cmds", "edits", "last_command", "output", "state", "waiting")
+    __slots__ = (
+        "approvals",
+        "clock_from",
+        "cmds",
+        "edits",
+        "last_command",
+        "output",
+        "state",
+        "stopped_at",
+        "waiting",
+    )
 
     def __init__(self, state: SessionState) -> None:
         self.state = state
@@ -661,6 +673,9 @@ class _BulkFold:
         self.last_command: dict[str, str] = {}
         self.waiting: dict[str, None] = {}
         self.output: dict[str, int] = {}
+        #: Progress in the list being folded (see _fold_list).
+        self.clock_from = 0
+        self.stopped_at = 0
 
     def flush_agents(self) -> None:
         agents = self.state["agents"]
@@ -721,11 +736,114 @@ def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> Fold
     record's payload map), but the common event types go into the mutable working
     form of :class:`_BulkFold` and their frozen infos are built once at the end, so
     a record costs a few dict operations. ``state`` is complete when this returns,
-    also when it raises. Returns the count, the first and last seq and the largest
-    timestamp seen (starting from ``max_ts``).
+    also when it raises (then it holds every record before the bad one). Returns
+    the count, the first and last seq and the largest timestamp seen (starting
+    from ``max_ts``). :func:`fold_batches` is the same for records in lists.
+    """
+    if isinstance(records, list):
+        return fold_batches(state, (records,), max_ts)
+    it = iter(records)
+    chunks = iter(lambda: list(itertools.islice(it, _CHUNK)), [])
+    return fold_batches(state, chunks, max_ts)
+
+
+#: Records per list when fold_records cuts a flat iterable up (a few cache-sized lists).
+_CHUNK = 128
+_get_a = operator.itemgetter("a")
+_get_ts = operator.itemgetter("ts")
+
+
+def fold_batches(state: SessionState, batches: Any, max_ts: float = 0.0) -> FoldStats:
+    """:func:`fold_records` over an iterable of lists of records (as the log's bulk
+    reader hands them out).
+
+    Per list, the agent clock counts and the largest timestamp are taken in one
+    C-level pass each; the per-record loop only dispatches on the event type. A
+    list with a record missing its agent or timestamp is folded one record at a
+    time (which raises what :func:`apply_record` would, at the same record).
     """
     work = _BulkFold(state)
     stats = FoldStats(max_ts=max_ts)
+    agents = state["agents"]
+    clock = state["clock"]
+    human = ev.HUMAN
+    n = 0
+    first: dict[str, Any] | None = None
+    last: dict[str, Any] | None = None
+    try:
+        for batch in batches:
+            if not batch:
+                continue
+            try:
+                counts = Counter(map(_get_a, batch))
+                top = max(map(_get_ts, batch))
+            except Exception:
+                # A record without agent or timestamp (or an odd timestamp): exactly
+                # as the per-event fold, one by one.
+                for rec in batch:
+                    rec["a"]  # raise before folding, as apply_record does
+                    if rec["ts"] > max_ts:
+                        max_ts = rec["ts"]
+                    _fold_list(work, [rec], None)  # counts the clock too
+                    if first is None:
+                        first = rec
+                    n += 1
+                    last = rec
+                continue
+            try:
+                _fold_list(work, batch, counts)
+            except BaseException:
+                # Stopped at batch[k]: everything before it is folded (and counted).
+                k = work.stopped_at
+                _count_clock(agents, clock, human, batch[work.clock_from : k])
+                if k:
+                    first = first or batch[0]
+                    top = max(map(_get_ts, batch[:k]))
+                    max_ts = top if top > max_ts else max_ts
+                    n += k
+                    last = batch[k - 1]
+                raise
+            if first is None:
+                first = batch[0]
+            if top > max_ts:
+                max_ts = top
+            n += len(batch)
+            last = batch[-1]
+    finally:
+        work.flush()
+        if first is not None and last is not None:
+            if state["event_count"] == 0 and not state["created_at"]:
+                state["created_at"] = first["ts"]
+            state["event_count"] += n
+            state["last_seq"] = last["s"]
+            state["last_updated_at"] = last["ts"]
+            stats.count, stats.first_seq, stats.last_seq = n, first["s"], last["s"]
+            stats.max_ts = max_ts
+    return stats
+
+
+def _count_clock(
+    agents: dict[str, Any], clock: dict[str, int], human: str, recs: Any, counts: Any = None
+) -> None:
+    """Count the events of ``recs`` (or the given agent ``counts``) into the clock:
+    an event counts for its agent when the agent is registered (or is the human)."""
+    if counts is None:
+        counts = Counter(map(_get_a, recs))
+    for a, k in counts.items():
+        if a in agents or a == human:
+            clock[a] = clock.get(a, 0) + k
+
+
+def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> None:
+    """Fold the records of ``batch`` in order, timestamps aside (the caller's).
+
+    The clock is counted from ``counts`` (the agent counts of the whole batch) or,
+    when an agent registers or leaves in the batch (or ``counts`` is None),
+    piecewise. On an error at ``batch[k]`` the exception carries on with
+    ``work.stopped_at = k`` and ``work.clock_from`` = the first record whose clock
+    is not counted yet (the caller counts up to ``k``).
+    """
+    state = work.state
     agents = state["agents"]
     cwds = state["current_working_dirs"]
     terminals = state["terminals"]
@@ -740,21 +858,16 @@ def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> Fold
     output = work.output
     final = _FINAL_DECISIONS
     handlers = _HANDLERS
-    n = 0
-    first: dict[str, Any] | None = None
-    last: dict[str, Any] | None = None
+    agent_events = _AGENT_EVENTS
+    work.clock_from = 0
     rec: dict[str, Any] | None = None
-    it = iter(records)
+    it = iter(batch)
     try:
         while True:
             try:
                 for rec in it:
                     t = rec["t"]
                     p = rec["p"]
-                    a = rec["a"]
-                    ts = rec["ts"]
-                    if first is None:
-                        first = rec
                     if t == "terminal_output":
                         term = p["terminal"]
                         if term in terminals:
@@ -762,10 +875,11 @@ def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> Fold
                     elif t == "command_executed":
                         cmd = p["command"]
                         cmds_append(rec)
+                        a = rec["a"]
                         if a in agents:
                             last_command[a] = cmd
                     elif t == "directory_changed" and not p.get("terminal"):
-                        cwds[a] = p["path"]
+                        cwds[rec["a"]] = p["path"]
                     elif t == "file_edited":
                         path = p["file_path"]
                         d = edits.get(path)
@@ -774,6 +888,7 @@ def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> Fold
                         d.append(rec)
                     elif t == "approval_queued" and p["approval_id"] not in pending:
                         approvals[p["approval_id"]] = [rec, "queued", None, ""]
+                        a = rec["a"]
                         if a in agents:
                             waiting[a] = None
                     elif t == "approval_decided" and p["approval_id"] in approvals:
@@ -793,38 +908,48 @@ def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> Fold
                             approvals[p["approval_id"]][1] = "executing"
                         else:
                             del approvals[p["approval_id"]]
+                    elif t in agent_events:
+                        # Who is registered changes here: count the clock before it.
+                        k = _position(batch, rec, work.clock_from)
+                        _count_clock(agents, clock, human, batch[work.clock_from : k])
+                        work.clock_from = k
+                        counts = None
+                        _slow(work, rec, t, handlers)
+                        _count_clock(agents, clock, human, (rec,))
+                        work.clock_from = k + 1
                     elif t != "terminal_input":
                         _slow(work, rec, t, handlers)
-                    if a in agents or a == human:
-                        clock[a] = clock.get(a, 0) + 1
-                    if ts > max_ts:
-                        max_ts = ts
-                    n += 1
-                    last = rec
                 break
             except KeyError:
                 # A field missing from a record: the per-event handler raises what
                 # apply_event would (or folds it, and the bulk fold goes on).
-                assert rec is not None and rec is not last
-                _slow(work, rec, rec["t"], handlers)
-                a = rec["a"]
-                if a in agents or a == human:
-                    clock[a] = clock.get(a, 0) + 1
-                if rec["ts"] > max_ts:
-                    max_ts = rec["ts"]
-                n += 1
-                last = rec
-    finally:
-        work.flush()
-        if first is not None and last is not None:
-            if state["event_count"] == 0 and not state["created_at"]:
-                state["created_at"] = first["ts"]
-            state["event_count"] += n
-            state["last_seq"] = last["s"]
-            state["last_updated_at"] = last["ts"]
-            stats.count, stats.first_seq, stats.last_seq = n, first["s"], last["s"]
-            stats.max_ts = max_ts
-    return stats
+                assert rec is not None
+                t = rec["t"]
+                if t in agent_events:
+                    k = _position(batch, rec, work.clock_from)
+                    _count_clock(agents, clock, human, batch[work.clock_from : k])
+                    work.clock_from = k
+                    counts = None
+                    _slow(work, rec, t, handlers)
+                    _count_clock(agents, clock, human, (rec,))
+                    work.clock_from = k + 1
+                else:
+                    _slow(work, rec, t, handlers)
+    except BaseException:
+        work.stopped_at = _position(batch, rec, 0) if rec is not None else 0
+        raise
+    if counts is not None and work.clock_from == 0:
+        _count_clock(agents, clock, human, (), counts)
+    else:
+        _count_clock(agents, clock, human, batch[work.clock_from :])
+
+
+def _position(batch: list[Any], rec: Any, start: int) -> int:
+    """Index of the object ``rec`` in ``batch`` (searched from ``start``, by identity)."""
+    for i in range(start, len(batch)):
+        if batch[i] is rec:
+            return i
+    raise ValueError("record not in its batch")  # pragma: no cover
 
 
 def _slow(work: _BulkFold, rec: dict[str, Any], t: str, handlers: dict[str, Any]) -> None:

@@ -40,7 +40,7 @@ import msgpack  # type: ignore[import-untyped]
 
 from agentshell.core.errors import AgentShellError
 from agentshell.core.state import SessionState, copy_state, fold_records, new_state
-from agentshell.store.framing import HEADER, HEADER_SIZE, iter_records
+from agentshell.store.framing import BATCH_FLAG, HEADER, HEADER_SIZE, MAX_RECORD
 from agentshell.store.session import LOG_NAME, SNAPSHOT_DIR, SessionNotFoundError
 from agentshell.store.snapshots import Snapshot, iter_good_snapshots
 from agentshell.terminal.emulator import Emulator
@@ -60,6 +60,20 @@ _SPECIAL = frozenset(
         "terminal_closed",
     }
 )
+
+
+def _batch_items(payload: memoryview, base: int) -> list[tuple[Any, int]]:
+    """The records of a batch frame's payload with the file offset where each starts."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=MAX_RECORD)
+    unpacker.feed(payload)
+    out = []
+    start = 0
+    for rec in unpacker:
+        out.append((rec, base + start))
+        start = unpacker.tell()
+    if start != len(payload):
+        raise ValueError("the batch ends inside a record")
+    return out
 
 
 class ReplayError(AgentShellError):
@@ -114,7 +128,11 @@ class Timeline:
         self.session_name = self.session_dir.name
         self.checkpoint_every = max(1, checkpoint_every)
         self.data = self.log_path.read_bytes()
+        #: Per record: where its msgpack body starts and ends in the file (record
+        #: frames hold one body, batch frames several); ``offsets`` has one more
+        #: entry, the end of the last intact frame.
         self.offsets = array("q")
+        self.ends = array("q")
         self.times = array("d")  # running maximum of timestamps, per record
         self.seqs = array("q")
         self.markers: list[Marker] = []
@@ -141,7 +159,8 @@ class Timeline:
         crc32 = zlib.crc32
         unpack_from = HEADER.unpack_from
         unpackb = msgpack.unpackb
-        add_offset, add_time, add_seq = self.offsets.append, self.times.append, self.seqs.append
+        add_offset, add_end = self.offsets.append, self.ends.append
+        add_time, add_seq = self.times.append, self.seqs.append
         special = _SPECIAL
         commands: dict[str, tuple[str, str]] = {}
         opened_pending: dict[str, bool] = {}  # terminal -> output seen, no opened yet
@@ -151,6 +170,8 @@ class Timeline:
                 self.stopped = f"torn header at byte {pos}"
                 break
             length, crc = unpack_from(data, pos)
+            batch = length & BATCH_FLAG
+            length &= ~BATCH_FLAG
             end = pos + HEADER_SIZE + length
             if end > n:
                 self.stopped = f"torn record at byte {pos}"
@@ -160,25 +181,29 @@ class Timeline:
                 self.stopped = f"bad checksum at byte {pos}"
                 break
             try:
-                rec = unpackb(body, raw=False, strict_map_key=False)
-                t = rec["t"]
-                ts = rec["ts"]
-                seq = rec["s"]
-                if ts > running:
-                    running = ts
+                if batch:
+                    items = _batch_items(body, pos + HEADER_SIZE)
+                else:
+                    items = [(unpackb(body, raw=False, strict_map_key=False), pos + HEADER_SIZE)]
+                found = [(rec, start, rec["t"], rec["ts"], rec["s"]) for rec, start in items]
+                max(running, *(f[3] for f in found))  # timestamps compare (or it raises)
             except Exception as exc:  # a damaged body: the durable part ends here
                 self.stopped = f"undecodable record at byte {pos} ({exc})"
                 break
-            add_offset(pos)
-            add_time(running)
-            add_seq(seq)
-            i += 1
+            for k, (rec, start, t, ts, seq) in enumerate(found):
+                if ts > running:
+                    running = ts
+                add_offset(start)
+                add_end(found[k + 1][1] if k + 1 < len(found) else end)
+                add_time(running)
+                add_seq(seq)
+                i += 1
+                if t in special:
+                    self._index_special(i - 1, t, rec, running, commands, opened_pending)
             pos = end
-            if t in special:
-                self._index_special(i - 1, t, rec, running, commands, opened_pending)
         if not len(self.offsets):
             raise ReplayError(f"the session at {self.session_dir} holds no events")
-        self.offsets.append(pos)  # the end of the last intact record
+        self.offsets.append(pos)  # the end of the last intact frame
 
     def _index_special(
         self,
@@ -243,11 +268,11 @@ class Timeline:
         for got in iter_good_snapshots(self.session_dir / SNAPSHOT_DIR):
             if not isinstance(got, Snapshot) or got.last_seq <= 0:
                 continue
-            k = bisect.bisect_right(self.offsets, got.log_offset) - 1
+            k = bisect.bisect_left(self.ends, got.log_offset) + 1
             # the snapshot fits this log when its offset ends record last_seq
             if (
-                0 < k < len(self.offsets)
-                and self.offsets[k] == got.log_offset
+                0 < k <= len(self.ends)
+                and self.ends[k - 1] == got.log_offset
                 and self.seqs[k - 1] == got.last_seq
             ):
                 self._snapshots[k] = got
@@ -301,8 +326,12 @@ class Timeline:
         """Decoded records ``start..stop-1`` (fresh dicts each call)."""
         if stop <= start:
             return iter(())
-        a, b = self.offsets[start], self.offsets[stop]
-        return iter_records(memoryview(self.data)[a:b], str(self.log_path), base=a)
+        # The bodies were verified by the index pass; one unpacker decodes them all.
+        mv = memoryview(self.data)
+        starts, ends = self.offsets, self.ends
+        unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=0)
+        unpacker.feed(b"".join([mv[starts[i] : ends[i]] for i in range(start, stop)]))
+        return iter(unpacker)
 
     # ------------------------------------------------------------------ seek
 

@@ -1,7 +1,17 @@
-"""Frames of the event log: ``u32 length | u32 crc32 | msgpack body`` (see docs/log_format.md).
+"""Frames of the event log: ``u32 length | u32 crc32 | payload`` (see docs/log_format.md).
 
-Both integers are big-endian; the CRC-32 (zlib polynomial) covers the body only.
-The body is one event record (a msgpack map carrying ``"v"``, the format version).
+Both integers are big-endian; the CRC-32 (zlib polynomial) covers the payload only.
+The top bit of the length field tells the two kinds of frame apart:
+
+* a **record frame** (top bit 0, format 1): the payload is one event record, a
+  msgpack map carrying ``"v"``, the record format version;
+* a **batch frame** (top bit 1, format 2): the payload is several such records back to
+  back. The group-commit writer writes one batch frame per written round, so a
+  reader checks one CRC per round and decodes the payload with one streaming
+  unpacker. A batch is written and acknowledged as a unit.
+
+Logs written before batch frames existed hold only record frames and read as before;
+a log may mix both kinds.
 
 Decoding walks the frames from the start of the file. The first frame that is not
 whole and intact ends the good prefix. What follows decides what it means:
@@ -12,6 +22,9 @@ whole and intact ends the good prefix. What follows decides what it means:
 * an intact frame follows somewhere after it: **mid-file corruption**, reported as
   :class:`LogCorruptionError` with the offset of the bad frame and what is wrong.
   Good records after the damage are never dropped silently.
+
+Offsets in results and errors are frame offsets; record numbers count records (a
+batch frame holds several).
 """
 
 from __future__ import annotations
@@ -30,8 +43,13 @@ from agentshell.core.events import FORMAT_VERSION
 
 HEADER = struct.Struct(">II")
 HEADER_SIZE = HEADER.size
-#: Largest body accepted; a length field above it is rejected before reading the body.
+#: Largest payload accepted; a length field above it is rejected before reading it.
 MAX_RECORD = 16 * 1024 * 1024
+#: Top bit of the length field: the frame is a batch of records.
+BATCH_FLAG = 0x80000000
+#: A batch frame the writer makes holds at most this many payload bytes (a round
+#: with more is written as several frames, still with one write and one fdatasync).
+MAX_BATCH = 1 << 14
 
 _crc32 = zlib.crc32
 _pack_header = HEADER.pack
@@ -49,8 +67,46 @@ def pack_body(record: dict[str, Any]) -> bytes:
 
 
 def frame(body: bytes) -> bytes:
-    """The frame holding ``body`` (header + body)."""
+    """The record frame holding ``body`` (header + body)."""
     return _pack_header(len(body), _crc32(body)) + body
+
+
+def batch_frame(payload: bytes) -> bytes:
+    """The batch frame holding ``payload`` (the bodies of several records, joined)."""
+    return _pack_header(len(payload) | BATCH_FLAG, _crc32(payload)) + payload
+
+
+def frame_round(bodies: list[bytes]) -> tuple[list[bytes], int, int]:
+    """The frames of one written round of record bodies, in order.
+
+    One record makes a record frame; more make batch frames of at most
+    :data:`MAX_BATCH` payload bytes each. Returns the pieces to write (headers and
+    payloads), the offset of the last frame relative to the start of the round and
+    that frame's CRC.
+    """
+    if len(bodies) == 1:
+        body = bodies[0]
+        crc = _crc32(body)
+        return [_pack_header(len(body), crc), body], 0, crc
+    out: list[bytes] = []
+    pos = last = crc = 0
+    group: list[bytes] = []
+    size = 0
+    for body in [*bodies, b""]:
+        if group and (not body or size + len(body) > MAX_BATCH):
+            payload = group[0] if len(group) == 1 else b"".join(group)
+            crc = _crc32(payload)
+            flag = BATCH_FLAG if len(group) > 1 else 0
+            out.append(_pack_header(len(payload) | flag, crc))
+            out.append(payload)
+            last = pos
+            pos += HEADER_SIZE + len(payload)
+            group = []
+            size = 0
+        if body:
+            group.append(body)
+            size += len(body)
+    return out, last, crc
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
@@ -62,16 +118,17 @@ def encode_record(record: dict[str, Any]) -> bytes:
 class ScanResult:
     """Where a decode stopped. Filled in when the record iterator is exhausted.
 
-    ``end`` is the file offset just past the last good record, ``count`` the number
-    of good records (counting from the first record of the file), ``tail_reason`` why decoding stopped before the end of the data
-    (None when the data ended exactly after a record): what was wrong at ``end``.
+    ``end`` is the file offset just past the last good frame, ``count`` the number
+    of good records (counting from the first record of the file), ``tail_reason``
+    why decoding stopped before the end of the data (None when the data ended
+    exactly after a frame): what was wrong at ``end``.
     """
 
     end: int = 0
     count: int = 0
     tail_reason: str | None = None
     data_size: int = 0
-    #: (file offset, crc32) of the last good record; (0, 0) when there is none.
+    #: (file offset, crc32) of the last good frame; (0, 0) when there is none.
     last_record: tuple[int, int] = (0, 0)
 
     @property
@@ -85,13 +142,14 @@ def _frame_problem(mv: memoryview, pos: int) -> str | None:
     if n - pos < HEADER_SIZE:
         return f"incomplete header ({n - pos} of {HEADER_SIZE} bytes)"
     length, crc = HEADER.unpack_from(mv, pos)
+    length &= ~BATCH_FLAG
     if length == 0:
         return "zero length"
     if length > MAX_RECORD:
         return f"length {length} is over the {MAX_RECORD} byte limit"
     end = pos + HEADER_SIZE + length
     if end > n:
-        return f"record of {length} bytes is cut short ({n - pos - HEADER_SIZE} bytes present)"
+        return f"frame of {length} bytes is cut short ({n - pos - HEADER_SIZE} bytes present)"
     if _crc32(mv[pos + HEADER_SIZE : end]) != crc:
         return "checksum mismatch"
     return None
@@ -109,7 +167,7 @@ def _body_problem(body: Any) -> str | None:
 def _intact_frame_after(mv: memoryview, pos: int) -> int | None:
     """Offset of the first intact frame starting after ``pos``, or None.
 
-    Only candidates whose body starts like a msgpack map are checksummed, so this
+    Only candidates whose payload starts like a msgpack map are checksummed, so this
     is a fast scan even over a long damaged region.
     """
     data = mv
@@ -118,13 +176,18 @@ def _intact_frame_after(mv: memoryview, pos: int) -> int | None:
     while i + HEADER_SIZE < n:
         b = data[i + HEADER_SIZE]
         if 0x80 <= b <= 0x8F or b in (0xDE, 0xDF):
-            length = int.from_bytes(data[i : i + 4], "big")
+            length = int.from_bytes(data[i : i + 4], "big") & ~BATCH_FLAG
             if 0 < length <= MAX_RECORD and i + HEADER_SIZE + length <= n:
                 crc = int.from_bytes(data[i + 4 : i + 8], "big")
                 if _crc32(mv[i + HEADER_SIZE : i + HEADER_SIZE + length]) == crc:
                     return i
         i += 1
     return None
+
+
+def _where(number: int, batch: bool) -> str:
+    """How a message names the frame holding record ``number`` (the next one)."""
+    return f"the batch frame starting with record #{number}" if batch else f"record #{number}"
 
 
 def _stop(mv: memoryview, pos: int, base: int, reason: str, path: str, result: ScanResult) -> None:
@@ -134,9 +197,37 @@ def _stop(mv: memoryview, pos: int, base: int, reason: str, path: str, result: S
         raise LogCorruptionError(
             path,
             base + pos,
-            f"{reason} in record #{result.count + 1}; intact records follow at byte {base + after}",
+            f"{reason} in the frame of record #{result.count + 1}; "
+            f"intact records follow at byte {base + after}",
         )
     result.tail_reason = reason
+
+
+def _decode_batch(payload: memoryview, path: str, offset: int, number: int) -> list[Any]:
+    """The records of an intact batch frame's payload, each checked; raises
+    :class:`LogCorruptionError` (at the frame's ``offset``) when it is not a run of
+    whole records of this format version."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=MAX_RECORD)
+    try:
+        unpacker.feed(payload)
+        records = list(unpacker)
+    except Exception as exc:  # intact CRC but undecodable: a writer bug
+        raise LogCorruptionError(
+            path, offset, f"{_where(number, True)} is not valid msgpack ({exc})"
+        ) from exc
+    if unpacker.tell() != len(payload):
+        raise LogCorruptionError(
+            path, offset, f"{_where(number, True)} ends inside a record (cut short)"
+        )
+    for k, rec in enumerate(records):
+        if type(rec) is not dict or rec.get("v") != FORMAT_VERSION:
+            raise LogCorruptionError(
+                path,
+                offset,
+                f"record #{number + k} (record {k + 1} of the batch frame at byte {offset}): "
+                f"{_body_problem(rec)}",
+            )
+    return records
 
 
 def iter_records(
@@ -146,14 +237,16 @@ def iter_records(
     base: int = 0,
     first_number: int = 1,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the records of ``data`` in order.
+    """Yield the records of ``data`` in order (the exact, frame-by-frame reader).
 
     ``data`` is the part of the file starting at byte ``base`` (offsets reported in
     errors and in ``result`` are file offsets); ``first_number`` is the record
     number of its first record (for messages). Stops quietly at a torn tail
     (``result.tail_reason`` says why, ``result.end`` where); raises
     :class:`LogCorruptionError` on mid-file corruption after yielding every good
-    record before it.
+    record before it. A batch frame's records are checked as a whole before the
+    first of them is yielded. ``result`` counts whole frames: when the consumer
+    stops inside a batch, it reports the progress up to the frame before it.
     """
     if result is None:
         result = ScanResult()
@@ -173,10 +266,19 @@ def iter_records(
         while pos < n:
             if n - pos >= HEADER_SIZE:
                 length, crc = unpack_from(mv, pos)
+                batch = length & BATCH_FLAG
+                length &= ~BATCH_FLAG
                 end = pos + HEADER_SIZE + length
                 if 0 < length <= MAX_RECORD and end <= n:
                     body = mv[pos + HEADER_SIZE : end]
                     if crc32(body) == crc:
+                        if batch:
+                            recs = _decode_batch(body, path, base + pos, number + count + 1)
+                            yield from recs
+                            last_pos, last_crc = pos, crc
+                            pos = end
+                            count += len(recs)
+                            continue
                         try:
                             rec = unpackb(body, raw=False, strict_map_key=False)
                         except Exception as exc:  # intact CRC but undecodable: a writer bug
@@ -208,8 +310,9 @@ def iter_records(
             result.last_record = (base + last_pos, last_crc)
 
 
-#: Bytes of frames that :func:`iter_record_batches` verifies and decodes as one batch
-#: (small enough that a batch's records stay in the CPU cache while they are folded).
+#: Bytes of record frames that :func:`iter_record_batches` verifies and decodes as one
+#: batch (small enough that a batch's records stay in the CPU cache while they are
+#: folded). A batch frame is always decoded as one batch of its own.
 BATCH_BYTES = 1 << 14
 
 _get_version = operator.itemgetter("v")
@@ -225,15 +328,15 @@ def iter_record_batches(
     """The records of ``data`` in order, as lists: the bulk read path of replay.
 
     Same records, same errors and the same ``result`` as :func:`iter_records` (read
-    it for the arguments); only faster on an intact log. Frames are checked
-    (length, CRC-32) about :data:`BATCH_BYTES` at a time, then the batch's bodies
-    are decoded by one streaming ``msgpack.Unpacker``, and the batch is accepted
-    only when it decoded to exactly one map per frame, each ending where its frame
-    ends in total and carrying this format version. Anything else in a batch (a
-    bad frame, a torn tail, an undecodable body) hands the rest of the data, from
-    the batch's first frame, to :func:`iter_records`, which finds and reports it
-    exactly. When the consumer stops early, ``result`` reports progress up to the
-    end of the last batch handed out.
+    it for the arguments); only faster on an intact log. A batch frame is checked
+    (length, CRC-32) and its payload fed whole to a streaming ``msgpack.Unpacker``;
+    runs of record frames are checked about :data:`BATCH_BYTES` at a time and their
+    bodies decoded together. A batch is accepted only when it decoded to whole maps
+    of this format version ending where the frames end (one per record frame).
+    Anything else (a bad frame, a torn tail, an undecodable payload) hands the rest
+    of the data, from the batch's first frame, to :func:`iter_records`, which finds
+    and reports it exactly. When the consumer stops early, ``result`` reports
+    progress up to the end of the last batch handed out.
     """
     if result is None:
         result = ScanResult()
@@ -250,6 +353,8 @@ def iter_record_batches(
     join = b"".join
     get_version = _get_version
     versions = {FORMAT_VERSION}
+    flag = BATCH_FLAG
+    mask = ~BATCH_FLAG
     unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=2 * MAX_RECORD)
     feed = unpacker.feed
     tell = unpacker.tell
@@ -262,11 +367,28 @@ def iter_record_batches(
             add = bodies.append
             intact = True
             batch_last = last_crc_batch = 0
+            chunk: memoryview | bytes | None = None
             while pos < stop:
                 if n - pos < HEADER_SIZE:
                     intact = False
                     break
                 length, crc = unpack_from(mv, pos)
+                if length & flag:
+                    if bodies:  # decode the record frames before it first
+                        break
+                    length &= mask
+                    end = pos + HEADER_SIZE + length
+                    if not (0 < length <= MAX_RECORD and end <= n):
+                        intact = False
+                        break
+                    chunk = mv[pos + HEADER_SIZE : end]
+                    if crc32(chunk) != crc:
+                        intact = False
+                        break
+                    batch_last = pos
+                    last_crc_batch = crc
+                    pos = end
+                    break
                 end = pos + HEADER_SIZE + length
                 if not (0 < length <= MAX_RECORD and end <= n):
                     intact = False
@@ -280,15 +402,16 @@ def iter_record_batches(
                 last_crc_batch = crc
                 pos = end
             records: list[dict[str, Any]] | None = None
-            if intact and bodies:
-                chunk = join(bodies)
+            if intact and (bodies or chunk is not None):
+                if chunk is None:
+                    chunk = join(bodies)
                 fed += len(chunk)
                 try:
                     feed(chunk)
                     records = list(unpacker)
                     if (
-                        len(records) != len(bodies)
-                        or tell() != fed
+                        tell() != fed
+                        or (bodies and len(records) != len(bodies))
                         or set(map(get_version, records)) != versions
                     ):
                         records = None

@@ -1,14 +1,21 @@
 """The append-only event log file: group commit, recovery scan, torn-tail cut.
 
-One writer thread owns the file. Callers hand it msgpack record bodies; it frames
-nothing itself (callers frame outside any lock), takes every frame queued since its
-last round, writes them with one ``write`` and makes them durable with one
-``os.fdatasync``, then acknowledges every caller waiting on that round. So many
-concurrent callers share one fsync (group commit). Each waiting caller parks on its
-own raw lock, released by the writer after the fdatasync (no shared Condition to
-re-acquire on wake-up), and before a round the writer lets the callers the last round
-released queue again (at most about one fdatasync long), so callers appending in a
-loop share one round instead of splitting into two alternating halves.
+Callers hand the log msgpack record bodies. Whoever owns the log takes every body
+queued since the last round, frames them (one record frame, or batch frames, see
+:mod:`agentshell.store.framing`), writes them with one ``write`` and makes them
+durable with one ``os.fdatasync``, then acknowledges every caller waiting on that
+round. So many concurrent callers share one fsync (group commit).
+
+Leader/follower: a blocking caller that finds the log idle owns it and writes the
+round itself (no hop to another thread); callers arriving meanwhile park, each on
+its own pre-taken raw lock, released by the leader once their round is durable (no
+shared Condition to re-acquire on wake-up). After a round, the leader hands the log
+to a parked caller of the next round (releasing its lock with ``lead`` set), or, for
+async callbacks and buffered bytes, to the writer thread. Before handing on, the
+leader waits until as many callers are queued as its round released (at most about
+one fdatasync), and the caller that completes the count writes the round itself: so
+callers appending in a loop share one round instead of splitting into two
+alternating halves.
 
 * :meth:`EventLog.append` returns when the record is durable (thread-safe).
 * :meth:`EventLog.append_async` is the asyncio form; it never blocks the event loop
@@ -40,13 +47,12 @@ from pathlib import Path
 from typing import Any
 
 from agentshell.core.errors import LogClosedError
-from agentshell.store.framing import ScanResult, _crc32, _pack_header, frame, iter_record_batches
+from agentshell.store.framing import ScanResult, frame_round, iter_record_batches
 
 _allocate_lock = threading.Lock
 _now = time.perf_counter
-#: Longest the writer holds a round back for callers to come back (see _gather).
+#: Longest a round's owner waits for the callers it released to queue again.
 MAX_GATHER = 0.002
-
 #: Buffered appends wake the writer once this many bytes are queued.
 BUFFER_HIGH_WATER = 1 << 20
 
@@ -142,6 +148,13 @@ def recover(
     Consume the iterator fully: the cut happens when it is exhausted. ``report`` is
     filled in as it goes.
     """
+    return itertools.chain.from_iterable(recover_batches(path, start, first_number, report))
+
+
+def recover_batches(
+    path: Path, start: int = 0, first_number: int = 1, report: RecoveryReport | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """:func:`recover` handing out the records in lists (the bulk replay path)."""
     path = Path(path)
     if report is None:
         report = RecoveryReport(path)
@@ -157,16 +170,13 @@ def recover(
         f.seek(start)
         data = f.read()
     result = ScanResult()
-    # chain (not `yield from`): no generator frame per record on the replay path.
-    records = itertools.chain.from_iterable(
-        iter_record_batches(data, str(path), result, base=start, first_number=first_number)
-    )
-    return itertools.chain(records, _finish_recovery(path, result, report))
+    batches = iter_record_batches(data, str(path), result, base=start, first_number=first_number)
+    return itertools.chain(batches, _finish_recovery(path, result, report))
 
 
 def _finish_recovery(
     path: Path, result: ScanResult, report: RecoveryReport
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[list[dict[str, Any]]]:
     report.records, report.end = result.count, result.end
     report.last_record = result.last_record
     if result.tail_reason is not None:
@@ -176,13 +186,41 @@ def _finish_recovery(
     yield from ()
 
 
+class _Waiter:
+    """A blocking caller of one round: :meth:`EventLog.enqueue` returns it.
+
+    ``lock`` is taken when the waiter is made. The caller either leads (``lead``:
+    it writes the round itself) or parks on ``lock`` (``sleeping``), which is
+    released when its round is durable, or when the log is handed to it to write
+    the next round (then ``lead`` is set first).
+    """
+
+    __slots__ = ("lead", "lock", "log", "round", "sleeping")
+
+    def __init__(self, log: EventLog, r: _Round, lock: Any) -> None:
+        self.log = log
+        self.round = r
+        self.lock = lock
+        self.lead = False
+        self.sleeping = False
+
+    def wait(self) -> None:
+        """Return once the record is durable (raise LogClosedError if the log failed)."""
+        if self.sleeping:
+            self.lock.acquire()  # released when the round is done or the log is ours
+        if self.lead:
+            self.log._lead_round()
+        r = self.round
+        if r.error is not None:
+            raise LogClosedError(f"event log failed: {r.error}") from r.error
+
+
 class _Round:
-    """The callers waiting on one write + fsync round of the writer thread.
+    """The callers waiting on one write + fsync round.
 
     Each blocking caller parks on its own raw lock (taken when it enqueues); the
-    writer releases them all when the round's fdatasync returns. No Condition: a
-    woken caller needs nothing but the GIL, so a round of many callers wakes without
-    a convoy on a shared lock.
+    round's leader releases them all when the round's fdatasync returns. No
+    Condition: a woken caller needs nothing but the GIL.
     """
 
     __slots__ = ("callbacks", "done", "durable", "error", "waiters")
@@ -191,14 +229,15 @@ class _Round:
         self.done = False
         self.error: BaseException | None = None
         self.durable = False
-        self.waiters: list[Any] = []
+        self.waiters: list[_Waiter] = []
         self.callbacks: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def finish(self, error: BaseException | None) -> None:
         self.error = error
         self.done = True
-        for lock in self.waiters:
-            lock.release()
+        for w in self.waiters:
+            if not w.lead:  # a leader is running, not parked
+                w.lock.release()
         if not self.callbacks:
             return
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
@@ -209,22 +248,6 @@ class _Round:
                 loop.call_soon_threadsafe(_resolve, futs, error)
             except RuntimeError:  # that loop is closed; nobody is waiting any more
                 pass
-
-
-class _Waiter:
-    """What :meth:`EventLog.enqueue` returns: ``.wait()`` until the record is durable."""
-
-    __slots__ = ("_lock", "_round")
-
-    def __init__(self, lock: Any, r: _Round) -> None:
-        self._lock = lock
-        self._round = r
-
-    def wait(self) -> None:
-        self._lock.acquire()  # released by the writer when the round is done
-        error = self._round.error
-        if error is not None:
-            raise LogClosedError(f"event log failed: {error}") from error
 
 
 def _resolve(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
@@ -244,24 +267,38 @@ class EventLog:
 
     ``EventLog(path)`` runs recovery and discards the records; a caller that needs
     them (the session manager) consumes :func:`recover` itself and passes
-    ``recovered=True``.
+    ``recovered=True`` and the last good frame it found (``last_frame``).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, recovered: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        recovered: bool = False,
+        last_frame: tuple[int, int] = (0, 0),
+    ) -> None:
         self.path = Path(path)
         self.report = RecoveryReport(self.path)
         if not recovered:
             for _ in recover(self.path, report=self.report):
                 pass
+            last_frame = self.report.last_record
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        #: Bytes written so far; (offset, crc32) of the last frame written.
         self.size = os.fstat(self._fd).st_size
+        self.last_frame = last_frame
         self._lock = threading.Lock()
-        #: The writer sleeps on this (held) lock when idle; a caller releases it once.
+        #: Held while the writer thread sleeps; released to hand it the log.
         self._bell = threading.Lock()
         self._bell.acquire()
-        self._writer_idle = False
-        #: While gathering, callers ring the bell once this many wait on the round.
-        self._wake_at = 1
+        #: True while the log is owned: by a leading caller or the writer thread
+        #: writing a round, or by a finished round's owner gathering the next one.
+        #: Only the owner writes, fsyncs and finishes rounds.
+        self._writing = False
+        #: While the owner gathers: its timer lock and how many waiters end the wait.
+        self._gather_timer: Any = None
+        self._gather_target = 0
+        self._sync_time = 0.0005  # running estimate of one fdatasync, seconds
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._round = _Round()
@@ -285,72 +322,97 @@ class EventLog:
         if self._closing:
             raise LogClosedError(f"{self.path}: the log is closed")
 
-    def _wake_writer(self) -> None:
-        """Ring the writer's bell if it sleeps (caller holds ``_lock``)."""
-        if self._writer_idle:
-            self._writer_idle = False
+    def _ring(self) -> None:
+        """Hand the log to the writer thread if nobody owns it (caller holds ``_lock``)."""
+        if not self._writing:
+            self._writing = True
             self._bell.release()
+
+    def _place(self, w: _Waiter, r: _Round) -> Any:
+        """Decide (holding ``_lock``) whether the caller of ``w``, just queued in
+        ``r``, writes the round or parks. Returns a gathering owner's timer lock to
+        release (after ``_lock``) when this caller ends the gathering, else None."""
+        if not self._writing:
+            self._writing = w.lead = True
+            return None
+        timer = self._gather_timer
+        if timer is not None and len(r.waiters) + len(r.callbacks) >= self._gather_target:
+            self._gather_timer = None  # the log is this caller's now
+            w.lead = True
+            return timer
+        w.sleeping = True
+        return None
 
     def enqueue(self, body: bytes) -> _Waiter:
         """Queue a record body for durable append; ``.wait()`` on the result blocks
-        until it is durable. Records are written in the order enqueued."""
+        until it is durable (the caller may write the round itself there: call it
+        soon). Records are written in the order enqueued."""
         parked = _allocate_lock()
         parked.acquire()
-        return _Waiter(parked, self._queue_durable(frame(body), parked=parked))
-
-    def enqueue_async(self, body: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-        """Queue a record body; the returned future (of ``loop``) resolves when durable."""
-        fut: asyncio.Future[None] = loop.create_future()
-        self._queue_durable(frame(body), callback=(loop, fut))
-        return fut
-
-    def _queue_durable(
-        self,
-        data: bytes,
-        *,
-        parked: Any = None,
-        callback: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None,
-    ) -> _Round:
-        """Queue a framed record in the current round with its waiter (a parked lock
-        or a loop callback), waking the writer when enough waiters have gathered."""
         with self._lock:
             self._check_open()
-            self._pending.append(data)
-            self._pending_bytes += len(data)
+            self._pending.append(body)
+            self._pending_bytes += len(body)
             r = self._round
             r.durable = True
-            if parked is not None:
-                r.waiters.append(parked)
-            if callback is not None:
-                r.callbacks.append(callback)
-            if self._writer_idle and len(r.waiters) + len(r.callbacks) >= self._wake_at:
-                self._writer_idle = False
-                self._bell.release()
-        return r
+            w = _Waiter(self, r, parked)
+            r.waiters.append(w)
+            timer = self._place(w, r)
+        if timer is not None:
+            timer.release()
+        return w
+
+    def enqueue_async(self, body: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        """Queue a record body; the returned future (of ``loop``) resolves when durable.
+
+        Never writes on the caller's thread: the writer thread does the round."""
+        fut: asyncio.Future[None] = loop.create_future()
+        timer = None
+        with self._lock:
+            self._check_open()
+            self._pending.append(body)
+            self._pending_bytes += len(body)
+            r = self._round
+            r.durable = True
+            r.callbacks.append((loop, fut))
+            if not self._writing:
+                self._ring()
+            elif (
+                self._gather_timer is not None
+                and len(r.waiters) + len(r.callbacks) >= self._gather_target
+            ):
+                timer, self._gather_timer = self._gather_timer, None
+                self._bell.release()  # the log goes to the writer thread
+        if timer is not None:
+            timer.release()
+        return fut
 
     def append(self, body: bytes) -> None:
         """Append one record body; returns once it is durable (fdatasync'd).
 
-        Same as ``enqueue(body).wait()`` (and ``_queue_durable``), spelled out inline:
-        with many threads appending,
-        the time each holds the GIL between its wake-up and parking again is what
-        bounds the rate.
+        ``enqueue(body).wait()`` in one step: when nobody owns the log (or this
+        caller completes a gathered round), the caller writes and fsyncs the round
+        itself; otherwise it parks until the round holding its record is durable or
+        the log is handed to it for the next round.
         """
-        data = _pack_header(len(body), _crc32(body)) + body
         parked = _allocate_lock()
         parked.acquire()
         with self._lock:
             if self._failed is not None or self._closing:
                 self._check_open()
-            self._pending.append(data)
-            self._pending_bytes += len(data)
+            self._pending.append(body)
+            self._pending_bytes += len(body)
             r = self._round
             r.durable = True
-            r.waiters.append(parked)
-            if self._writer_idle and len(r.waiters) + len(r.callbacks) >= self._wake_at:
-                self._writer_idle = False
-                self._bell.release()
-        parked.acquire()  # released by the writer when the round is done
+            w = _Waiter(self, r, parked)
+            r.waiters.append(w)
+            timer = self._place(w, r)
+        if timer is not None:
+            timer.release()  # the gathering owner can return
+        if w.sleeping:
+            parked.acquire()  # released when the round is done or the log is ours
+        if w.lead:
+            self._lead_round()
         if r.error is not None:
             raise LogClosedError(f"event log failed: {r.error}") from r.error
 
@@ -363,13 +425,12 @@ class EventLog:
 
         It becomes durable with the next durable append or :meth:`flush`.
         """
-        data = frame(body)
         with self._lock:
             self._check_open()
-            self._pending.append(data)
-            self._pending_bytes += len(data)
+            self._pending.append(body)
+            self._pending_bytes += len(body)
             if self._pending_bytes >= BUFFER_HIGH_WATER:
-                self._wake_writer()
+                self._ring()
 
     def flush(self) -> None:
         """Make every record queued so far durable."""
@@ -379,84 +440,123 @@ class EventLog:
             self._check_open()
             r = self._round
             r.durable = True
-            r.waiters.append(parked)
-            self._wake_writer()
-        _Waiter(parked, r).wait()
+            w = _Waiter(self, r, parked)
+            r.waiters.append(w)
+            timer = self._place(w, r)
+        if timer is not None:
+            timer.release()
+        w.wait()
 
-    # ------------------------------------------------------------------- writer
+    # ------------------------------------------------------------------- rounds
+
+    def _round_once(self) -> int:
+        """As the owner of the log: write what is queued as one round (fsync'd when
+        someone waits for it) and finish it. Returns how many callers it released,
+        -1 after a failure (the log is then failed and no longer owned)."""
+        with self._lock:
+            bodies, self._pending = self._pending, []
+            self._pending_bytes = 0
+            r = self._round
+            sync = r.durable or self._closing
+            if sync:
+                self._round = _Round()
+        try:
+            if bodies:
+                pieces, last, crc = frame_round(bodies)
+                start = self.size
+                self._write(b"".join(pieces))
+                self.last_frame = (start + last, crc)
+            if sync:
+                t0 = _now()
+                os.fdatasync(self._fd)
+                self._sync_time += (_now() - t0 - self._sync_time) * 0.2
+                self.fsyncs += 1
+        except BaseException as exc:
+            self._fail(exc, r)
+            return -1
+        if not sync:
+            return 0
+        r.finish(None)
+        return len(r.waiters) + len(r.callbacks)
+
+    def _hand_on(self, released: int, writer: bool) -> Any:
+        """After a round that released ``released`` callers: give the log to whoever
+        needs it next (caller holds ``_lock``). Returns True when the writer thread
+        (``writer``) keeps it, a timer lock when the caller should gather (see
+        :meth:`_gather`), else False (the log is no longer the caller's)."""
+        r = self._round
+        high = self._pending_bytes >= BUFFER_HIGH_WATER
+        if (
+            released > 1
+            and len(r.waiters) + len(r.callbacks) < released
+            and not (high or self._closing)
+        ):
+            timer = self._gather_timer = _allocate_lock()
+            timer.acquire()
+            self._gather_target = released
+            return timer
+        if r.durable or high or self._closing:
+            for w in r.waiters:
+                if w.sleeping:
+                    w.lead = True  # the next round is this parked caller's to write
+                    w.lock.release()
+                    return False
+            if r.callbacks or high or self._closing:
+                if writer:
+                    return True
+                self._bell.release()  # the log goes to the writer thread
+                return False
+        # Nothing anyone waits for (callers that have not parked lead themselves).
+        self._writing = False
+        return False
+
+    def _gather(self, timer: Any, writer: bool) -> bool:
+        """Let the callers the last round released queue again before the next round.
+
+        Without this, callers that append in a loop split into two groups that
+        alternate rounds (each waits for the round in flight, then for its own). The
+        owner waits (at most about one fdatasync) until as many callers are queued
+        as the last round released; the caller that completes the count writes the
+        round itself and releases ``timer``. Durability is unchanged: only the start
+        of the next round moves. Returns True when the writer thread keeps the log.
+        """
+        timer.acquire(timeout=min(self._sync_time, MAX_GATHER))
+        with self._lock:
+            if self._gather_timer is not timer:
+                return False  # a caller took the log over
+            self._gather_timer = None
+            return bool(self._hand_on(0, writer))
+
+    def _lead_round(self) -> None:
+        """A caller owns the log: write one round (its own record's), hand it on."""
+        released = self._round_once()
+        if released < 0:
+            return
+        with self._lock:
+            timer = self._hand_on(released, writer=False)
+        if timer is not False:
+            self._gather(timer, writer=False)
 
     def _run(self) -> None:
+        """The writer thread: rounds for async and buffered appends, and close."""
         lock = self._lock
-        bell = self._bell
-        released = 0  # callers the last round acknowledged
-        sync_time = 0.0005  # running estimate of one fdatasync, seconds
         while True:
-            with lock:
-                while not (
-                    self._round.durable or self._closing or self._pending_bytes >= BUFFER_HIGH_WATER
-                ):
-                    self._writer_idle = True
-                    lock.release()
-                    bell.acquire()
-                    lock.acquire()
-                if released > 1 and not self._closing:
-                    self._gather(released, min(sync_time, MAX_GATHER))
-                frames, self._pending = self._pending, []
-                self._pending_bytes = 0
-                r = self._round
-                if r.durable or self._closing:
-                    self._round = _Round()
-                    sync = True
-                else:
-                    sync = False
-                closing = self._closing
-            try:
-                if frames:
-                    self._write(b"".join(frames))
-                if sync:
-                    t0 = _now()
-                    os.fdatasync(self._fd)
-                    sync_time += (_now() - t0 - sync_time) * 0.2
-                    self.fsyncs += 1
-            except BaseException as exc:
-                self._fail(exc, r)
-                return
-            if sync:
-                released = len(r.waiters) + len(r.callbacks)
-                r.finish(None)
-            if closing:
+            self._bell.acquire()  # the log is ours
+            while True:
                 with lock:
-                    if not self._pending:
+                    if self._failed is not None or (
+                        self._closing and not self._pending and not self._round.durable
+                    ):
                         return
-
-    def _gather(self, expected: int, timeout: float) -> None:
-        """Let the callers the last round released come back before the next round.
-
-        Called by the writer holding ``_lock``. Without this, callers that append in
-        a loop split into two groups that alternate rounds (each waits for the
-        round in flight, then for its own); waiting until as many callers are queued
-        as the last round released (at most ``timeout``, about one fdatasync) merges
-        them into one round per fdatasync. Durability is unchanged: only the start
-        of the next round moves.
-        """
-        r = self._round
-        if (
-            len(r.waiters) + len(r.callbacks) >= expected
-            or self._pending_bytes >= BUFFER_HIGH_WATER
-        ):
-            return
-        lock = self._lock
-        self._wake_at = expected
-        self._writer_idle = True
-        lock.release()
-        rang = self._bell.acquire(timeout=timeout)
-        lock.acquire()
-        if not rang:
-            if self._writer_idle:
-                self._writer_idle = False  # nobody rang
-            else:
-                self._bell.acquire()  # rung between the timeout and here: take it
-        self._wake_at = 1
+                released = self._round_once()
+                if released < 0:
+                    return
+                with lock:
+                    keep = self._hand_on(released, writer=True)
+                if keep is not True and keep is not False:
+                    keep = self._gather(keep, writer=True)
+                if not keep:
+                    break
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -471,6 +571,7 @@ class EventLog:
             current = self._round
             self._pending = []
             self._pending_bytes = 0
+            self._writing = False
         r.finish(exc)
         if current is not r:
             current.finish(exc)
@@ -488,7 +589,9 @@ class EventLog:
             return
         with self._lock:
             self._closing = True
-            self._wake_writer()
+            self._ring()
+            if self._gather_timer is not None:
+                self._gather_timer.release()  # stop gathering now (it stays the owner's)
         self._thread.join()
         self._closed = True
         os.close(self._fd)

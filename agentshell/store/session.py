@@ -24,7 +24,6 @@ import itertools
 import os
 import re
 import threading
-import zlib
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,12 +42,20 @@ from agentshell.core.state import (
     SessionState,
     apply_event,
     copy_state,
+    fold_batches,
     fold_records,
     new_state,
     state_to_plain,
 )
-from agentshell.store.framing import HEADER, HEADER_SIZE, ScanResult, iter_records, pack_body
-from agentshell.store.log import EventLog, RecoveryReport, recover
+from agentshell.store.framing import (
+    BATCH_FLAG,
+    HEADER,
+    HEADER_SIZE,
+    ScanResult,
+    iter_records,
+    pack_body,
+)
+from agentshell.store.log import EventLog, RecoveryReport, recover_batches
 from agentshell.store.snapshots import (
     Snapshot,
     SnapshotError,
@@ -98,7 +105,7 @@ def _snapshot_fits(snap: Snapshot, log_path: Path) -> str | None:
     if len(head) < HEADER_SIZE:
         return "log is shorter than the snapshot's offset"
     length, got_crc = HEADER.unpack(head)
-    if got_crc != crc or start + HEADER_SIZE + length != snap.log_offset:
+    if got_crc != crc or start + HEADER_SIZE + (length & ~BATCH_FLAG) != snap.log_offset:
         return "the log's record at the snapshot's offset differs"
     return None
 
@@ -134,10 +141,9 @@ class SessionManager:
         self.recovery = RecoveryReport(self.log_path)
         self.snapshot_used: Path | None = None
         self.snapshots_skipped: list[str] = []
-        self._state, self._max_ts, self._last_record = self._recover()
+        self._state, self._max_ts, last_frame = self._recover()
         self._next_seq = self._state["last_seq"] + 1
-        self._offset = self.recovery.end
-        self._log = EventLog(self.log_path, recovered=True)
+        self._log = EventLog(self.log_path, recovered=True, last_frame=last_frame)
         self._closed = False
 
     @classmethod
@@ -175,9 +181,9 @@ class SessionManager:
         expected = state["last_seq"] + 1
         first = expected
         last_record = snap.last_record if snap is not None else (0, 0)
-        records = recover(self.log_path, offset, first_number=first, report=report)
+        batches = recover_batches(self.log_path, offset, first_number=first, report=report)
         with _no_gc():
-            stats = fold_records(state, records, max_ts)
+            stats = fold_batches(state, batches, max_ts)
         if stats.count:
             if stats.first_seq != first or stats.last_seq != first + stats.count - 1:
                 raise _SeqMismatch(
@@ -211,8 +217,6 @@ class SessionManager:
         except Exception as exc:
             raise InvalidEventError(f"{e.event_type}: cannot be applied: {exc}") from exc
         self._next_seq += 1
-        self._last_record = (self._offset, _crc(body))
-        self._offset += HEADER_SIZE + len(body)
         if e.timestamp > self._max_ts:
             self._max_ts = e.timestamp
         return e, body
@@ -326,10 +330,13 @@ class SessionManager:
         with self._lock:
             plain = state_to_plain(self._state)
             last_seq = self._next_seq - 1
-            offset = self._offset
-            last_record = self._last_record
             max_ts = self._max_ts
-        self._log.flush()  # events folded before the lock are durable before we publish
+            # Everything folded so far durable, and nothing else queued meanwhile (the
+            # lock keeps other appends out): the log ends exactly after record
+            # last_seq, at a frame boundary (a written round may hold many records).
+            self._log.flush()
+            offset = self._log.size
+            last_record = self._log.last_frame
         return write_snapshot(
             self.snapshot_dir,
             plain,
@@ -416,9 +423,6 @@ def _no_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-_crc = zlib.crc32
 
 
 def read_events(

@@ -15,6 +15,7 @@ from agentshell.core.state import (
     apply_event,
     apply_record,
     copy_state,
+    fold_batches,
     fold_records,
     new_state,
     state_from_plain,
@@ -288,3 +289,41 @@ def test_bulk_fold_stops_at_a_bad_record_with_the_state_before_it() -> None:
     assert _ordered(bulk) == _ordered(one)
     with pytest.raises(InvalidEventError):
         fold_records(new_state("s"), [dict(records[0], t="nope")])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fold_batches_over_any_split_equals_the_per_event_fold(seed: int) -> None:
+    events = _long_sequence(seed + 10, 2000)
+    records = [e.with_seq(i + 1).to_record() for i, e in enumerate(events)]
+    one = new_state("s")
+    for i, e in enumerate(events):
+        apply_event(one, e.with_seq(i + 1))
+    rnd = random.Random(seed)
+    rest = copy.deepcopy(records)
+    lists = []
+    while rest:
+        k = rnd.randint(1, 300)
+        lists.append(rest[:k])
+        rest = rest[k:]
+    bulk = new_state("s")
+    stats = fold_batches(bulk, lists)
+    assert _ordered(bulk) == _ordered(one)
+    assert stats.count == len(events) and stats.first_seq == 1
+    assert stats.max_ts == max(e.timestamp for e in events)
+
+
+def test_fold_batches_stops_at_a_bad_record_inside_a_list() -> None:
+    events = _long_sequence(98, 300)
+    records = [e.with_seq(i + 1).to_record() for i, e in enumerate(events)]
+    for k in (0, 1, 77, 150, 299):
+        bad = copy.deepcopy(records[k])
+        bad["t"] = "command_executed"
+        bad["p"] = {}  # no command
+        one = new_state("s")
+        for r in copy.deepcopy(records[:k]):
+            apply_record(one, r)
+        rest = [*copy.deepcopy(records[:k]), bad, *copy.deepcopy(records[k + 1 :])]
+        bulk = new_state("s")
+        with pytest.raises(AttributeError):
+            fold_batches(bulk, [rest[:40], rest[40:200], rest[200:]])
+        assert _ordered(bulk) == _ordered(one), k

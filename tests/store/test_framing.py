@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 
 import msgpack
 import pytest
@@ -12,16 +13,19 @@ from hypothesis import strategies as st
 from agentshell.core.errors import InvalidEventError, LogCorruptionError
 from agentshell.store import framing
 from agentshell.store.framing import (
+    BATCH_FLAG,
     HEADER_SIZE,
     MAX_RECORD,
     ScanResult,
+    batch_frame,
     encode_record,
     frame,
+    frame_round,
     iter_records,
     pack_body,
     scan,
 )
-from tests.store.helpers import log_bytes, record
+from tests.store.helpers import batched_log_bytes, log_bytes, record
 
 
 def decode(data: bytes) -> tuple[list[dict], ScanResult]:
@@ -34,8 +38,6 @@ def test_round_trip_and_header_layout() -> None:
     f = encode_record(rec)
     length, crc = struct.unpack(">II", f[:8])
     assert length == len(f) - HEADER_SIZE
-    import zlib
-
     assert crc == zlib.crc32(f[8:])
     assert msgpack.unpackb(f[8:], raw=False) == rec
     got, res = decode(f + encode_record(record(2)))
@@ -227,3 +229,146 @@ def test_batched_reader_equals_exact_reader(monkeypatch: pytest.MonkeyPatch, bat
 def test_batched_reader_equals_exact_reader_on_noise(noise: bytes) -> None:
     _read_both(FUZZ_DATA[:100] + noise)
     _read_both(noise)
+
+
+# ------------------------------------------------------- batch frames (format 2)
+
+BATCH_GROUPS = [3, 1, 5, 2, 1]
+BATCH_DATA, BATCH_RECS, BATCH_OFFSETS = batched_log_bytes(BATCH_GROUPS)
+
+
+def test_a_round_is_one_batch_frame_and_one_record_a_record_frame() -> None:
+    recs = [record(i) for i in (1, 2, 3)]
+    bodies = [pack_body(r) for r in recs]
+    parts, last, crc = frame_round(bodies)
+    data = b"".join(parts)
+    length, got_crc = struct.unpack(">II", data[:8])
+    assert length == BATCH_FLAG | (len(data) - HEADER_SIZE) and last == 0
+    assert got_crc == crc == zlib.crc32(b"".join(bodies))
+    assert decode(data)[0] == recs
+    single, last, crc = frame_round(bodies[:1])
+    assert b"".join(single) == frame(bodies[0]) and last == 0 and crc == zlib.crc32(bodies[0])
+
+
+def test_a_big_round_is_cut_into_frames_of_at_most_max_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bodies = [pack_body(record(i)) for i in range(1, 41)]
+    monkeypatch.setattr(framing, "MAX_BATCH", 3 * len(bodies[0]) + 10)
+    parts, last, crc = frame_round(bodies)
+    headers = [struct.unpack(">II", h) for h in parts[::2]]
+    assert len(headers) == 14  # 13 frames of 3 records, one record frame of 1
+    assert all(n & BATCH_FLAG for n, _ in headers[:-1]) and not headers[-1][0] & BATCH_FLAG
+    assert last == len(b"".join(parts)) - len(parts[-1]) - HEADER_SIZE and crc == headers[-1][1]
+    assert [r["s"] for r in decode(b"".join(parts))[0]] == list(range(1, 41))
+
+
+def test_batch_frames_mixed_with_record_frames() -> None:
+    got, res = decode(BATCH_DATA)
+    assert got == BATCH_RECS and res.count == len(BATCH_RECS) and not res.torn
+    assert res.end == len(BATCH_DATA)
+    assert res.last_record[0] == BATCH_OFFSETS[-1]
+    # one per batch frame, one per record frame
+    assert len(BATCH_OFFSETS) == len(BATCH_GROUPS)
+
+
+@pytest.mark.parametrize("cut", [1, 8, 9, 40, -1])
+def test_a_torn_batch_is_cut_whole(cut: int) -> None:
+    """A batch is acknowledged as a unit: a torn one loses only its own records."""
+    third = BATCH_OFFSETS[2]  # the batch of records 5..9 (the rest follows it)
+    data = BATCH_DATA[: BATCH_OFFSETS[3]]
+    short = data[: third + cut] if cut > 0 else data[:cut]
+    got, res = decode(short)
+    assert got == BATCH_RECS[:4] and res.count == 4 and res.end == third and res.torn
+
+
+def test_corruption_inside_a_batch_in_the_middle_names_frame_and_record() -> None:
+    bad = bytearray(BATCH_DATA)
+    bad[BATCH_OFFSETS[2] + HEADER_SIZE + 30] ^= 0x08
+    for reader in (iter_records, framing.iter_record_batches):
+        seen: list[dict] = []
+        with pytest.raises(LogCorruptionError) as err:
+            for item in reader(bytes(bad), "t.log"):
+                seen.extend(item if isinstance(item, list) else [item])
+        assert seen == BATCH_RECS[:4]
+        assert err.value.offset == BATCH_OFFSETS[2]
+        assert "checksum mismatch" in err.value.reason and "record #5" in err.value.reason
+
+
+def _odd_batches() -> list[bytes]:
+    """Batch frames with an intact CRC around payloads a correct writer never makes."""
+    one = pack_body(record(50))
+    two = pack_body(record(51))
+    return [
+        batch_frame(one + two[:-3]),  # ends inside a record
+        batch_frame(one + msgpack.packb([1, 2])),  # not a map
+        batch_frame(msgpack.packb({"v": 99, "t": "x"}) + one),  # another format version
+        batch_frame(one + b"\xc1"),  # not msgpack
+    ]
+
+
+def test_odd_batch_frames_are_corruption_with_record_numbers() -> None:
+    # the batch goes in after record #3: the first of its records is #4
+    names = ["batch frame starting with record #4", "record #5", "record #4", "record #4"]
+    for odd, name in zip(_odd_batches(), names, strict=True):
+        with pytest.raises(LogCorruptionError) as err:
+            scan(BATCH_DATA[: BATCH_OFFSETS[1]] + odd + BATCH_DATA[BATCH_OFFSETS[1] :], "t.log")
+        assert err.value.offset == BATCH_OFFSETS[1] and name in err.value.reason
+
+
+def _check_batch_prefix(data: bytes) -> None:
+    got: list[dict] = []
+    try:
+        for r in iter_records(data, "fuzz.log"):
+            got.append(r)
+    except LogCorruptionError:
+        pass
+    assert got == BATCH_RECS[: len(got)]
+    # whole batches only: the prefix ends at a frame boundary
+    ends = [sum(BATCH_GROUPS[: k + 1]) for k in range(len(BATCH_GROUPS))]
+    assert len(got) in (0, *ends)
+
+
+@given(st.integers(0, len(BATCH_DATA)))
+def test_fuzz_truncated_batches_yield_whole_batches(cut: int) -> None:
+    got = list(iter_records(BATCH_DATA[:cut], "fuzz.log"))
+    assert got == BATCH_RECS[: len(got)]
+    _check_batch_prefix(BATCH_DATA[:cut])
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, len(BATCH_DATA) * 8 - 1)), min_size=1, max_size=4),
+    st.integers(0, len(BATCH_DATA)),
+)
+def test_fuzz_bit_flips_in_batches_yield_a_prefix_or_corruption(
+    flips: list[tuple[int]], cut: int
+) -> None:
+    bad = bytearray(BATCH_DATA)
+    for (bit,) in flips:
+        bad[bit // 8] ^= 1 << (bit % 8)
+    _check_batch_prefix(bytes(bad))
+    _check_batch_prefix(bytes(bad[:cut]))
+
+
+@given(st.binary(max_size=300), st.integers(0, len(BATCH_DATA)))
+def test_fuzz_garbage_in_batches_yields_a_prefix_or_corruption(junk: bytes, at: int) -> None:
+    _check_batch_prefix(BATCH_DATA[:at] + junk + BATCH_DATA[at:])
+
+
+@pytest.mark.parametrize("batch", [16, 200, 1 << 14])
+def test_batched_reader_equals_exact_reader_on_batch_frames(
+    monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    monkeypatch.setattr(framing, "BATCH_BYTES", batch)
+    data = BATCH_DATA
+    _read_both(data)
+    for cut in range(0, len(data), 5):
+        _read_both(data[:cut])
+    for i in range(0, len(data) * 8, 11):
+        bad = bytearray(data)
+        bad[i // 8] ^= 1 << (i % 8)
+        _read_both(bytes(bad))
+    for odd in [*_odd_frames(), *_odd_batches()]:
+        for at in BATCH_OFFSETS:
+            _read_both(data[:at] + odd + data[at:])
+    _read_both(data[BATCH_OFFSETS[2] :], base=BATCH_OFFSETS[2], first_number=5)

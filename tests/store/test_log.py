@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import threading
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 
 from agentshell.core.errors import LogClosedError, LogCorruptionError
 from agentshell.store import log as log_mod
-from agentshell.store.framing import pack_body, scan
+from agentshell.store.framing import BATCH_FLAG, pack_body, scan
 from agentshell.store.log import EventLog, keep_and_cut, recover
+from tests.polling import until
 from tests.store.helpers import log_bytes, record
 
 
@@ -221,3 +223,92 @@ def test_recover_creates_missing_log(tmp_path: Path) -> None:
     p = tmp_path / "sub" / "events.log"
     assert list(recover(p)) == []
     assert p.exists() and scan(p.read_bytes()).count == 0
+
+
+def _frames(data: bytes) -> list[tuple[int, int, bool]]:
+    """(offset, crc, is a batch) of each frame of ``data``."""
+    out = []
+    pos = 0
+    while pos < len(data):
+        length, crc = struct.unpack(">II", data[pos : pos + 8])
+        out.append((pos, crc, bool(length & BATCH_FLAG)))
+        pos += 8 + (length & ~BATCH_FLAG)
+    assert pos == len(data)
+    return out
+
+
+def test_a_round_is_written_as_batch_frames(tmp_path: Path) -> None:
+    p = tmp_path / "events.log"
+    with EventLog(p) as log:
+        log.append(body(1))  # alone: a record frame
+        for i in range(2, 202):
+            log.append_buffered(body(i))
+        log.flush()  # one round: batch frames
+        frames = _frames(p.read_bytes())
+        assert log.size == p.stat().st_size
+        assert log.last_frame == frames[-1][:2]
+    assert not frames[0][2] and all(batch for _, _, batch in frames[1:])
+    assert 1 < len(frames) < 10
+    assert seqs(p) == list(range(1, 202))
+    with EventLog(p) as again:  # recovery finds the same last frame
+        assert again.last_frame == frames[-1][:2] and again.report.records == 201
+
+
+def test_sync_async_and_buffered_appends_together(tmp_path: Path) -> None:
+    """Callers that write rounds themselves and the writer thread share one log."""
+    p = tmp_path / "events.log"
+    log = EventLog(p)
+    threads, per = 8, 60
+    start = threading.Barrier(threads + 1)
+
+    def run(k: int) -> None:
+        start.wait()
+        for i in range(per):
+            n = 1000 + k * per + i
+            if i % 5 == 0:
+                log.append_buffered(body(n))
+            else:
+                log.append(body(n))
+
+    async def loop_side() -> None:
+        await asyncio.gather(*(log.append_async(body(i)) for i in range(1, 201)))
+
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    start.wait()
+    asyncio.run(loop_side())
+    for t in ts:
+        t.join()
+    log.close()
+    expected = set(range(1, 201)) | {1000 + j for j in range(threads * per)}
+    got = seqs(p)
+    assert len(got) == len(expected) and set(got) == expected
+
+
+def test_close_while_threads_append(tmp_path: Path) -> None:
+    p = tmp_path / "events.log"
+    log = EventLog(p)
+    acked: list[int] = []
+    refused: list[int] = []
+
+    def run(k: int) -> None:
+        for i in range(10_000):
+            n = k * 10_000 + i + 1
+            try:
+                log.append(body(n))
+            except LogClosedError:
+                refused.append(n)
+                return
+            acked.append(n)
+
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(6)]
+    for t in ts:
+        t.start()
+    asyncio.run(until(lambda: len(acked) >= 300, what="appends under way"))
+    log.close()
+    for t in ts:
+        t.join(10)
+        assert not t.is_alive()
+    assert len(refused) == 6
+    assert set(acked) <= set(seqs(p))

@@ -207,3 +207,35 @@ def test_replay_from_snapshot_uses_an_older_snapshot_for_an_older_time(tmp_path:
         assert sm.replay_from_snapshot(1003.0)["event_count"] == 4
         assert sm.replay_from_snapshot(999.0)["event_count"] == 0
         assert sm.replay_from_snapshot(5000.0)["current_working_dirs"]["a"] == "/9"
+
+
+def test_snapshot_while_threads_append_ends_at_a_frame_boundary(tmp_path: Path) -> None:
+    """Rounds hold many records: a snapshot still points just past record last_seq."""
+    import threading
+
+    sm = SessionManager("s", tmp_path)
+    go = threading.Barrier(5)
+    snaps: list[Path] = []
+
+    def run(k: int) -> None:
+        go.wait()
+        for i in range(150):
+            sm.append(ev.CommandExecuted(agent_id="coder", command=f"t{k}-{i}"))
+
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    go.wait()
+    for _ in range(3):
+        snaps.append(sm.persist_snapshot())
+    for t in ts:
+        t.join()
+    live = state_to_plain(sm.state)
+    sm.close()
+    for snap in reversed(snaps):  # each snapshot fits the log and replays to the same state
+        with SessionManager("s", tmp_path) as again:
+            assert again.snapshot_used == snap and not again.snapshots_skipped
+            assert state_to_plain(again.state) == live
+        snap.unlink()
+    with SessionManager("s", tmp_path) as full:
+        assert full.snapshot_used is None and state_to_plain(full.state) == live
