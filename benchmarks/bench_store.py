@@ -29,8 +29,8 @@ from typing import Any
 import msgpack
 
 from agentshell.core import events as ev
-from agentshell.store.framing import BATCH_FLAG, frame, iter_records, pack_body, scan
-from agentshell.store.log import EventLog
+from agentshell.store.framing import BATCH_FLAG, frame, iter_records, pack_body
+from agentshell.store.log import EventLog, RecoveryReport, recover_batches
 from agentshell.store.session import SessionManager
 from agentshell.store.snapshots import load_snapshot
 
@@ -218,28 +218,20 @@ def write_log_buffered(path: Path, events: list[ev.Event]) -> None:
     log.close()
 
 
-def _anchor_unpacker(data: bytes) -> tuple[float, float, int, bytes]:
-    """Bare ``msgpack.Unpacker`` over the record bytes of ``data`` (frames stripped):
-    seconds with the GC on (the anchor) and paused (as replay runs), count, bytes."""
-    bodies = io.BytesIO()
-    for rec in iter_records(data):
-        bodies.write(pack_body(rec))
-    raw = bodies.getvalue()
-    times = []
-    count = 0
-    for paused in (False, True):
-        gc.collect()
-        if paused:
-            gc.disable()
-        try:
-            t0 = time.perf_counter()
-            count = 0
-            for _ in msgpack.Unpacker(io.BytesIO(raw), raw=False):
-                count += 1
-            times.append(time.perf_counter() - t0)
-        finally:
-            gc.enable()
-    return times[0], times[1], count, raw
+def _anchor_unpacker(raw: bytes, paused: bool) -> tuple[float, int]:
+    """Bare ``msgpack.Unpacker`` over ``raw`` (record bytes, frames stripped): seconds
+    with the GC on (the anchor, as a plain loop runs) or paused (as replay runs)."""
+    gc.collect()
+    if paused:
+        gc.disable()
+    try:
+        t0 = time.perf_counter()
+        count = 0
+        for _ in msgpack.Unpacker(io.BytesIO(raw), raw=False):
+            count += 1
+        return time.perf_counter() - t0, count
+    finally:
+        gc.enable()
 
 
 def _replay_once(sdir: Path, n: int) -> tuple[float, float]:
@@ -248,12 +240,14 @@ def _replay_once(sdir: Path, n: int) -> tuple[float, float]:
     gc.collect()
     gc.disable()  # as replay does (SessionManager pauses the GC while it folds)
     try:
+        report = RecoveryReport(log_path)
         t0 = time.perf_counter()
-        res = scan(log_path.read_bytes(), str(log_path))
+        for _ in recover_batches(log_path, report=report):  # replay's read path
+            pass
         dt_read = time.perf_counter() - t0
     finally:
         gc.enable()
-    assert res.count == n and not res.torn
+    assert report.records == n and report.cut_bytes == 0
     gc.collect()
     t0 = time.perf_counter()
     sm = SessionManager("big", sdir)
@@ -261,6 +255,23 @@ def _replay_once(sdir: Path, n: int) -> tuple[float, float]:
     assert sm.last_seq == n and sm.snapshot_used is None, (sm.last_seq, n)
     sm.close()
     return dt_read, dt
+
+
+#: Replay figures are the best of this many runs, the anchors' too (interleaved).
+REPEAT = 3
+
+
+def _best(sdir: Path, n: int, raw: bytes, repeat: int) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        got = {}
+        got["anchor"], count = _anchor_unpacker(raw, paused=False)
+        got["anchor_paused"], _ = _anchor_unpacker(raw, paused=True)
+        got["read"], got["state"] = _replay_once(sdir, n)
+        assert count == n
+        for k, v in got.items():
+            best[k] = min(best.get(k, v), v)
+    return best
 
 
 def bench_replay(tmp: Path) -> dict[str, Path]:
@@ -273,35 +284,36 @@ def bench_replay(tmp: Path) -> dict[str, Path]:
     mix = Counter(e.event_type for e in events)
     data = log_path.read_bytes()
     frames = scan_frames(data)
-    dt_anchor, dt_anchor_nogc, count, raw = _anchor_unpacker(data)
-    assert count == n
+    raw = b"".join(pack_body(rec) for rec in iter_records(data))
     del data
-    dt_read, dt = _replay_once(sdir, n)
+    b = _best(sdir, n, raw, REPEAT)
     print(
         f"full replay of {n:,} events ({log_path.stat().st_size / 1e6:.0f} MB, {frames:,} frames"
-        f" as the group-commit writer wrote them) to state: {dt:.2f} s = {n / dt:,.0f} events/s"
-        f" | anchor bare msgpack.Unpacker over the same record bytes: {dt_anchor:.2f} s"
-        f" = {n / dt_anchor:,.0f}/s | ratio {dt_anchor / dt:.2f}x (target < 3 s, >= 0.6x)"
+        f" as the group-commit writer wrote them) to state: {b['state']:.2f} s"
+        f" = {n / b['state']:,.0f} events/s | anchor bare msgpack.Unpacker over the same"
+        f" record bytes: {b['anchor']:.2f} s = {n / b['anchor']:,.0f}/s"
+        f" | ratio {b['anchor'] / b['state']:.2f}x (target < 3 s, >= 0.6x; best of {REPEAT})"
     )
     print(
-        f"  of which read + verify + decode alone (no state): {dt_read:.2f} s"
-        f" | ratio {dt_anchor / dt_read:.2f}x"
+        f"  of which read + verify + decode alone (no state): {b['read']:.2f} s"
+        f" | ratio {b['anchor'] / b['read']:.2f}x"
     )
     print(
-        f"  anchor with the GC paused too (as replay runs): {dt_anchor_nogc:.2f} s"
-        f" | ratios: to state {dt_anchor_nogc / dt:.2f}x, read + verify + decode"
-        f" {dt_anchor_nogc / dt_read:.2f}x"
+        f"  anchor with the GC paused too (as replay runs): {b['anchor_paused']:.2f} s"
+        f" | ratios: to state {b['anchor_paused'] / b['state']:.2f}x,"
+        f" read + verify + decode {b['anchor_paused'] / b['read']:.2f}x"
     )
     # The same events one record per frame: a log written one durable append at a
     # time (or by a version before batch frames).
     log_path.unlink()
     write_log(log_path, events)
     del events
-    dt_read1, dt1 = _replay_once(sdir, n)
+    b1 = _best(sdir, n, raw, 2)
     print(
         f"  same events one record per frame ({log_path.stat().st_size / 1e6:.0f} MB,"
-        f" {n:,} frames): to state {dt1:.2f} s | ratio {dt_anchor / dt1:.2f}x;"
-        f" read + verify + decode alone {dt_read1:.2f} s | ratio {dt_anchor / dt_read1:.2f}x"
+        f" {n:,} frames): to state {b1['state']:.2f} s | ratio {b1['anchor'] / b1['state']:.2f}x;"
+        f" read + verify + decode alone {b1['read']:.2f} s"
+        f" | ratio {b1['anchor'] / b1['read']:.2f}x (best of 2)"
     )
     print(
         "  event mix: "

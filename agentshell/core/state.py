@@ -631,6 +631,7 @@ class FoldStats:
 #: Slow-path event types whose handlers read or replace AgentInfo / TerminalInfo:
 #: the bulk fold writes its deferred agent / terminal changes back before them.
 _AGENT_EVENTS = frozenset(("agent_registered", "agent_removed", "agent_status_changed"))
+_APPROVAL_EVENTS = frozenset(("approval_queued", "approval_decided", "approval_executed"))
 _TERMINAL_EVENTS = frozenset(
     ("terminal_opened", "terminal_closed", "terminal_resized", "directory_changed")
 )
@@ -644,10 +645,17 @@ class _BulkFold:
     by the same constructors :func:`apply_event` uses, when the fold ends (or, for
     agent and terminal infos, before a slow-path event that reads them):
 
-    * ``cmds``: the last ``RECENT_COMMANDS`` command records (raw), a bounded deque;
-    * ``edits``: per file, the last ``RECENT_EDITS_PER_FILE`` edit records (raw);
+    * ``cmds``: the last ``RECENT_COMMANDS`` command records, a bounded deque (as
+      ``(seq, raw)`` when the list has a ``raw``, like the edits below);
+    * ``edits``: per file, the last ``RECENT_EDITS_PER_FILE`` edits, as ``(seq,
+      raw)`` when the list of records has a ``raw`` (the bytes it was decoded from,
+      see ``RecordBatch`` in the store: the few edits still kept at the end are
+      decoded again), else as ``(event_id, agent, ranges, clock, old_hash,
+      new_hash, seq, timestamp)`` (what :class:`EditInfo` takes). Either way the
+      record itself is freed right away, not thousands of records later (cold);
     * ``approvals``: approvals queued during this fold, as
-      ``[record, status, approved_command, decided_by]``, in queue order (decided or
+      ``[fields, status, approved_command, decided_by]`` (``fields`` what
+      :class:`ApprovalInfo` takes, in its order), in queue order (decided or
       finished ones change or leave in place, as in ``pending_approvals``);
     * ``last_command`` / ``waiting``: deferred ``AgentInfo`` changes;
     * ``output``: bytes of terminal output per terminal not yet added to its info.
@@ -667,8 +675,8 @@ class _BulkFold:
 
     def __init__(self, state: SessionState) -> None:
         self.state = state
-        self.cmds: deque[dict[str, Any]] = deque(maxlen=RECENT_COMMANDS)
-        self.edits: dict[str, deque[dict[str, Any]]] = {}
+        self.cmds: deque[Any] = deque(maxlen=RECENT_COMMANDS)
+        self.edits: dict[str, deque[tuple[Any, ...]]] = {}
         self.approvals: dict[str, list[Any]] = {}
         self.last_command: dict[str, str] = {}
         self.waiting: dict[str, None] = {}
@@ -700,33 +708,83 @@ class _BulkFold:
             terminals[name] = _replace(t, output_bytes=t.output_bytes + n)
         self.output.clear()
 
-    def flush(self) -> None:
-        """Write everything deferred into the state (the fold can go on after)."""
-        s = self.state
-        self.flush_agents()
-        self.flush_terminals()
+    def flush_cmds(self) -> None:
         if self.cmds:
-            out = s["recent_commands"]
-            out.extend(_command_record(record_view(r)) for r in self.cmds)
+            out = self.state["recent_commands"]
+            again: dict[int, dict[int, dict[str, Any]]] = {}
+            out.extend(_command_record(record_view(_again(r, again))) for r in self.cmds)
             if len(out) > RECENT_COMMANDS:
                 del out[: len(out) - RECENT_COMMANDS]
             self.cmds.clear()
-        if self.edits:
-            file_edits = s["file_edits"]
-            for path, recs in self.edits.items():
-                lst = file_edits.setdefault(path, [])
-                lst.extend(_edit_info(record_view(r)) for r in recs)
-                if len(lst) > RECENT_EDITS_PER_FILE:
-                    del lst[: len(lst) - RECENT_EDITS_PER_FILE]
-            self.edits.clear()
+
+    def flush_edits(self) -> None:
+        if not self.edits:
+            return
+        file_edits = self.state["file_edits"]
+        again: dict[int, dict[int, dict[str, Any]]] = {}  # id(raw) -> seq -> record
+        for path, items in self.edits.items():
+            lst = file_edits.setdefault(path, [])
+            for item in items:
+                if len(item) == 2:  # (seq, raw): the record is decoded again
+                    lst.append(_edit_info(record_view(_again(item, again))))
+                    continue
+                i, a, ranges, clock, old, new, seq, ts = item
+                lst.append(
+                    EditInfo(
+                        edit_id=i,
+                        agent_id=a,
+                        file_path=path,
+                        ranges=tuple((int(x), int(y)) for x, y in ranges),
+                        clock=dict(clock),
+                        old_hash=old,
+                        new_hash=new,
+                        seq=seq,
+                        timestamp=ts,
+                    )
+                )
+            if len(lst) > RECENT_EDITS_PER_FILE:
+                del lst[: len(lst) - RECENT_EDITS_PER_FILE]
+        self.edits.clear()
+
+    def flush_approvals(self) -> None:
         if self.approvals:
-            pending = s["pending_approvals"]
-            for aid, (rec, status, command, by) in self.approvals.items():
-                info = _approval_info(record_view(rec))
-                if status != "queued" or command is not None or by:
-                    info = _replace(info, status=status, approved_command=command, decided_by=by)
-                pending[aid] = info
+            pending = self.state["pending_approvals"]
+            for aid, (f, status, command, by) in self.approvals.items():
+                pending[aid] = ApprovalInfo(
+                    approval_id=f[0],
+                    agent_id=f[1],
+                    command=f[2],
+                    terminal=f[3],
+                    cwd=f[4],
+                    queued_at=f[5],
+                    seq=f[6],
+                    status=status,
+                    expires_at=f[7],
+                    risk=tuple(f[8]),
+                    approved_command=command,
+                    decided_by=by,
+                )
             self.approvals.clear()
+
+    def flush(self) -> None:
+        """Write everything deferred into the state (the fold can go on after)."""
+        self.flush_agents()
+        self.flush_terminals()
+        self.flush_cmds()
+        self.flush_edits()
+        self.flush_approvals()
+
+
+def _again(item: Any, again: dict[int, dict[int, dict[str, Any]]]) -> dict[str, Any]:
+    """The record of a kept ``(seq, raw)`` (decoded again, once per raw; ``again``
+    caches them by ``id(raw)``), or ``item`` itself when it is a record."""
+    if type(item) is dict:
+        return item
+    seq, raw = item
+    by_seq = again.get(id(raw))
+    if by_seq is None:
+        by_seq = again[id(raw)] = {r["s"]: r for r in raw.decode()}
+    return by_seq[seq]
 
 
 def fold_records(state: SessionState, records: Any, max_ts: float = 0.0) -> FoldStats:
@@ -860,6 +918,7 @@ def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> Non
     handlers = _HANDLERS
     agent_events = _AGENT_EVENTS
     work.clock_from = 0
+    raw = getattr(batch, "raw", None)
     rec: dict[str, Any] | None = None
     it = iter(batch)
     try:
@@ -874,7 +933,7 @@ def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> Non
                             output[term] = output.get(term, 0) + len(p["data"])
                     elif t == "command_executed":
                         cmd = p["command"]
-                        cmds_append(rec)
+                        cmds_append(rec if raw is None else (rec["s"], raw))
                         a = rec["a"]
                         if a in agents:
                             last_command[a] = cmd
@@ -885,10 +944,35 @@ def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> Non
                         d = edits.get(path)
                         if d is None:
                             d = edits[path] = deque(maxlen=RECENT_EDITS_PER_FILE)
-                        d.append(rec)
+                        if raw is not None:  # decoded again if it is still kept at the end
+                            d.append((rec["s"], raw))
+                            continue
+                        d.append(
+                            (
+                                rec["i"],
+                                rec["a"],
+                                p["ranges"],
+                                rec["c"],
+                                p["old_hash"],
+                                p["new_hash"],
+                                rec["s"],
+                                rec["ts"],
+                            )
+                        )
                     elif t == "approval_queued" and p["approval_id"] not in pending:
-                        approvals[p["approval_id"]] = [rec, "queued", None, ""]
                         a = rec["a"]
+                        fields = (
+                            p["approval_id"],
+                            a,
+                            p["command"],
+                            p["terminal"],
+                            p["cwd"],
+                            rec["ts"],
+                            rec["s"],
+                            p["expires_at"],
+                            p["risk"],
+                        )
+                        approvals[p["approval_id"]] = [fields, "queued", None, ""]
                         if a in agents:
                             waiting[a] = None
                     elif t == "approval_decided" and p["approval_id"] in approvals:
@@ -961,7 +1045,13 @@ def _slow(work: _BulkFold, rec: dict[str, Any], t: str, handlers: dict[str, Any]
         work.flush_agents()
     elif t in _TERMINAL_EVENTS:
         work.flush_terminals()
-    elif t == "approval_queued":
-        # Re-queued while still pending: replaced in place, as apply_event does.
+    elif t in _APPROVAL_EVENTS:
+        # e.g. re-queued while still pending: replaced in place, as apply_event does
         work.flush_agents()
+        work.flush_approvals()
+    elif t == "command_executed":
+        work.flush_agents()
+        work.flush_cmds()
+    elif t == "file_edited":
+        work.flush_edits()
     handler(work.state, record_view(rec))

@@ -310,6 +310,32 @@ def iter_records(
             result.last_record = (base + last_pos, last_crc)
 
 
+class RawRecords:
+    """The msgpack bytes a :class:`RecordBatch` was decoded from (verified).
+
+    ``decode()`` decodes them again: a bulk fold that keeps only a few of a batch's
+    records for later (the last edits of each file) keeps this instead, so the
+    records themselves can be freed at once.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | memoryview) -> None:
+        self.data = data
+
+    def decode(self) -> list[dict[str, Any]]:
+        unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=2 * MAX_RECORD)
+        unpacker.feed(self.data)
+        return list(unpacker)
+
+
+class RecordBatch(list):  # type: ignore[type-arg]
+    """A list of records from :func:`iter_record_batches`; ``raw`` holds their bytes."""
+
+    __slots__ = ("raw",)
+    raw: RawRecords
+
+
 #: Bytes of record frames that :func:`iter_record_batches` verifies and decodes as one
 #: batch (small enough that a batch's records stay in the CPU cache while they are
 #: folded). A batch frame is always decoded as one batch of its own.
@@ -408,7 +434,8 @@ def iter_record_batches(
                 fed += len(chunk)
                 try:
                     feed(chunk)
-                    records = list(unpacker)
+                    records = RecordBatch(unpacker)
+                    records.raw = RawRecords(chunk)
                     if (
                         tell() != fed
                         or (bodies and len(records) != len(bodies))

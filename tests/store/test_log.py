@@ -13,9 +13,9 @@ import pytest
 from agentshell.core.errors import LogClosedError, LogCorruptionError
 from agentshell.store import log as log_mod
 from agentshell.store.framing import BATCH_FLAG, pack_body, scan
-from agentshell.store.log import EventLog, keep_and_cut, recover
+from agentshell.store.log import EventLog, RecoveryReport, keep_and_cut, recover, recover_batches
 from tests.polling import until
-from tests.store.helpers import log_bytes, record
+from tests.store.helpers import batched_log_bytes, log_bytes, record
 
 
 def body(i: int) -> bytes:
@@ -312,3 +312,84 @@ def test_close_while_threads_append(tmp_path: Path) -> None:
         assert not t.is_alive()
     assert len(refused) == 6
     assert set(acked) <= set(seqs(p))
+
+
+def _recover_all(p: Path) -> tuple[list[dict], str | None, RecoveryReport]:
+    report = RecoveryReport(p)
+    got: list[dict] = []
+    err = None
+    try:
+        for batch in recover_batches(p, report=report):
+            got.extend(batch)
+    except LogCorruptionError as exc:
+        err = str(exc)
+    return got, err, report
+
+
+@pytest.mark.parametrize("window", [64, 700, 1 << 22])
+def test_recovery_reads_in_windows_with_the_same_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """Windowed recovery == one whole read: records, errors, cut, last frame."""
+    v1, _, _ = log_bytes(30)
+    v2, _, offsets2 = batched_log_bytes([4, 1, 9, 2, 7, 1, 3])
+    cases = {
+        "v1": v1,
+        "v2": v2,
+        "torn": v2[:-5],
+        "torn v1 after v2": v2 + v1[:-9],
+        "middle": v2[: offsets2[3] + 20] + b"\xff" * 30 + v2[offsets2[3] + 50 :],
+        "zeroed tail": v2 + bytes(3000),
+    }
+    outcomes = {}
+    for w in (window, 1 << 30):
+        monkeypatch.setattr(log_mod, "READ_WINDOW", w)
+        for name, data in cases.items():
+            p = tmp_path / "events.log"  # the same name: messages compare equal
+            p.write_bytes(data)
+            for broken in tmp_path.glob("events.log.*"):
+                broken.unlink()
+            got, err, report = _recover_all(p)
+            outcomes.setdefault(name, []).append(
+                (got, err, report.records, report.end, report.cut_bytes, report.last_record)
+            )
+    for name, (windowed, whole) in outcomes.items():
+        assert windowed == whole, name
+    assert outcomes["middle"][0][1] is not None
+    assert outcomes["torn"][0][4] == len(v2) - offsets2[-1] - 5  # the torn batch, whole
+
+
+def test_windowed_recovery_keeps_bytes_a_fold_still_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fold keeps (seq, raw) for the last edits; the reused buffer must not
+    change them under it."""
+    from agentshell.core import events as ev
+    from agentshell.core.state import apply_event, fold_batches, new_state, state_to_plain
+
+    events: list[ev.Event] = [ev.AgentRegistered(agent_id="a", capabilities=["x"])]
+    for i in range(3000):
+        if i % 3 == 0:
+            events.append(
+                ev.FileEdited(
+                    agent_id="a",
+                    file_path=f"/f{i % 4}",
+                    old_hash="o",
+                    new_hash="n",
+                    ranges=[[i, i]],
+                )
+            )
+        else:
+            events.append(ev.CommandExecuted(agent_id="a", command=f"c{i}", output="o" * (i % 50)))
+    events = [e.with_seq(i + 1) for i, e in enumerate(events)]
+    p = tmp_path / "events.log"
+    with EventLog(p) as log:
+        for e in events:
+            log.append_buffered(pack_body(e.to_record()))
+    expected = new_state("s")
+    for e in events:
+        apply_event(expected, e)
+    monkeypatch.setattr(log_mod, "READ_WINDOW", 20_000)
+    folded = new_state("s")
+    fold_batches(folded, recover_batches(p))
+    assert state_to_plain(folded) == state_to_plain(expected)
