@@ -245,25 +245,33 @@ class _Waiter:
     ``lock`` is taken when the waiter is made. The caller either leads (``lead``:
     it writes the round itself) or parks on ``lock`` (``sleeping``), which is
     released when its round is durable, or when the log is handed to it to write
-    the next round (then ``lead`` is set first).
+    the next round (then ``lead`` is set first). A ``chained`` waiter (one that
+    parks right away: :meth:`EventLog.append`, :meth:`EventLog.flush`) is woken in
+    a chain: the round's leader releases the first one, each releases the next
+    (see :meth:`_Round.finish`).
     """
 
-    __slots__ = ("lead", "lock", "log", "round", "sleeping")
+    __slots__ = ("chained", "index", "lead", "lock", "log", "round", "sleeping")
 
-    def __init__(self, log: EventLog, r: _Round, lock: Any) -> None:
+    def __init__(self, log: EventLog, r: _Round, lock: Any, chained: bool) -> None:
         self.log = log
         self.round = r
         self.lock = lock
         self.lead = False
         self.sleeping = False
+        self.chained = chained
+        self.index = len(r.waiters)
+        r.waiters.append(self)
 
     def wait(self) -> None:
         """Return once the record is durable (raise LogClosedError if the log failed)."""
+        r = self.round
         if self.sleeping:
             self.lock.acquire()  # released when the round is done or the log is ours
+            if not self.lead and self.chained:
+                r.wake_after(self.index)
         if self.lead:
             self.log._lead_round()
-        r = self.round
         if r.error is not None:
             raise LogClosedError(f"event log failed: {r.error}") from r.error
 
@@ -271,9 +279,12 @@ class _Waiter:
 class _Round:
     """The callers waiting on one write + fsync round.
 
-    Each blocking caller parks on its own raw lock (taken when it enqueues); the
-    round's leader releases them all when the round's fdatasync returns. No
-    Condition: a woken caller needs nothing but the GIL.
+    Each blocking caller parks on its own raw lock (taken when it enqueues). When
+    the round's fdatasync returns, its leader releases the first chained waiter,
+    and each woken one releases the next before it goes on: the wake-ups are spread
+    over the woken threads instead of one thread making them all while the others
+    queue for the GIL (measured faster with 32 threads). No Condition: a woken
+    caller needs nothing but the GIL.
     """
 
     __slots__ = ("callbacks", "done", "durable", "error", "waiters")
@@ -285,12 +296,27 @@ class _Round:
         self.waiters: list[_Waiter] = []
         self.callbacks: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
+    def wake_after(self, index: int) -> None:
+        """Release the next chained, parked waiter after ``waiters[index]``."""
+        waiters = self.waiters
+        for i in range(index + 1, len(waiters)):
+            w = waiters[i]
+            if w.chained and not w.lead:
+                w.lock.release()
+                return
+
     def finish(self, error: BaseException | None) -> None:
         self.error = error
         self.done = True
+        first = True
         for w in self.waiters:
-            if not w.lead:  # a leader is running, not parked
+            if w.lead:  # a leader is running, not parked
+                continue
+            if not w.chained:
                 w.lock.release()
+            elif first:
+                w.lock.release()  # the rest of the chain wakes each other
+                first = False
         if not self.callbacks:
             return
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
@@ -408,8 +434,7 @@ class EventLog:
             self._pending_bytes += len(body)
             r = self._round
             r.durable = True
-            w = _Waiter(self, r, parked)
-            r.waiters.append(w)
+            w = _Waiter(self, r, parked, chained=False)
             timer = self._place(w, r)
         if timer is not None:
             timer.release()
@@ -440,30 +465,36 @@ class EventLog:
             timer.release()
         return fut
 
-    def append(self, body: bytes) -> None:
+    def append(self, body: bytes, *, unlock: Any = None) -> None:
         """Append one record body; returns once it is durable (fdatasync'd).
 
         ``enqueue(body).wait()`` in one step: when nobody owns the log (or this
         caller completes a gathered round), the caller writes and fsyncs the round
         itself; otherwise it parks until the round holding its record is durable or
-        the log is handed to it for the next round.
+        the log is handed to it for the next round. ``unlock``: a lock the caller
+        holds, released once the record is queued (before any wait), also on errors.
         """
         parked = _allocate_lock()
         parked.acquire()
-        with self._lock:
-            if self._failed is not None or self._closing:
-                self._check_open()
-            self._pending.append(body)
-            self._pending_bytes += len(body)
-            r = self._round
-            r.durable = True
-            w = _Waiter(self, r, parked)
-            r.waiters.append(w)
-            timer = self._place(w, r)
+        try:
+            with self._lock:
+                if self._failed is not None or self._closing:
+                    self._check_open()
+                self._pending.append(body)
+                self._pending_bytes += len(body)
+                r = self._round
+                r.durable = True
+                w = _Waiter(self, r, parked, chained=True)
+                timer = self._place(w, r)
+        finally:
+            if unlock is not None:
+                unlock.release()
         if timer is not None:
             timer.release()  # the gathering owner can return
         if w.sleeping:
             parked.acquire()  # released when the round is done or the log is ours
+            if not w.lead:
+                r.wake_after(w.index)  # the next parked caller of the round
         if w.lead:
             self._lead_round()
         if r.error is not None:
@@ -493,8 +524,7 @@ class EventLog:
             self._check_open()
             r = self._round
             r.durable = True
-            w = _Waiter(self, r, parked)
-            r.waiters.append(w)
+            w = _Waiter(self, r, parked, chained=True)
             timer = self._place(w, r)
         if timer is not None:
             timer.release()

@@ -223,10 +223,14 @@ class SessionManager:
 
     def append(self, event: ev.Event) -> ev.Event:
         """Assign the next seq, fold into the state, write; return once durable."""
-        with self._lock:
+        self._lock.acquire()
+        try:
             e, body = self._prepare(event)
-            waiter = self._log.enqueue(body)
-        waiter.wait()
+        except BaseException:
+            self._lock.release()
+            raise
+        # queued in seq order under the lock, which append releases before it waits
+        self._log.append(body, unlock=self._lock)
         return e
 
     def append_async(self, event: ev.Event) -> Coroutine[Any, Any, ev.Event]:

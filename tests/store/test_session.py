@@ -239,3 +239,16 @@ def test_snapshot_while_threads_append_ends_at_a_frame_boundary(tmp_path: Path) 
         snap.unlink()
     with SessionManager("s", tmp_path) as full:
         assert full.snapshot_used is None and state_to_plain(full.state) == live
+
+
+def test_a_refused_append_leaves_the_session_usable(tmp_path: Path) -> None:
+    """The log releases the session's lock when it refuses a record (no deadlock)."""
+    from agentshell.core.errors import LogClosedError
+
+    sm = SessionManager("s", tmp_path)
+    sm.append(ev.CommandExecuted(agent_id="coder", command="one"))
+    sm._log.close()  # the log underneath stops (as after a failure)
+    with pytest.raises(LogClosedError):
+        sm.append(ev.CommandExecuted(agent_id="coder", command="two"))
+    assert sm.get_session_state()["event_count"] >= 1  # would hang on a held lock
+    sm.close()
