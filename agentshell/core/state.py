@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import operator
-from collections import Counter, deque
+from collections import _count_elements, deque  # type: ignore[attr-defined]
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -833,7 +833,8 @@ def fold_batches(state: SessionState, batches: Any, max_ts: float = 0.0) -> Fold
             if not batch:
                 continue
             try:
-                counts = Counter(map(_get_a, batch))
+                counts: dict[str, int] = {}
+                _count_elements(counts, map(_get_a, batch))
                 top = max(map(_get_ts, batch))
             except Exception:
                 # A record without agent or timestamp (or an odd timestamp): exactly
@@ -886,7 +887,8 @@ def _count_clock(
     """Count the events of ``recs`` (or the given agent ``counts``) into the clock:
     an event counts for its agent when the agent is registered (or is the human)."""
     if counts is None:
-        counts = Counter(map(_get_a, recs))
+        counts = {}
+        _count_elements(counts, map(_get_a, recs))
     for a, k in counts.items():
         if a in agents or a == human:
             clock[a] = clock.get(a, 0) + k

@@ -350,8 +350,14 @@ def iter_record_batches(
     result: ScanResult | None = None,
     base: int = 0,
     first_number: int = 1,
+    *,
+    window: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """The records of ``data`` in order, as lists: the bulk read path of replay.
+
+    ``window``: ``data`` is a window of a longer file; a frame cut short by its end
+    (everything before it intact) ends it quietly (``result.tail_reason`` is
+    ``"window"``), without the search that tells a torn tail from corruption.
 
     Same records, same errors and the same ``result`` as :func:`iter_records` (read
     it for the arguments); only faster on an intact log. A batch frame is checked
@@ -392,11 +398,12 @@ def iter_record_batches(
             bodies: list[memoryview] = []
             add = bodies.append
             intact = True
+            cut = False
             batch_last = last_crc_batch = 0
             chunk: memoryview | bytes | None = None
             while pos < stop:
                 if n - pos < HEADER_SIZE:
-                    intact = False
+                    intact = cut = window
                     break
                 length, crc = unpack_from(mv, pos)
                 if length & flag:
@@ -405,7 +412,7 @@ def iter_record_batches(
                     length &= mask
                     end = pos + HEADER_SIZE + length
                     if not (0 < length <= MAX_RECORD and end <= n):
-                        intact = False
+                        intact = cut = window and 0 < length <= MAX_RECORD
                         break
                     chunk = mv[pos + HEADER_SIZE : end]
                     if crc32(chunk) != crc:
@@ -417,7 +424,7 @@ def iter_record_batches(
                     break
                 end = pos + HEADER_SIZE + length
                 if not (0 < length <= MAX_RECORD and end <= n):
-                    intact = False
+                    intact = cut = window and 0 < length <= MAX_RECORD
                     break
                 body = mv[pos + HEADER_SIZE : end]
                 if crc32(body) != crc:
@@ -427,7 +434,7 @@ def iter_record_batches(
                 batch_last = pos
                 last_crc_batch = crc
                 pos = end
-            records: list[dict[str, Any]] | None = None
+            records: list[dict[str, Any]] | None = [] if intact else None
             if intact and (bodies or chunk is not None):
                 if chunk is None:
                     chunk = join(bodies)
@@ -454,9 +461,13 @@ def iter_record_batches(
                 ):
                     yield [rec]
                 return
-            count += len(records)
-            last_pos, last_crc = batch_last, last_crc_batch
-            yield records
+            if records:
+                count += len(records)
+                last_pos, last_crc = batch_last, last_crc_batch
+                yield records
+            if cut:
+                result.tail_reason = "window"
+                return
         result.tail_reason = None
     finally:
         if exact is not None:

@@ -204,7 +204,7 @@ def _read_batches(
                 got += n
             part = ScanResult()
             live: list[Any] = []
-            for batch in iter_record_batches(view[:got], name, part, pos, number):
+            for batch in iter_record_batches(view[:got], name, part, pos, number, window=True):
                 raw = getattr(batch, "raw", None)
                 if raw is not None:
                     live.append(raw)
