@@ -211,6 +211,66 @@ def test_fsync_failure_stops_the_log_and_is_never_retried(
         assert again.report.records >= 1
 
 
+def test_a_durable_round_is_acknowledged_when_the_next_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer acknowledges a round after writing the next one: if that write
+    fails, the earlier round's callers (fsync'd) still succeed, only the next fail."""
+    p = tmp_path / "events.log"
+    log = EventLog(p)
+    gates = [threading.Event(), threading.Event()]
+    real_sync, real_write = os.fdatasync, os.write
+    syncs: list[int] = []
+
+    def gated_sync(fd: int) -> None:
+        n = len(syncs)
+        syncs.append(fd)
+        if n < len(gates):
+            gates[n].wait(10)
+        real_sync(fd)
+
+    monkeypatch.setattr(log_mod.os, "fdatasync", gated_sync)
+    results: dict[int, str] = {}
+
+    def run(i: int) -> None:
+        try:
+            log.append(body(i))
+            results[i] = "ok"
+        except LogClosedError:
+            results[i] = "failed"
+
+    def start(*ids: int) -> list[threading.Thread]:
+        ts = [threading.Thread(target=run, args=(i,)) for i in ids]
+        for t in ts:
+            t.start()
+        return ts
+
+    def queued(n: int) -> bool:
+        return len(log._round.waiters) == n
+
+    ts = start(1)  # leads round 1, held in its fsync
+    asyncio.run(until(lambda: len(syncs) == 1, what="round 1 in fsync"))
+    ts += start(2, 3)
+    asyncio.run(until(lambda: queued(2), what="round 2 queued"))
+    gates[0].set()  # round 2 goes to the writer thread, held in its fsync
+    asyncio.run(until(lambda: len(syncs) == 2, what="round 2 in fsync"))
+    ts += start(4, 5)
+    asyncio.run(until(lambda: queued(2), what="round 3 queued"))
+
+    def broken_write(fd: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(log_mod.os, "write", broken_write)
+    gates[1].set()
+    for t in ts:
+        t.join(10)
+    assert results == {1: "ok", 2: "ok", 3: "ok", 4: "failed", 5: "failed"}
+    assert isinstance(log.failed, OSError)
+    log.close()
+    monkeypatch.setattr(log_mod.os, "write", real_write)
+    assert sorted(seqs(p)) == [1, 2, 3]
+
+
 def test_closed_log_refuses_appends(tmp_path: Path) -> None:
     log = EventLog(tmp_path / "events.log")
     log.close()
