@@ -71,10 +71,17 @@ class Event:
         }
 
     def with_seq(self, seq: int) -> Event:
-        """A copy of this event carrying the sequence number the log assigned."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values["seq"] = seq
-        return type(self)(**values)
+        """A copy of this event carrying the sequence number the log assigned.
+
+        The copy shares every field value with this event (as a field-by-field
+        ``replace`` would) without running ``__init__`` again: this event was
+        already built and checked, and the copy is on every append's path."""
+        cls = type(self)
+        new = object.__new__(cls)
+        for name in _field_names(cls):
+            _set(new, name, getattr(self, name))
+        _set(new, "seq", seq)
+        return new
 
 
 # --------------------------------------------------------------------------- agents
@@ -388,6 +395,17 @@ SPEC_EVENT_TYPES = (
 _HEADER = frozenset(("event_id", "timestamp", "agent_id", "seq", "clock"))
 _PAYLOAD_FIELDS: dict[type[Event], tuple[Any, ...]] = {}
 _HINTS: dict[type[Event], dict[str, Any]] = {}
+
+
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+_set = object.__setattr__
+
+
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    got = _FIELD_NAMES.get(cls)
+    if got is None:
+        got = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return got
 
 
 def _payload_fields(cls: type[Event]) -> tuple[Any, ...]:

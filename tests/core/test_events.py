@@ -8,6 +8,7 @@ import math
 import msgpack
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from agentshell.core import events as ev
 from agentshell.core.errors import InvalidEventError
@@ -77,6 +78,14 @@ def test_with_seq_keeps_everything_else() -> None:
     f = e.with_seq(9)
     assert f.seq == 9 and e.seq == 0
     assert dataclasses.replace(f, seq=0) == e
+
+
+@given(event_sequences(max_size=10), st.integers(1, 2**40))
+def test_with_seq_equals_a_field_by_field_replace(events: list[ev.Event], seq: int) -> None:
+    for e in events:
+        f = e.with_seq(seq)
+        assert type(f) is type(e) and f == dataclasses.replace(e, seq=seq)
+        assert f.seq == seq
 
 
 @given(event_sequences(max_size=10))
