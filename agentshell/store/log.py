@@ -10,9 +10,10 @@ Who writes: a blocking caller that finds the log idle writes its round itself (n
 hop to another thread). Callers arriving meanwhile park, each on its own pre-taken
 raw lock; if any are waiting when that round is durable, the log goes to the
 writer thread, which writes rounds back to back for as long as callers keep it
-busy. A finished round wakes its parked callers in a chain (the owner releases the
-first, each releases the next), so the owner starts the next round at once and the
-wake-ups overlap its write and fsync instead of standing between two rounds.
+busy. A durable round wakes its parked callers in a chain (the owner releases the
+first, each releases the next). The writer thread does that right after writing
+the next round and before fsyncing it, so the wake-ups overlap that fsync instead
+of standing between two rounds or competing with the write for the GIL.
 
 * :meth:`EventLog.append` returns when the record is durable (thread-safe).
 * :meth:`EventLog.append_async` is the asyncio form; it never blocks the event loop
@@ -20,8 +21,8 @@ wake-ups overlap its write and fsync instead of standing between two rounds.
 * :meth:`EventLog.append_buffered` queues without waiting or forcing an fsync, for
   bulk loads; :meth:`EventLog.flush` makes everything queued so far durable.
 
-If a write or an fsync fails the log is marked failed: every waiting and later caller
-gets :class:`LogClosedError` and the fsync is never retried (after a failed fsync the
+If a write or an fsync fails the log is marked failed: every caller whose record was
+not yet durable, and every later one, gets :class:`LogClosedError` and the fsync is never retried (after a failed fsync the
 kernel may have dropped the dirty pages; only re-reading the file tells the truth).
 Reopen the log to recover.
 
