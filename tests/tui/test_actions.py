@@ -399,3 +399,21 @@ async def test_quit_without_running_commands_does_not_ask(app: AgentShellApp) ->
         await pilot.press("q")
         await until(lambda: not app.is_running)
         assert not isinstance(app.screen, QuitScreen)
+
+
+async def test_in_place_changes_are_drawn_with_scrollback(
+    app: AgentShellApp, backend: FakeBackend
+) -> None:
+    """A row rewritten in place (a `\\r` progress counter, the line being typed) is
+    repainted while the pane has scrollback above the screen, not only on a full
+    redraw (the repaint used to refresh the row one scroll offset too high)."""
+    async with app.run_test(size=SIZE):
+        term = backend.terminals()["main"]
+        pane = app.query_one(TerminalGrid).current
+        assert pane is not None
+        term.feed(b"".join(b"line %d\r\n" % i for i in range(200)) + b"COUNTA")
+        await until(lambda: "COUNTA" in app.export_screenshot())
+        assert pane.scroll_offset.y > 0  # the screen sits below its scrollback
+        for mark in (b"COUNTB", b"COUNTC"):
+            term.feed(b"\r" + mark)
+            await until(lambda m=mark.decode(): m in app.export_screenshot())

@@ -201,10 +201,12 @@ class TerminalPane(ScrollView, can_focus=True):
         if cursor != old_cursor:
             rows.add(old_cursor[1])
             rows.add(cursor[1])
+        # ``refresh_lines`` takes a line of the virtual content (it subtracts the
+        # scroll offset itself): the screen's row r is line hist_len + r
         top = int(self.scroll_offset.y)
         for r in rows:
-            y = hist_len + r - top
-            if 0 <= y < self.size.height:
+            y = hist_len + r
+            if top <= y < top + self.size.height:
                 self.refresh_lines(y)
 
     def _wants_scrollbar(self, height: int) -> bool:
