@@ -112,7 +112,7 @@ class TerminalsMixin(ExecutorMixin):
         if by != ev.HUMAN:
             self.require(by, TYPE)
         await self._emit(ev.TerminalInput(terminal=terminal, data=bytes(data), by=by))
-        slot.term.send(bytes(data))
+        slot.term.send(bytes(data), record=False)  # logged just above, with who typed
 
     async def resize(self, terminal: str, columns: int, lines: int) -> None:
         """Resize ``terminal`` (logged as terminal_resized)."""

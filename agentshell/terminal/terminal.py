@@ -658,14 +658,18 @@ class Terminal:
         if not self._closed:
             self._write(data)
 
-    def send(self, data: bytes) -> None:
-        """Write raw input to the shell (what the human types)."""
+    def send(self, data: bytes, *, record: bool = True) -> None:
+        """Write raw input to the shell (what the human types).
+
+        ``record=False``: the bytes are not handed to the sink as an ``input`` batch,
+        for a caller that records them itself (with who typed them)."""
         self._check_open()
-        self._write(data)
+        self._write(data, record)
         self._schedule_tick()
 
-    def _write(self, data: bytes) -> None:
-        self._batch("input", data)
+    def _write(self, data: bytes, record: bool = True) -> None:
+        if record:
+            self._batch("input", data)
         self._wbuf += data
         self._flush_writes()
 

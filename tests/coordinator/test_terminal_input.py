@@ -1,0 +1,45 @@
+"""Who typed what: terminal input is logged once, with who typed it."""
+
+from __future__ import annotations
+
+from agentshell.coordinator.coordinator import Coordinator
+from agentshell.core import events as ev
+
+from .conftest import ALL, logged, until
+
+
+def _output(co: Coordinator) -> bytes:
+    return b"".join(
+        e.data for e in logged(co.session, ["terminal_output"]) if isinstance(e, ev.TerminalOutput)
+    )
+
+
+def _inputs(co: Coordinator, needle: bytes) -> list[ev.TerminalInput]:
+    return [
+        e
+        for e in logged(co.session, ["terminal_input"])
+        if isinstance(e, ev.TerminalInput) and needle in e.data
+    ]
+
+
+async def test_human_keys_are_logged_once_as_the_humans(co: Coordinator) -> None:
+    await until(lambda: co.terminal("main").at_prompt, what="the prompt")
+    await co.send_input("main", b"echo typed-$((40+2))\n")
+    # the shell's answer is logged after any input batch the terminal queued before it
+    await until(lambda: b"typed-42" in _output(co), what="the command's output")
+    typed = _inputs(co, b"typed-$((40+2))")
+    assert [(e.by, e.data) for e in typed] == [(ev.HUMAN, b"echo typed-$((40+2))\n")]
+
+
+async def test_an_agents_keys_and_a_run_are_logged_once_each(co: Coordinator) -> None:
+    await co.add_agent("bot", ALL)
+    await until(lambda: co.terminal("main").at_prompt, what="the prompt")
+    await co.send_input("main", b"echo bot-$((1+1))\n", by="bot")
+    await until(lambda: b"bot-2" in _output(co), what="the agent's typed command")
+    assert [e.by for e in _inputs(co, b"bot-$((1+1))")] == ["bot"]
+    aid = await co.propose("bot", "echo ran-$((2+2))")
+    await co.approve(aid)
+    await co.wait_result(aid)
+    await until(lambda: b"ran-4" in _output(co), what="the approved command's output")
+    # written by the executor, not typed by anyone: the terminal's own input record
+    assert len(_inputs(co, b"ran-$((2+2))")) == 1
