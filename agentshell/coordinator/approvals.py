@@ -8,7 +8,7 @@ import time
 import uuid
 
 from agentshell.core import events as ev
-from agentshell.core.approvals import transition
+from agentshell.core.approvals import AWAITING_DECISION, transition
 from agentshell.core.errors import AgentShellError
 from agentshell.core.risk import risk_hints
 from agentshell.core.rules import decide, suggest_rule
@@ -18,12 +18,16 @@ from agentshell.core.state import (
 
 from .agents import RUN
 from .results import (
+    CommandError,
     InvalidRequestError,
     InvalidStateError,
     NotFoundError,
     RunResult,
 )
 from .terminals import TerminalsMixin
+
+#: Why the commands of a removed agent end without running.
+AGENT_REMOVED = "agent removed"
 
 
 class ApprovalsMixin(TerminalsMixin):
@@ -36,8 +40,37 @@ class ApprovalsMixin(TerminalsMixin):
     def approval(self, approval_id: str) -> ApprovalInfo:
         a: ApprovalInfo | None = self.session.state["pending_approvals"].get(approval_id)
         if a is None:
+            done = self._finished.get(approval_id)
+            if isinstance(done, CommandError):
+                raise NotFoundError(f"approval {approval_id!r} is no longer pending: {done}")
             raise NotFoundError(f"no pending approval {approval_id!r}")
         return a
+
+    async def remove_agent(self, agent_id: str, reason: str = "") -> None:
+        """Remove the agent, then end every command of its still waiting to run.
+
+        Queued (or interrupted) ones are rejected and approved ones that have not
+        started fail, both with the reason "agent removed"; a command already
+        executing runs to its end. A removed agent can propose nothing more.
+        """
+        await super().remove_agent(agent_id, reason)
+        await self._end_approvals_of_removed(agent_id)
+
+    async def _end_approvals_of_removed(self, agent_id: str) -> None:
+        ids = [a.approval_id for a in self.approvals() if a.agent_id == agent_id]
+        for aid in ids:
+            # re-read each time: the human or the executor may have moved it meanwhile
+            info = self.session.state["pending_approvals"].get(aid)
+            if info is None:
+                continue
+            if info.status in AWAITING_DECISION:
+                await self._decide(aid, "rejected", by=ev.SYSTEM, reason=AGENT_REMOVED)
+            elif info.status == "approved":
+                await self._emit(
+                    ev.ApprovalExecuted(
+                        agent_id=ev.SYSTEM, approval_id=aid, status="failed", error=AGENT_REMOVED
+                    )
+                )
 
     async def propose(
         self,

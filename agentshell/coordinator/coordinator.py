@@ -62,6 +62,11 @@ class Coordinator(TasksMixin):
                 )
             elif info.status == "queued":
                 self._arm_expiry(info)
+        # a log written before removal ended an agent's commands may still hold some
+        known = state["agents"]
+        gone = {a.agent_id for a in self.approvals()} - set(known) - {ev.HUMAN, ev.SYSTEM}
+        for agent_id in sorted(gone):
+            await self._end_approvals_of_removed(agent_id)
         for agent in list(state["agents"].values()):
             if agent.status in ("connected", "working", "waiting"):
                 await self._emit(

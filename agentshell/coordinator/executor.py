@@ -63,6 +63,18 @@ class ExecutorMixin(RulesMixin):
         info = self.session.state["pending_approvals"].get(approval_id)
         if info is None or info.status != "approved":
             return
+        if info.agent_id not in (ev.HUMAN, ev.SYSTEM) and (
+            info.agent_id not in self.session.state["agents"]
+        ):
+            await self._emit(
+                ev.ApprovalExecuted(
+                    agent_id=ev.SYSTEM,
+                    approval_id=approval_id,
+                    status="failed",
+                    error="agent removed",
+                )
+            )
+            return
         command = info.approved_command if info.approved_command is not None else info.command
         cwd = str(slot.term.cwd or "")
         await self._emit(

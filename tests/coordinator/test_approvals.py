@@ -198,3 +198,52 @@ async def test_authentication_and_removal(co: Coordinator) -> None:
     assert token not in repr(logged(co.session, ["agent_registered"]))
     await co.remove_agent("bot")
     assert co.authenticate("bot", token) is None
+
+
+async def test_removing_an_agent_ends_its_waiting_commands(co: Coordinator, project: Path) -> None:
+    await co.add_agent("bob", ALL)
+    await co.add_agent("amy", ALL)
+    queued = await co.propose("bob", f"touch {project}/queued-marker")
+    other = await co.propose("amy", "echo still-mine")
+    # keep the shell busy so an approved command cannot start yet
+    await co.send_input("main", b"sleep 60\n")
+    await until(lambda: not co.terminal("main").at_prompt, what="the shell to be busy")
+    approved = await co.propose("bob", f"touch {project}/approved-marker")
+    await co.approve(approved)
+    await co.remove_agent("bob")
+    assert [a.approval_id for a in co.approvals()] == [other]
+    with pytest.raises(api.CommandRejected) as rejected:
+        await co.wait_result(queued)
+    assert rejected.value.reason == "agent removed" and rejected.value.by == ev.SYSTEM
+    with pytest.raises(api.CommandFailed, match="agent removed"):
+        await co.wait_result(approved)
+    with pytest.raises(api.NotFoundError, match=r"no longer pending.*agent removed"):
+        await co.approve(queued)
+    with pytest.raises(api.NotFoundError):
+        await co.propose("bob", "echo after-removal")
+    await co.send_input("main", b"\x03")
+    await until(lambda: co.terminal("main").at_prompt, what="the shell at its prompt")
+    await co.approve(other)
+    assert "still-mine" in (await co.wait_result(other)).output
+    assert not (project / "queued-marker").exists()
+    assert not (project / "approved-marker").exists()
+    assert [e.agent_id for e in logged(co.session, ["command_executed"])] == ["amy"]
+    decided = [e for e in logged(co.session, ["approval_decided"]) if e.approval_id == queued]
+    assert [(e.decision, e.reason) for e in decided] == [("rejected", "agent removed")]
+
+
+async def test_executor_never_runs_a_command_of_an_agent_gone_meanwhile(
+    co: Coordinator, project: Path
+) -> None:
+    # the agent disappears without the coordinator's remove_agent (as in an old log)
+    await co.add_agent("bob", ALL)
+    await co.send_input("main", b"sleep 60\n")
+    await until(lambda: not co.terminal("main").at_prompt, what="the shell to be busy")
+    aid = await co.propose("bob", f"touch {project}/marker")
+    await co.approve(aid)
+    await co._emit(ev.AgentRemoved(agent_id="bob"))
+    await co.send_input("main", b"\x03")
+    with pytest.raises(api.CommandFailed, match="agent removed"):
+        await co.wait_result(aid)
+    assert not (project / "marker").exists()
+    assert logged(co.session, ["command_executed"]) == []

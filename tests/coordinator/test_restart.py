@@ -152,3 +152,30 @@ async def test_pending_expiry_survives_restart(co: Coordinator, tmp_path: Path) 
     finally:
         await co2.stop()
         sm.close()
+
+
+async def test_restart_rejects_queued_commands_of_agents_removed_before(
+    co: Coordinator, tmp_path: Path, project: Path
+) -> None:
+    # a log from before removal ended an agent's commands: agent_removed, approval still queued
+    await co.add_agent("bob", ALL)
+    aid = await co.propose("bob", f"touch {project}/marker")
+    await co._emit(ev.AgentRemoved(agent_id="bob"))
+    crashed = tmp_path / "crashed"
+    shutil.copytree(co.session.session_dir, crashed / "t")
+    await co.stop()
+
+    sm = SessionManager("t", crashed)
+    co2 = Coordinator(sm, project_dir=project, run_timeout=30, user_rc=False)
+    await co2.start()
+    try:
+        assert co2.approvals() == []
+        with pytest.raises(api.NotFoundError, match="agent removed"):
+            await co2.approve(aid)
+        (decided,) = logged(sm, ["approval_decided"])
+        assert isinstance(decided, ev.ApprovalDecided)
+        assert (decided.decision, decided.reason) == ("rejected", "agent removed")
+    finally:
+        await co2.stop()
+        sm.close()
+    assert not (project / "marker").exists()
