@@ -146,15 +146,21 @@ def log(
 
     res = ScanResult()
     data = log_path.read_bytes()
+    selected: list[ev.Event] = []
+    damage: LogCorruptionError | None = None
     try:
-        events = (ev.event_from_record(r) for r in iter_records(data, str(log_path), res))
-        selected = [e for e in events if keep(e)]
+        for r in iter_records(data, str(log_path), res):
+            e = ev.event_from_record(r)
+            if keep(e):
+                selected.append(e)
     except LogCorruptionError as exc:
-        raise click.ClickException(str(exc)) from exc
+        damage = exc  # the good records before the damage are still shown
     if limit is not None:
         selected = selected[len(selected) - limit :]
     for e in selected:
         show(e)
+    if damage is not None:
+        raise click.ClickException(str(damage)) from damage
     if res.torn and not follow:
         click.echo(
             f"(log ends with an unfinished frame at byte {res.end}: {res.tail_reason})", err=True
@@ -215,7 +221,31 @@ def check(path: Path | None, data_dir: Path | None, session: str) -> None:
     sdir = session_dir(path, data_dir, session)
     v = _Verdict(sdir / LOG_NAME)
     r = v.result
-    bad = False
+    # the log's line comes first, but says OK only when no later check fails either
+    later: list[tuple[bool, str]] = []  # (is a problem, line)
+    if v.seq_problem:
+        later.append((True, f"SEQUENCE {v.log_path}: {v.seq_problem}"))
+    for snap_path in snapshot_paths(sdir / SNAPSHOT_DIR):
+        try:
+            snap = load_snapshot(snap_path)
+        except SnapshotError as exc:
+            later.append(
+                (
+                    True,
+                    f"BAD SNAPSHOT {exc} (it will be skipped; an older one or a full replay is used)",
+                )
+            )
+            continue
+        fits = snap.log_offset <= v.cut_at
+        note = "" if fits else " (beyond the good part of the log: it will be skipped)"
+        later.append(
+            (
+                False,
+                f"snapshot {snap_path.name}: ok, seq {snap.last_seq}, "
+                f"log byte {snap.log_offset}{note}",
+            )
+        )
+    bad = any(problem for problem, _ in later)
     if v.error is not None:
         bad = True
         click.echo(
@@ -233,23 +263,13 @@ def check(path: Path | None, data_dir: Path | None, session: str) -> None:
             f"as {LOG_NAME}.broken; `agentshell repair {sdir}` does the same now."
         )
     else:
-        click.echo(f"OK {v.log_path}: {r.count} record(s), {v.size} bytes, last seq {v.last_seq}")
-    if v.seq_problem:
-        bad = True
-        click.echo(f"SEQUENCE {v.log_path}: {v.seq_problem}")
-    for snap_path in snapshot_paths(sdir / SNAPSHOT_DIR):
-        try:
-            snap = load_snapshot(snap_path)
-        except SnapshotError as exc:
-            click.echo(
-                f"BAD SNAPSHOT {exc} (it will be skipped; an older one or a full replay is used)"
-            )
-            continue
-        fits = snap.log_offset <= v.cut_at
-        note = "" if fits else " (beyond the good part of the log: it will be skipped)"
-        click.echo(
-            f"snapshot {snap_path.name}: ok, seq {snap.last_seq}, log byte {snap.log_offset}{note}"
-        )
+        summary = f"{r.count} record(s), {v.size} bytes, last seq {v.last_seq}"
+        if bad:
+            click.echo(f"frames intact {v.log_path}: {summary}")
+        else:
+            click.echo(f"OK {v.log_path}: {summary}")
+    for _, line in later:
+        click.echo(line)
     if bad:
         raise SystemExit(1)
 
