@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from agentshell.cli.main import cli
-from agentshell.cli.options import resolve_data_dir
+from agentshell.cli.options import check_session, resolve_data_dir
 
 
 @cli.command()
@@ -23,7 +23,11 @@ from agentshell.cli.options import resolve_data_dir
     help="Data directory for the session [default: the user's data directory, or $AGENTSHELL_DIR].",
 )
 @click.option(
-    "--session", default=None, metavar="NAME", help="Session name [default: demo-<date-time>]."
+    "--session",
+    default=None,
+    metavar="NAME",
+    help="Session name [default: demo-<date-time>].",
+    callback=check_session,
 )
 @click.option("--cast", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds the demo may take.")

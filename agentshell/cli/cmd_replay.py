@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agentshell.cli.main import cli
-from agentshell.cli.options import resolve_data_dir
+from agentshell.cli.options import check_session, resolve_data_dir
 
 if TYPE_CHECKING:
     from agentshell.replay.timeline import Timeline
@@ -34,7 +34,13 @@ def parse_point(timeline: Timeline, text: str | None, default: int) -> int:
 
 @cli.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option("--session", default=None, metavar="NAME", help="Session to replay in the directory.")
+@click.option(
+    "--session",
+    default=None,
+    metavar="NAME",
+    help="Session to replay in the directory.",
+    callback=check_session,
+)
 @click.option(
     "--dir",
     "data_dir",

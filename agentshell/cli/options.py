@@ -23,6 +23,23 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("agentshell")) / "sessions"
 
 
+def check_session(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: ``value`` unless it is not a plain session name (``../x``, ``a/b``).
+
+    Every command checks the name before it builds a path from it, including the
+    ones that only look up the session's socket.
+    """
+    from agentshell.core.errors import InvalidNameError
+    from agentshell.store.session import check_name
+
+    if value is None:
+        return None
+    try:
+        return check_name(value)
+    except InvalidNameError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 def session_options(f: F) -> F:
     """Add ``--dir DIR`` and ``--session NAME`` (passed as ``data_dir``, ``session``)."""
     f = click.option(
@@ -32,6 +49,7 @@ def session_options(f: F) -> F:
         show_default=True,
         metavar="NAME",
         help="Session name.",
+        callback=check_session,
     )(f)
     f = click.option(
         "--dir",
