@@ -100,6 +100,16 @@ def approvals(data_dir: Path | None, session: str, socket: Path | None, as_json:
         )
 
 
+def describe_rule(rule_id: str, rule: dict[str, Any]) -> str:
+    """``r-1: allow glob 'python3 *'`` (plus its scope when narrower than the session)."""
+    if not rule.get("kind"):
+        return rule_id
+    text = f"{rule_id}: {rule.get('action', 'allow')} {rule['kind']} {rule.get('pattern', '')!r}"
+    if rule.get("scope", "session") != "session":
+        text += f" (only {rule['scope']} {rule.get('scope_value', '')!r})"
+    return text
+
+
 @cli.command()
 @session_options
 @socket_option
@@ -122,8 +132,11 @@ def approve(
         if similar:
             if edit is not None:
                 raise click.UsageError("--similar and --edit cannot be combined")
-            rule_id = call(lambda: c.request("approve_similar", approval_id=approval_id))
-            click.echo(f"approved {approval_id}; added rule {rule_id['rule_id']}")
+            reply = call(lambda: c.request("approve_similar", approval_id=approval_id))
+            rule = reply.get("rule") or {}
+            click.echo(
+                f"approved {approval_id}; added rule {describe_rule(reply['rule_id'], rule)}"
+            )
             return
         call(lambda: c.approve(approval_id, edit))
     click.echo(f"approved {approval_id}")

@@ -238,7 +238,8 @@ async def _approve_similar(conn: Connection, req: dict[str, Any]) -> dict[str, A
         scope=field(req, "scope", str, "session"),
         scope_value=field(req, "scope_value", str, ""),
     )
-    return {"approval_id": aid, "rule_id": rule_id}
+    rule = conn.server.coordinator.state["rules"].get(rule_id)
+    return {"approval_id": aid, "rule_id": rule_id, "rule": plain(rule)}
 
 
 # --------------------------------------------------------------------- rules

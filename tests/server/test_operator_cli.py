@@ -1,0 +1,31 @@
+"""`agentshell approve --similar` over a real socket: it says which rule it added."""
+
+from __future__ import annotations
+
+from .conftest import Served
+from .test_tasks_cli import cli
+
+
+async def test_approve_similar_prints_the_rule_it_added(served: Served) -> None:
+    a = await served.agent("py")
+    try:
+        aid = await a.propose("python3 -c 'print(1)'")
+        code, out, err = await cli(served, "approve", aid, "--similar")
+        assert code == 0, err
+        (rule,) = served.coordinator.rules()
+        assert out.strip() == (
+            f"approved {aid}; added rule {rule.rule_id}: allow {rule.kind} {rule.pattern!r}"
+        )
+        assert (rule.action, rule.kind, rule.pattern) == ("allow", "glob", "python3 *")
+    finally:
+        await a.close()
+
+
+def test_describe_rule_names_a_narrow_scope() -> None:
+    from agentshell.cli.cmd_operator import describe_rule
+
+    rule = {"action": "allow", "kind": "prefix", "pattern": "git status", "scope": "agent"}
+    assert describe_rule("r-1", {**rule, "scope_value": "bob"}) == (
+        "r-1: allow prefix 'git status' (only agent 'bob')"
+    )
+    assert describe_rule("r-1", {}) == "r-1"  # a server that does not send the rule
