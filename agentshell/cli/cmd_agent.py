@@ -2,7 +2,9 @@
 
 `agent add` prints the new token once; the log keeps only its SHA-256 hash. When the
 session's server is running the change goes through it (it is the single writer);
-otherwise the session log is written directly.
+otherwise the session log is written directly, unless another process holds the
+session (a server whose socket is not where we looked): then nothing is written.
+`agent list` and `agent remove` need an existing session (a typo creates nothing).
 """
 
 from __future__ import annotations
@@ -22,6 +24,20 @@ def _serving(data_dir: Path | None, session: str, socket: Path | None) -> bool:
     from agentshell.server.paths import is_serving
 
     return is_serving(resolve_socket(data_dir, session, socket))
+
+
+def _open(data_dir: Path | None, session: str, socket: Path | None, *, create: bool) -> Any:
+    """The session's SessionManager, or a clear error (missing, or held elsewhere)."""
+    from agentshell.core.errors import AgentShellError, SessionLockedError
+    from agentshell.store.session import SessionManager
+
+    try:
+        return SessionManager(session, resolve_data_dir(data_dir), create=create)
+    except SessionLockedError as exc:
+        sock = resolve_socket(data_dir, session, socket)
+        raise click.ClickException(f"{exc}; nothing answers on {sock}") from None
+    except AgentShellError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.group()
@@ -51,11 +67,11 @@ def agent_add(
     else:
         from agentshell.coordinator.tokens import hash_token, new_token
         from agentshell.core import events as ev
-        from agentshell.store.session import SessionManager, check_name
+        from agentshell.store.session import check_name
 
         call(lambda: check_name(name, "agent name"))
         token = new_token()
-        with SessionManager(session, resolve_data_dir(data_dir)) as sm:
+        with _open(data_dir, session, socket, create=True) as sm:
             sm.append(
                 ev.AgentRegistered(
                     agent_id=name, name=name, capabilities=caps, token_hash=hash_token(token)
@@ -72,9 +88,7 @@ def _list(data_dir: Path | None, session: str, socket: Path | None) -> list[dict
     if _serving(data_dir, session, socket):
         with operator(data_dir, session, socket) as c:
             return list(call(lambda: c.request("agents")["agents"]))
-    from agentshell.store.session import SessionManager
-
-    with SessionManager(session, resolve_data_dir(data_dir)) as sm:
+    with _open(data_dir, session, socket, create=False) as sm:
         return [
             {
                 "agent_id": a.agent_id,
@@ -113,9 +127,8 @@ def agent_remove(data_dir: Path | None, session: str, socket: Path | None, name:
             call(lambda: c.request("agent_remove", agent=name))
     else:
         from agentshell.core import events as ev
-        from agentshell.store.session import SessionManager
 
-        with SessionManager(session, resolve_data_dir(data_dir)) as sm:
+        with _open(data_dir, session, socket, create=False) as sm:
             if name not in sm.state["agents"]:
                 raise click.ClickException(f"no agent {name!r}")
             sm.append(ev.AgentRemoved(agent_id=name, reason="removed by the operator"))

@@ -14,8 +14,9 @@ import click
 from agentshell.cli.main import cli
 from agentshell.cli.options import resolve_data_dir, session_options
 from agentshell.core import events as ev
-from agentshell.core.errors import InvalidNameError, LogCorruptionError
+from agentshell.core.errors import InvalidNameError, LogCorruptionError, SessionLockedError
 from agentshell.store.framing import ScanResult, iter_records
+from agentshell.store.lock import SessionLock
 from agentshell.store.log import copy_whole_and_cut
 from agentshell.store.session import LOG_NAME, SNAPSHOT_DIR, check_name
 from agentshell.store.snapshots import SnapshotError, load_snapshot, snapshot_paths
@@ -291,7 +292,12 @@ def repair(path: Path | None, data_dir: Path | None, session: str) -> None:
         )
     cut = v.cut_at
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    copy = copy_whole_and_cut(log_path, cut, f".before-repair-{stamp}")
+    try:
+        lock = SessionLock(sdir)  # never cut a log another process is writing
+    except SessionLockedError as exc:
+        raise click.ClickException(str(exc)) from None
+    with lock:
+        copy = copy_whole_and_cut(log_path, cut, f".before-repair-{stamp}")
     click.echo(f"kept a copy of the original log at {copy}")
     click.echo(
         f"cut {v.size - cut} byte(s) at byte {cut}: the log now holds {v.result.count} "

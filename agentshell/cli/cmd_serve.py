@@ -36,19 +36,23 @@ async def serve_session(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    record = socket_record_path(sm.session_dir)
+    wrote_record = False
     try:
         await coord.start()
         await server.start()
-        socket_record_path(sm.session_dir).write_text(str(sock_path) + "\n")
+        record.write_text(str(sock_path) + "\n")
+        wrote_record = True
         print(
             f"agentshell: serving session {session!r} on {sock_path}", file=sys.stderr, flush=True
         )
         await stop.wait()
     finally:
-        await server.close()
+        await server.close()  # removes the socket only if this server bound it
         await coord.stop()
-        with contextlib.suppress(OSError):
-            socket_record_path(sm.session_dir).unlink()
+        if wrote_record:
+            with contextlib.suppress(OSError):
+                record.unlink()
         sm.close()
     return 0
 

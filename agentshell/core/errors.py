@@ -34,6 +34,14 @@ class LogCorruptionError(AgentShellError):
         )
 
 
+class SessionLockedError(AgentShellError):
+    """Another process has the session open for writing (``pid``: who, when known)."""
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 class LogClosedError(AgentShellError):
     """The log was closed, or stopped after an fsync failure; reopen it to recover."""
 

@@ -239,6 +239,7 @@ class Server:
         self.peer_uid_check = True
         self._handlers: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._bound = False
         self._screen_cache: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._push_cache: OrderedDict[int, tuple[ev.Event, bytes]] = OrderedDict()
         from . import ops
@@ -248,6 +249,7 @@ class Server:
 
     async def start(self) -> None:
         sock = bind_private_socket(self.socket_path)
+        self._bound = True  # from here on the socket path (and its token file) are ours
         write_private_file(operator_token_path(self.socket_path), self.operator_token + "\n")
         self._server = await asyncio.start_unix_server(
             self._handle, sock=sock, limit=self.max_frame + 8
@@ -270,6 +272,9 @@ class Server:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
+        if not self._bound:
+            return  # never bound: the path may be another live server's, leave it alone
+        self._bound = False
         for p in (self.socket_path, operator_token_path(self.socket_path)):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p)

@@ -55,6 +55,7 @@ from agentshell.store.framing import (
     iter_records,
     pack_body,
 )
+from agentshell.store.lock import SessionLock
 from agentshell.store.log import EventLog, RecoveryReport, recover_batches
 from agentshell.store.snapshots import (
     Snapshot,
@@ -136,14 +137,20 @@ class SessionManager:
             raise SessionNotFoundError(f"no session at {self.session_dir} (no {LOG_NAME})")
         self._lock = threading.Lock()
         self.session_dir.mkdir(parents=True, exist_ok=True)
-        self.snapshot_dir.mkdir(exist_ok=True)
-        #: What opening found (records replayed, torn tail cut, snapshot used).
-        self.recovery = RecoveryReport(self.log_path)
-        self.snapshot_used: Path | None = None
-        self.snapshots_skipped: list[str] = []
-        self._state, self._max_ts, last_frame = self._recover()
-        self._next_seq = self._state["last_seq"] + 1
-        self._log = EventLog(self.log_path, recovered=True, last_frame=last_frame)
+        # the one writer across processes, taken before recovery may cut a torn tail
+        self._session_lock = SessionLock(self.session_dir)
+        try:
+            self.snapshot_dir.mkdir(exist_ok=True)
+            #: What opening found (records replayed, torn tail cut, snapshot used).
+            self.recovery = RecoveryReport(self.log_path)
+            self.snapshot_used: Path | None = None
+            self.snapshots_skipped: list[str] = []
+            self._state, self._max_ts, last_frame = self._recover()
+            self._next_seq = self._state["last_seq"] + 1
+            self._log = EventLog(self.log_path, recovered=True, last_frame=last_frame)
+        except BaseException:
+            self._session_lock.release()
+            raise
         self._closed = False
 
     @classmethod
@@ -392,7 +399,10 @@ class SessionManager:
             if self._closed:
                 return
             self._closed = True
-        self._log.close()
+        try:
+            self._log.close()
+        finally:
+            self._session_lock.release()
 
     def __enter__(self) -> SessionManager:
         return self

@@ -70,11 +70,13 @@ async def run_tui(
     coordinator = Coordinator(manager, project_dir=str(project))
     server = Server(coordinator, sock)
     demo_task: Any = None
+    wrote_record = False
     try:
         await coordinator.start()
         await server.start()
         # `agentshell agent add / run / approvals` find the socket through this record
         socket_record_path(manager.session_dir).write_text(str(sock) + "\n")
+        wrote_record = True
         banner = f"session {session} · socket {sock}"
         app = AgentShellApp(CoordinatorBackend(coordinator, socket_path=str(sock)), banner=banner)
         app.attach_text = attach_help(str(sock), session, data_dir)
@@ -95,8 +97,9 @@ async def run_tui(
             await server.close()
         with contextlib.suppress(Exception):
             await coordinator.stop()
-        with contextlib.suppress(OSError):
-            socket_record_path(manager.session_dir).unlink()
+        if wrote_record:
+            with contextlib.suppress(OSError):
+                socket_record_path(manager.session_dir).unlink()
         with contextlib.suppress(Exception):
             manager.close()
         if scratch is not None:

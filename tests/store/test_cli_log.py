@@ -103,3 +103,19 @@ def test_repair_cuts_at_last_good_record_and_keeps_a_copy(session: Path) -> None
     with SessionManager.open_existing(session) as sm:
         assert sm.last_seq == 1
         assert sm.record_event("directory_changed", "coder", {"path": "/"}).seq == 2
+
+
+def test_repair_refuses_a_log_another_process_holds(session: Path) -> None:
+    log = session / "events.log"
+    good = log.read_bytes()
+    damaged = good + b"\x00\x00\x00\x05torn"
+    log.write_bytes(damaged)
+    from agentshell.store.lock import SessionLock
+
+    with SessionLock(session):  # as a running server holds it
+        code, out = run("repair", str(session))
+        assert code == 1 and "only one process writes a session" in out
+        assert log.read_bytes() == damaged  # nothing cut, no copy made
+        assert not list(session.glob("events.log.before-repair-*"))
+    code, out = run("repair", str(session))
+    assert code == 0 and log.read_bytes() == good
