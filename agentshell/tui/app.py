@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from agentshell.core.events import Event
@@ -420,6 +421,17 @@ class AgentShellApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.attach_text))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        # Textual's "Quit" exits at once, even while commands run (their agents would
+        # lose the connection): the palette offers only ours (``request_quit``), which asks
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+
+    async def action_quit(self) -> None:
+        """Textual's quit action (its ``ctrl+q``, a keymap): asks like ``q`` does."""
+        await self.run_action("request_quit")
 
     @work
     async def action_request_quit(self) -> None:

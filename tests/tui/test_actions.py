@@ -414,6 +414,40 @@ async def test_in_place_changes_are_drawn_with_scrollback(
         term.feed(b"".join(b"line %d\r\n" % i for i in range(200)) + b"COUNTA")
         await until(lambda: "COUNTA" in app.export_screenshot())
         assert pane.scroll_offset.y > 0  # the screen sits below its scrollback
-        for mark in (b"COUNTB", b"COUNTC"):
-            term.feed(b"\r" + mark)
-            await until(lambda m=mark.decode(): m in app.export_screenshot())
+        for mark in ("COUNTB", "COUNTC"):
+            term.feed(b"\r" + mark.encode())
+            await until(lambda m=mark: m in app.export_screenshot())
+
+
+async def test_palette_has_one_quit_and_it_asks(app: AgentShellApp, backend: FakeBackend) -> None:
+    """Textual's own "Quit" (exits at once) is not offered beside ours, which asks
+    while commands run; `app.quit` from anywhere asks too."""
+    async with app.run_test(size=SIZE) as pilot:
+        assert "Quit" not in [c.title for c in app.get_system_commands(app.screen)]
+        backend.emit(ev.ApprovalDecided(approval_id="ap-2", decision="approved", timestamp=T0))
+        await until(lambda: backend.running_commands() > 0)
+        await pilot.press("ctrl+p")
+        await until(lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"quit")
+        results = app.screen.query_one(CommandList)
+
+        def prompts() -> list[str]:
+            return [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
+
+        def searched() -> bool:  # every provider has answered the search
+            gathering = [w for w in app.workers if w.node is app.screen and not w.is_finished]
+            return not gathering and any("Quit" in p for p in prompts())
+
+        await until(searched)
+        quits = [p for p in prompts() if p.split("\n")[0].strip().lower().startswith("quit")]
+        assert len(quits) == 1, prompts()
+        assert "asks" in quits[0]
+        await until(lambda: results.highlighted is not None)
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, QuitScreen))
+        assert app.is_running
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, QuitScreen))
+        await app.run_action("quit")  # Textual's action, e.g. from a keymap: asks as well
+        await until(lambda: isinstance(app.screen, QuitScreen))
+        assert app.is_running
