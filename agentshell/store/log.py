@@ -100,9 +100,11 @@ def copy_whole_and_cut(path: Path, end: int, suffix: str) -> Path:
     """Keep a durable copy of all of ``path`` (``path`` + ``suffix``, numbered when
     taken), then truncate ``path`` to ``end``. Returns the copy's path (for repair)."""
     copy = broken_copy_path(path, suffix)
-    shutil.copyfile(path, copy)
-    fd = os.open(copy, os.O_RDONLY)
+    # private like the log itself (it holds terminal output), whatever the umask
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        with open(path, "rb") as src, os.fdopen(os.dup(fd), "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
         os.fsync(fd)
     finally:
         os.close(fd)

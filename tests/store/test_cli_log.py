@@ -95,6 +95,7 @@ def test_repair_cuts_at_last_good_record_and_keeps_a_copy(session: Path) -> None
     assert code == 0 and "kept a copy" in out and f"at byte {second}" in out
     (copy,) = session.glob("events.log.before-repair-*")
     assert copy.read_bytes() == bytes(bad)
+    assert copy.stat().st_mode & 0o777 == 0o600  # private like the log (terminal output)
     assert log.read_bytes() == good[:second]
     code, out = run("check", str(session))
     assert code == 0 and "1 record(s)" in out
