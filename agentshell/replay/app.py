@@ -5,7 +5,7 @@ approval queue, conflicts, agents and log) over a :class:`ReplayBackend` whose s
 and screens come from a :class:`~agentshell.replay.timeline.Timeline`. A
 :class:`Scrubber` line shows the position and the markers. Keys: space play/pause,
 ``+``/``-`` speed, ``n``/``p`` next/previous decision, left/right seek 5 s
-(shift: 30 s), home/end. Every decision key only says "replay is read-only".
+(shift: 30 s; at least one event, see :meth:`ReplayApp.action_seek_by`), home/end. Every decision key only says "replay is read-only".
 """
 
 from __future__ import annotations
@@ -329,11 +329,20 @@ class ReplayApp(AgentShellApp):
         self.notify(m.label, title=f"#{m.seq}", timeout=3)
 
     def action_seek_by(self, seconds: float) -> None:
+        """Move ``seconds`` of recording time from the shown event (back when negative).
+
+        Shows the last event at or before that moment, as a player would, but always
+        moves at least one event that way (unless at the end of the range): across an
+        idle stretch longer than ``seconds`` the next (or previous) event is shown, so
+        repeated presses never stay put.
+        """
         tl = self.timeline
         target = tl.time_of(self.pos) + seconds
         pos = tl.position_at(target)
         if seconds < 0 and pos >= self.pos:
             pos = self.pos - 1
+        elif seconds > 0 and pos <= self.pos:
+            pos = self.pos + 1
         self.seek(pos)
         self.play_time = tl.time_of(self.pos)
         self._update_scrubber()

@@ -84,3 +84,24 @@ async def test_decisions_are_refused_read_only(tmp_path: Path) -> None:
         # the recorded state is untouched
         assert sorted(app.backend.state["pending_approvals"]) == ["a1", "a3"]
         assert app.backend.state["last_seq"] == tl.seqs[len(tl) - 1]
+
+
+async def test_seek_moves_across_long_gaps(tmp_path: Path) -> None:
+    """right/left always move at least one event (when not at the end/start), also
+    when the next event is more than 5 s away; otherwise they show the last event at
+    or before now ± 5 s."""
+    tl = Timeline(write_session(tmp_path / "data"))
+    # the position just before the recording's 100 s idle gap
+    gap = next(p for p in range(1, len(tl)) if tl.time_of(p + 1) - tl.time_of(p) > 30)
+    app = ReplayApp(tl, autoplay=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.seek(gap)
+        await pilot.press("right")
+        assert app.pos == gap + 1
+        await pilot.press("left")
+        assert app.pos == gap
+        # within reach: the last event at or before the target
+        await pilot.press("home", "right")
+        assert app.pos == tl.position_at(tl.time_of(0) + 5) > 0
+        await pilot.press("end", "right")
+        assert app.pos == len(tl)
