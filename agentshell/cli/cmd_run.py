@@ -69,7 +69,8 @@ def run(
       126  rejected; the human's reason is on stderr
       2    usage, connection or authentication error (no server, bad token)
     Our own codes always come with a message on stderr; the command's
-    output alone goes to stdout.
+    output alone goes to stdout. When the operator edited the command
+    before approving it, stderr says what ran instead.
     """
     from agentshell.client.client import ServerError
     from agentshell.client.sync import SyncAgentClient
@@ -110,6 +111,11 @@ def run(
     except (OSError, ServerError, AgentShellError) as exc:
         click.echo(f"agentshell run: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    if result.command != line:
+        # stdout is the output of what ran; the agent must know that it was not its text
+        click.echo(
+            f"agentshell: the operator edited the command; what ran: {result.command}", err=True
+        )
     out = result.output
     if out:
         sys.stdout.write(out if out.endswith("\n") else out + "\n")

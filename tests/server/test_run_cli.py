@@ -1,0 +1,48 @@
+"""`agentshell run` as an agent calls it, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from .conftest import Served
+from .test_e2e import pending
+
+
+async def _run(served: Served, *command: str) -> asyncio.subprocess.Process:
+    token = served.tokens.get("bot") or await served.coordinator.add_agent("bot", ["run", "read"])
+    served.tokens["bot"] = token
+    env = dict(os.environ, AGENTSHELL_AGENT="bot", AGENTSHELL_TOKEN=token)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agentshell",
+        "run",
+        "--socket",
+        str(served.socket),
+        "--",
+        *command,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_run_says_on_stderr_when_the_operator_edited_the_command(served: Served) -> None:
+    op = await served.operator()
+    try:
+        proc = await _run(served, "ls /nonexistent-dir")
+        [a] = await pending(op)
+        await op.approve(a["approval_id"], command="echo edited-$((1+1))")
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0
+        assert out.decode().strip() == "edited-2"  # stdout: only what ran printed
+        assert "edited the command; what ran: echo edited-$((1+1))" in err.decode()
+        proc = await _run(served, "echo as-$((2+2))")
+        [a] = await pending(op)
+        await op.approve(a["approval_id"])
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert out.decode().strip() == "as-4" and "edited" not in err.decode()
+    finally:
+        await op.close()
