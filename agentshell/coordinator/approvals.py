@@ -201,6 +201,9 @@ class ApprovalsMixin(TerminalsMixin):
             command, revision = sd.text, sd.revision
         if command is not None and not command.strip():
             raise InvalidRequestError("the approved command is empty")
+        if command is not None and ("\n" in command.strip() or "\r" in command):
+            # as for a proposal: one command line, whose exit code is the command's
+            raise InvalidRequestError("the approved command must be a single line")
         await self._decide(approval_id, "approved", by=by, command=command, revision=revision)
 
     async def reject(self, approval_id: str, reason: str = "", by: str = ev.HUMAN) -> None:

@@ -55,6 +55,18 @@ async def test_approve_with_edit_runs_the_edited_text(co: Coordinator) -> None:
     assert isinstance(decided, ev.ApprovalDecided) and decided.command == "echo edited-text"
 
 
+async def test_an_edit_must_stay_one_command_line(co: Coordinator) -> None:
+    await co.add_agent("bot", ALL)
+    aid = await co.propose("bot", "echo original")
+    for text in ("sleep 0; echo one\nfalse\necho two", "echo a\recho b"):
+        with pytest.raises(api.InvalidRequestError, match="single line"):
+            await co.approve(aid, command=text)
+    assert co.approval(aid).status == "queued"  # still waiting for a decision
+    assert not logged(co.session, ["approval_decided"])
+    await co.approve(aid, command="echo fine  ")  # trailing blanks are not a second line
+    assert "fine" in (await co.wait_result(aid)).output
+
+
 async def test_reject_reaches_the_waiter_with_reason(co: Coordinator, project: Path) -> None:
     await co.add_agent("bot", ALL)
     aid = await co.propose("bot", f"touch {project}/rejected-marker")
