@@ -71,7 +71,7 @@ def tui(
         session = "demo"
 
     from agentshell.server.paths import default_socket_path
-    from agentshell.tui.run import attach_help, run_tui
+    from agentshell.tui.run import attach_help, reopen_hint, run_tui
 
     env = os.environ.get("AGENTSHELL_SOCKET")
     sock = socket_path or (Path(env) if env else default_socket_path(session))
@@ -85,4 +85,4 @@ def tui(
             demo=demo,
         )
     )
-    click.echo(f"Session {session!r} saved; `agentshell tui --session {session}` reopens it.")
+    click.echo(reopen_hint(session, data_dir, socket_path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import shlex
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,6 +25,20 @@ def attach_help(socket_path: str, session: str, data_dir: Path | None) -> str:
         f"  agentshell agent add NAME --capabilities run,read{where}{sess}   (prints a token)\n"
         f"  AGENTSHELL_TOKEN=... agentshell run --socket {socket_path} --agent NAME -- make test"
     )
+
+
+def reopen_hint(session: str, data_dir: Path | None, socket_path: Path | None) -> str:
+    """What to print after the app exits: the command that reopens this session.
+
+    ``data_dir`` and ``socket_path`` are the ``--dir`` and ``--socket`` given (``None``
+    when not given): the command repeats them, else it would open another session.
+    """
+    args = ["agentshell", "tui", "--session", session]
+    if data_dir is not None:
+        args += ["--dir", str(data_dir)]
+    if socket_path is not None:
+        args += ["--socket", str(socket_path)]
+    return f"Session {session!r} saved; `{shlex.join(args)}` reopens it."
 
 
 async def _start_demo(coordinator: Any, sock: str, project: Path) -> None:
