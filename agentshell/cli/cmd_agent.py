@@ -56,13 +56,34 @@ def agent() -> None:
     show_default=True,
     help="Comma-separated: permissions (run, type, edit, read) and skills (python, ...).",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="NAME exists: give it a new token (the old one stops working) and these capabilities.",
+)
 def agent_add(
-    data_dir: Path | None, session: str, socket: Path | None, name: str, capabilities: str
+    data_dir: Path | None,
+    session: str,
+    socket: Path | None,
+    name: str,
+    capabilities: str,
+    replace: bool,
 ) -> None:
     """Register agent NAME and print its token (shown only this once)."""
     caps = [c.strip() for c in capabilities.split(",") if c.strip()]
+
+    def refuse_existing(current: list[str]) -> None:
+        if not replace:
+            raise click.ClickException(
+                f"agent {name!r} exists (capabilities {','.join(current) or 'none'}); "
+                "`agent add --replace` gives it a new token (the old one stops working)"
+            )
+
     if _serving(data_dir, session, socket):
         with operator(data_dir, session, socket) as c:
+            for a in call(lambda: c.request("agents")["agents"]):
+                if a["agent_id"] == name:
+                    refuse_existing(list(a["capabilities"]))
             token = call(lambda: c.request("agent_add", agent=name, capabilities=caps)["token"])
     else:
         from agentshell.coordinator.tokens import hash_token, new_token
@@ -72,6 +93,9 @@ def agent_add(
         call(lambda: check_name(name, "agent name"))
         token = new_token()
         with _open(data_dir, session, socket, create=True) as sm:
+            old = sm.state["agents"].get(name)
+            if old is not None:
+                refuse_existing(list(old.capabilities))
             sm.append(
                 ev.AgentRegistered(
                     agent_id=name, name=name, capabilities=caps, token_hash=hash_token(token)

@@ -46,3 +46,19 @@ async def test_run_says_on_stderr_when_the_operator_edited_the_command(served: S
         assert out.decode().strip() == "as-4" and "edited" not in err.decode()
     finally:
         await op.close()
+
+
+async def test_agent_add_through_the_server_refuses_an_existing_agent(served: Served) -> None:
+    await served.coordinator.add_agent("bot", ["run"])
+    args = [sys.executable, "-m", "agentshell", "agent", "add", "bot", "--socket"]
+    proc = await asyncio.create_subprocess_exec(
+        *args, str(served.socket), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1 and not out and b"agent add --replace" in err
+    proc = await asyncio.create_subprocess_exec(
+        *args, str(served.socket), "--replace", "-c", "read", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0 and out.strip()
+    assert served.coordinator.state["agents"]["bot"].capabilities == ("read",)
