@@ -6,7 +6,8 @@ its exit code returned. Exit codes of our own:
 
 * 126  rejected (the reason is printed on stderr)
 * 124  expired: no decision within --timeout
-* 125  approved but could not run (terminal gone, interrupted by a restart)
+* 125  approved but could not run (terminal gone, interrupted by a restart, the
+        server went away before the result came)
 * 2    usage, connection or authentication error
 """
 
@@ -64,15 +65,16 @@ def run(
     Exit status:
       N    the command ran; N is its own exit code
       124  expired: no decision within --timeout; nothing ran
-      125  approved but could not run (terminal gone, run timed out, or
-           interrupted by a server restart); see stderr
+      125  approved but could not run (terminal gone, run timed out,
+           interrupted by a server restart, or the server went away
+           before the result came); see stderr
       126  rejected; the human's reason is on stderr
       2    usage, connection or authentication error (no server, bad token)
     Our own codes always come with a message on stderr; the command's
     output alone goes to stdout. When the operator edited the command
     before approving it, stderr says what ran instead.
     """
-    from agentshell.client.client import ServerError
+    from agentshell.client.client import ConnectionLost, ServerError
     from agentshell.client.sync import SyncAgentClient
     from agentshell.coordinator.results import (
         CommandExpired,
@@ -107,6 +109,14 @@ def run(
         sys.exit(EXIT_EXPIRED)
     except (CommandFailed, CommandInterrupted) as exc:
         click.echo(f"agentshell: the command could not run: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except ConnectionLost as exc:
+        click.echo(
+            f"agentshell run: {exc}; no result came. If it was approved it may have run:"
+            " once the server is back, `agentshell approvals` lists it as interrupted"
+            " (decide again) or the log (`agentshell log`) has what ran",
+            err=True,
+        )
         sys.exit(EXIT_FAILED)
     except (OSError, ServerError, AgentShellError) as exc:
         click.echo(f"agentshell run: {exc}", err=True)

@@ -243,8 +243,10 @@ class AgentClient:
                     continue
                 if not fut.done():
                     fut.set_result(msg)
-        except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
-            self._fail_all(ConnectionLost(f"connection closed: {exc}"))
+        except asyncio.IncompleteReadError:
+            self._fail_all(ConnectionLost("the server closed the connection (it stopped?)"))
+        except (ConnectionError, OSError) as exc:
+            self._fail_all(ConnectionLost(f"connection to the server lost: {exc}"))
         except AgentShellError as exc:
             self._fail_all(ConnectionLost(f"bad frame from the server: {exc}"))
 

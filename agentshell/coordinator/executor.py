@@ -83,10 +83,15 @@ class ExecutorMixin(RulesMixin):
         try:
             res = await slot.term.run(command, timeout=self.run_timeout)
         except (CommandTimeout, TerminalClosedError) as exc:
-            await self._emit(
-                ev.ApprovalExecuted(
-                    approval_id=approval_id, status="failed", error=str(exc) or type(exc).__name__
+            error = str(exc) or type(exc).__name__
+            if isinstance(exc, TerminalClosedError):
+                status = "" if exc.exit_status is None else f" (exit status {exc.exit_status})"
+                error = (
+                    f"the shell of terminal {slot.name!r} exited{status} while running it;"
+                    " a new shell starts for the next command"
                 )
+            await self._emit(
+                ev.ApprovalExecuted(approval_id=approval_id, status="failed", error=error)
             )
             if isinstance(exc, TerminalClosedError) and not self._stopping:
                 with contextlib.suppress(Exception):

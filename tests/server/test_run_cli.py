@@ -62,3 +62,23 @@ async def test_agent_add_through_the_server_refuses_an_existing_agent(served: Se
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0 and out.strip()
     assert served.coordinator.state["agents"]["bot"].capabilities == ("read",)
+
+
+async def test_a_shell_that_exits_and_a_server_that_goes_away_say_so(served: Served) -> None:
+    op = await served.operator()
+    try:
+        proc = await _run(served, "exit 3")
+        [a] = await pending(op)
+        await op.approve(a["approval_id"])
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 125
+        assert "the shell of terminal 'main' exited (exit status 3)" in err.decode()
+        assert "restart()" not in err.decode()  # no internal API in an operator's message
+        proc = await _run(served, "echo never")
+        await pending(op)
+        await served.server.close()
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 125
+        assert "the server closed the connection" in err.decode(), err
+    finally:
+        await op.close()
