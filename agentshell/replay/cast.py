@@ -18,7 +18,9 @@ seconds from the terminal's first event with every idle gap capped at
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
+import re
 from pathlib import Path
 from typing import IO
 
@@ -26,7 +28,8 @@ from agentshell.replay.timeline import ReplayError, Timeline
 
 
 def cast_paths(timeline: Timeline, out: Path, terminal: str | None) -> dict[str, Path]:
-    """Terminal -> output file: ``out`` for one terminal, ``OUT-<terminal>.cast`` for several."""
+    """Terminal -> output file: ``out`` for one terminal, ``OUT-<terminal>.cast`` for several
+    (the name made safe for a file name by :func:`file_part`, each file distinct)."""
     names = [n for n, tr in timeline.tracks.items() if tr.kinds]
     if terminal is not None:
         if terminal not in timeline.tracks:
@@ -38,7 +41,34 @@ def cast_paths(timeline: Timeline, out: Path, terminal: str | None) -> dict[str,
     if len(names) == 1:
         return {names[0]: out}
     suffix = out.suffix or ".cast"
-    return {n: out.with_name(f"{out.stem}-{n}{suffix}") for n in names}
+    paths: dict[str, Path] = {}
+    used: set[str] = set()
+    for n in names:
+        base = f"{out.stem}-{file_part(n)}"
+        file, k = f"{base}{suffix}", 1
+        while file in used:
+            k += 1
+            file = f"{base}-{k}{suffix}"
+        used.add(file)
+        paths[n] = out.with_name(file)
+    return paths
+
+
+_FILE_SAFE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
+_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def file_part(terminal: str) -> str:
+    """``terminal`` as a piece of a file name: itself when plain, else made safe.
+
+    Recordings from before terminal names were checked may hold ``bad/name``, control
+    characters or 5000 characters: those characters become ``_`` (cut to 48) and 8 hex
+    digits of the name's hash follow, so two such names never share a file.
+    """
+    if _FILE_SAFE.fullmatch(terminal):
+        return terminal
+    digest = hashlib.blake2s(terminal.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return f"{_FILE_UNSAFE.sub('_', terminal)[:48]}-{digest}"
 
 
 def write_cast(

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from typing import Any
 
 from textual.containers import Container
 
 from agentshell.tui.widgets.terminal.pane import Sender, TerminalPane
+
+_ID_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def pane_id(name: str) -> str:
+    """The widget id of terminal ``name``'s pane: ``pane-NAME`` when that is a valid id.
+
+    Any other name (a dot, a slash, an escape code: recordings from before terminal
+    names were checked hold such names) gets ``pane-`` + its unsafe characters as
+    ``_`` (cut to 32) + ``-`` + 8 hex digits of its hash, so it is valid and, unlike
+    the bare replacement, differs from its neighbours' (``a.b`` and ``a/b``).
+    Look panes up with :meth:`TerminalGrid.pane` (by name), not by id.
+    """
+    if _ID_SAFE.fullmatch(name):
+        return f"pane-{name}"
+    digest = hashlib.blake2s(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return f"pane-{_ID_UNSAFE.sub('_', name)[:32]}-{digest}"
 
 
 class TerminalGrid(Container):
@@ -37,7 +57,13 @@ class TerminalGrid(Container):
         existing = self.pane(name)
         if existing is not None:
             return existing
-        pane = TerminalPane(name, terminal, sender=sender, id=f"pane-{name}")
+        wanted = pane_id(name)
+        taken = {p.id for p in self.panes}
+        pid, n = wanted, 1
+        while pid in taken:  # a crafted name can still meet another's id: never mount twice
+            n += 1
+            pid = f"{wanted}-{n}"
+        pane = TerminalPane(name, terminal, sender=sender, id=pid)
         await self.mount(pane)
         self._layout()
         return pane
