@@ -29,3 +29,17 @@ def test_describe_rule_names_a_narrow_scope() -> None:
         "r-1: allow prefix 'git status' (only agent 'bob')"
     )
     assert describe_rule("r-1", {}) == "r-1"  # a server that does not send the rule
+
+
+async def test_approving_a_removed_agents_command_is_a_clear_error(served: Served) -> None:
+    a = await served.agent("bob")
+    try:
+        aid = await a.propose("ls")
+        code, _, err = await cli(served, "agent", "remove", "bob")
+        assert code == 0, err
+        code, _, err = await cli(served, "approve", aid)
+        assert code == 1
+        assert f"approval {aid!r} is no longer pending" in err and "agent removed" in err
+    finally:
+        await a.close()
+    assert [e for e in served.session.iter_events() if e.event_type == "command_executed"] == []
