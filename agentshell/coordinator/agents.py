@@ -7,10 +7,11 @@ from typing import Any
 
 from agentshell.core import events as ev
 from agentshell.core.capabilities import permissions_of
-from agentshell.core.errors import PermissionDeniedError
+from agentshell.core.errors import InvalidNameError, PermissionDeniedError
 from agentshell.core.state import (
     AgentInfo,
 )
+from agentshell.store.session import check_name
 
 from .results import (
     InvalidRequestError,
@@ -63,8 +64,14 @@ class AgentsMixin(CoordinatorBase):
         token_hash: str = "",
     ) -> AgentInfo:
         """Register (or update) an agent. Prefer :meth:`add_agent`, which makes a token."""
-        if not isinstance(agent_id, str) or not agent_id or agent_id in (ev.HUMAN, ev.SYSTEM):
-            raise InvalidRequestError(f"bad agent id {agent_id!r}")
+        if agent_id in (ev.HUMAN, ev.SYSTEM):
+            raise InvalidRequestError(
+                f"agent id {agent_id!r} is reserved (it names the operator or AgentShell itself)"
+            )
+        try:  # the same rule as `agentshell agent add` without a server
+            check_name(agent_id, "agent name")
+        except InvalidNameError as exc:
+            raise InvalidRequestError(str(exc)) from None
         await self._emit(
             ev.AgentRegistered(
                 agent_id=agent_id,

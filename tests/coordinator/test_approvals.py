@@ -203,6 +203,17 @@ async def test_no_permission_words_means_read_only(co: Coordinator) -> None:
     assert not types & {"approval_queued", "doc_op", "file_edited"}
 
 
+async def test_agent_ids_are_plain_names_and_not_reserved(co: Coordinator) -> None:
+    for bad in ("../x", "a b", "", ".hidden", "x\x1b[31m"):
+        with pytest.raises(api.InvalidRequestError, match="not a plain name"):
+            await co.add_agent(bad, ["run"])
+    for reserved in (ev.HUMAN, ev.SYSTEM):
+        with pytest.raises(api.InvalidRequestError, match="reserved"):
+            await co.add_agent(reserved, ["run"])
+    assert not logged(co.session, ["agent_registered"])
+    await co.add_agent("claude-2.x_y", ["run"])
+
+
 async def test_authentication_and_removal(co: Coordinator) -> None:
     token = await co.add_agent("bot", ["run"])
     assert co.authenticate("bot", token) is not None
