@@ -32,7 +32,7 @@ Agents (``agent_id`` strings; ``"human"`` is the operator)::
 
     token = await co.add_agent(agent_id, ["read", "run", "python"])  # only a hash is logged
     await co.register_agent(agent_id, caps, name="", metadata=None, token_hash="")
-    await co.remove_agent(agent_id, reason="")
+    await co.remove_agent(agent_id, reason="")   # its waiting commands end: "agent removed"
     co.authenticate(agent_id, token) -> AgentInfo | None
     co.permissions(agent_id) -> frozenset[str]     # run / type / edit / read
     co.require(agent_id, "run")                    # raises PermissionDeniedError
