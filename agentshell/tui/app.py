@@ -7,13 +7,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from agentshell.core.events import Event
 from agentshell.core.state import ApprovalInfo, SessionState
@@ -33,9 +32,10 @@ from agentshell.tui.screens.dialogs import (
     SimilarRuleScreen,
 )
 from agentshell.tui.screens.help import HelpScreen
-from agentshell.tui.widgets.agents.panel import STATE_STYLE, AgentsPanel, agent_state
+from agentshell.tui.widgets.agents.panel import AgentsPanel, agent_state
 from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 from agentshell.tui.widgets.log.event_log import EventLogView
+from agentshell.tui.widgets.sidebar.agents_mini import AgentRow, AgentsMini
 from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue, order_pending
 from agentshell.tui.widgets.terminal.grid import TerminalGrid
 from agentshell.tui.widgets.terminal.pane import TerminalPane
@@ -106,7 +106,7 @@ class AgentShellApp(App[None]):
                 yield ApprovalQueue(
                     clock=self.clock, risk=self._risk, text=self._live_text, id="approvals"
                 )
-                yield Static(id="agents-mini")
+                yield AgentsMini(id="agents-mini")
             with TabbedContent(id="main", initial="tab-terminals"):
                 with TabPane("Terminals", id="tab-terminals"):
                     yield TerminalGrid(id="grid")
@@ -238,19 +238,13 @@ class AgentShellApp(App[None]):
         self.post_message(StateRefreshed())
 
     def _update_agents_mini(self, state: SessionState, waiting: set[str]) -> None:
-        mini = self.query_one("#agents-mini", Static)
+        mini = self.query_one(AgentsMini)
         mini.border_title = f"Agents · {len(state['agents'])}"
-        t = Text()
-        for a in sorted(state["agents"].values(), key=lambda x: x.agent_id):
-            st = agent_state(a.status, a.agent_id in waiting)
-            if t:
-                t.append("\n")
-            t.append(f"{a.agent_id:<12}", style="bold")
-            t.append(f"{st:<13}", style=STATE_STYLE.get(st, ""))
-            t.append(a.last_command[:18] if a.last_command else "", style="dim")
-        if not state["agents"]:
-            t.append("No agents yet. ? shows how to attach one.", style="dim")
-        mini.update(t)
+        rows = [
+            AgentRow(a.agent_id, agent_state(a.status, a.agent_id in waiting), a.last_command)
+            for a in sorted(state["agents"].values(), key=lambda x: x.agent_id)
+        ]
+        mini.update_rows(rows, empty="No agents yet. ? shows how to attach one.")
 
     # ---------------------------------------------------------------- decisions
 
