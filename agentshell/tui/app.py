@@ -38,6 +38,7 @@ from agentshell.tui.widgets.log.event_log import EventLogView
 from agentshell.tui.widgets.sidebar.agents_mini import AgentRow, AgentsMini
 from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue, order_pending
 from agentshell.tui.widgets.terminal.grid import TerminalGrid
+from agentshell.tui.widgets.terminal.keys import ALT_DIGIT_KEYS
 from agentshell.tui.widgets.terminal.pane import TerminalPane
 
 TABS = {
@@ -71,7 +72,11 @@ class AgentShellApp(App[None]):
         Binding("f4", "show_tab('agents')", "Agents", show=False),
         Binding("f5", "show_tab('log')", "Log", show=False),
         Binding("question_mark,f1", "help", "Help"),
-        *[Binding(f"alt+{i}", f"pane({i - 1})", show=False) for i in range(1, 10)],
+        # alt+N, and what alt+N arrives as from xterm and tmux (see ALT_DIGIT_KEYS)
+        *[
+            Binding(f"alt+{i},{ALT_DIGIT_KEYS[i]}", f"pane({i - 1})", show=False)
+            for i in range(1, 10)
+        ],
     ]
 
     def __init__(

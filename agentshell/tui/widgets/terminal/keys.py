@@ -5,6 +5,23 @@ from __future__ import annotations
 LEAVE_KEY = "ctrl+right_square_bracket"
 LEAVE_KEY_DISPLAY = "ctrl+]"
 
+#: The key Textual reports for alt+N (N = 1..9) from xterm, tmux and most terminals.
+#: They send alt+N as ESC N, which Textual decodes as the character macOS's Option+N
+#: types (ESC 1 -> ``¡``, ESC 2 -> ``™``, ...), so an ``alt+N`` binding never fires
+#: there; it does where the terminal reports modifiers itself (the kitty protocol).
+#: Bind both. macOS terminals that type Option+N as these characters match too.
+ALT_DIGIT_KEYS = {
+    1: "inverted_exclamation_mark",  # ¡
+    2: "trade_mark_sign",  # ™
+    3: "pound_sign",  # £
+    4: "cent_sign",  # ¢
+    5: "infinity",  # ∞
+    6: "section_sign",  # §
+    7: "pilcrow_sign",  # ¶
+    8: "bullet",  # •
+    9: "ª",
+}
+
 _CSI_TILDE = {
     "insert": 2,
     "delete": 3,
