@@ -63,7 +63,8 @@ class AgentShellApp(App[None]):
         Binding("r", "reject", "Reject"),
         Binding("s", "similar", "Similar"),
         Binding("ctrl+t", "take_over", "Type in pane"),
-        Binding("ctrl+right_square_bracket", "leave", "Leave pane", show=False),
+        # shown only while a pane has the keys (check_action): then it is the one live key
+        Binding("ctrl+right_square_bracket", "leave", "Give keys back", key_display="ctrl+]"),
         Binding("ctrl+pagedown", "next_pane", "Next pane", show=False),
         Binding("ctrl+pageup", "prev_pane", "Prev pane", show=False),
         Binding("z", "zoom", "Zoom"),
@@ -254,8 +255,27 @@ class AgentShellApp(App[None]):
     # ---------------------------------------------------------------- decisions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = self.typing_pane()
+        if action == "leave":
+            return typing is not None
+        if typing is None:
+            return True
         # while a pane is typed into, its keys go to the shell, not to priority bindings
-        return not (action in _PRIORITY_ACTIONS and self.typing_pane() is not None)
+        if action in _PRIORITY_ACTIONS:
+            return False
+        # and while it has the focus every key goes there: the footer shows no key
+        # that would in fact reach the shell (approve, zoom, f3 ...), only ctrl+]
+        return not (self.focused is typing and action in self._key_actions())
+
+    @classmethod
+    def _key_actions(cls) -> set[str]:
+        """The actions keys are bound to, by name (``show_tab('log')`` is ``show_tab``)."""
+        return {
+            b.action.partition("(")[0]
+            for klass in cls.__mro__
+            for b in getattr(klass, "BINDINGS", ())
+            if isinstance(b, Binding)
+        }
 
     def typing_pane(self) -> TerminalPane | None:
         for p in self.query_one(TerminalGrid).panes:
@@ -387,6 +407,7 @@ class AgentShellApp(App[None]):
 
     @on(TypingChanged)
     def _typing_changed(self, message: TypingChanged) -> None:
+        self.refresh_bindings()  # the footer: ctrl+] while a pane has the keys
         grid = self.query_one(TerminalGrid)
         pane = grid.pane(message.terminal)
         if message.typing and pane is not None:

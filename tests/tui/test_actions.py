@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from textual.command import CommandList, CommandPalette
 from textual.geometry import Region
-from textual.widgets import Input, Select, Static, TabbedContent, TextArea
+from textual.widgets import Footer, Input, Select, Static, TabbedContent, TextArea
 
 from agentshell.core import events as ev
 from agentshell.core import ot
@@ -451,3 +451,31 @@ async def test_palette_has_one_quit_and_it_asks(app: AgentShellApp, backend: Fak
         await app.run_action("quit")  # Textual's action, e.g. from a keymap: asks as well
         await until(lambda: isinstance(app.screen, QuitScreen))
         assert app.is_running
+
+
+async def test_footer_shows_only_live_keys_while_typing(app: AgentShellApp) -> None:
+    """While a pane has the keys, every key goes to the shell except ctrl+]: the footer
+    shows that one, not the approval keys it used to show."""
+
+    def shown() -> set[str]:
+        return {
+            b.binding.action
+            for b in app.screen.active_bindings.values()
+            if b.binding.show and b.enabled
+        }
+
+    async with app.run_test(size=SIZE) as pilot:
+        assert {"approve", "edit", "reject", "similar", "zoom"} <= shown()
+        assert "leave" not in shown()
+        await pilot.press("ctrl+t")
+        pane = app.query_one(TerminalGrid).current
+        assert pane is not None
+        await until(lambda: pane.typing and app.focused is pane)
+        await until(lambda: "leave" in shown())
+        assert not shown() & {"approve", "edit", "reject", "similar", "zoom", "request_quit"}
+        assert not any(a.startswith("show_tab") for a in shown())
+        footer = app.screen.query_one(Footer)
+        await until(lambda: "Give keys back" in "".join(str(k.render()) for k in footer.children))
+        await pilot.press("ctrl+right_square_bracket")
+        await until(lambda: not pane.typing and "approve" in shown())
+        assert "leave" not in shown()
