@@ -43,6 +43,10 @@ def test_operator_approves_in_tmux(tmp_path: Path) -> None:
     home.mkdir()
     env = {**os.environ, "AGENTSHELL_DIR": str(data), "TERM": "xterm-256color", "HOME": str(home)}
     env.pop("AGENTSHELL_SOCKET", None)
+    # pytest-xdist workers export COLUMNS=80 LINES=24, which Textual takes over the
+    # terminal's real size: the app must size itself from the tmux pane
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
     tmux = ["tmux", "-L", server]
 
     def capture() -> str:
@@ -50,6 +54,15 @@ def test_operator_approves_in_tmux(tmp_path: Path) -> None:
             [*tmux, "capture-pane", "-p", "-t", "ui"], capture_output=True, text=True
         )
         return r.stdout
+
+    def dump() -> str:
+        size = subprocess.run(
+            [*tmux, "display", "-p", "-t", "ui", "#{window_width}x#{window_height}"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        probe = {k: v for k, v in env.items() if k in ("COLUMNS", "LINES", "TERM")}
+        return f"(tmux window {size}, env {probe})\n{capture()}"
 
     cmd = f"cd {project} && {BIN} tui --dir {data} --socket {sock}"
     subprocess.run(
@@ -59,7 +72,7 @@ def test_operator_approves_in_tmux(tmp_path: Path) -> None:
     )
     agent_run: subprocess.Popen[str] | None = None
     try:
-        poll(lambda: "Approvals" in capture() and sock.exists(), 30, "the TUI", capture)
+        poll(lambda: "Approvals" in capture() and sock.exists(), 30, "the TUI", dump)
         add = subprocess.run(
             [
                 str(BIN),
@@ -96,14 +109,14 @@ def test_operator_approves_in_tmux(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        poll(lambda: "echo e2e-$((40+2)); (exit 7)" in capture(), 30, "the request", capture)
+        poll(lambda: "echo e2e-$((40+2)); (exit 7)" in capture(), 30, "the request", dump)
         assert "1 pending" in capture()
         subprocess.run([*tmux, "send-keys", "-t", "ui", "a"], check=True)
         out, err = agent_run.communicate(timeout=60)
         assert agent_run.returncode == 7, (out, err)
         assert "e2e-42" in out
-        poll(lambda: "e2e-42" in capture(), 15, "the output in the pane", capture)
-        poll(lambda: "0 pending" in capture(), 15, "an empty queue", capture)
+        poll(lambda: "e2e-42" in capture(), 15, "the output in the pane", dump)
+        poll(lambda: "0 pending" in capture(), 15, "an empty queue", dump)
         subprocess.run([*tmux, "send-keys", "-t", "ui", "q"], check=True)
         poll(
             lambda: (
@@ -112,7 +125,7 @@ def test_operator_approves_in_tmux(tmp_path: Path) -> None:
             ),
             20,
             "the TUI to quit",
-            capture,
+            dump,
         )
     finally:
         if agent_run is not None and agent_run.poll() is None:
