@@ -473,6 +473,10 @@ async def test_footer_shows_only_live_keys_while_typing(app: AgentShellApp) -> N
         await until(lambda: pane.typing and app.focused is pane)
         await until(lambda: "leave" in shown())
         assert not shown() & {"approve", "edit", "reject", "similar", "zoom", "request_quit"}
+        assert "take_over" not in shown()  # enter goes to the shell now
+        sent = len(pane.terminal.sent)
+        await pilot.press("enter")
+        await until(lambda: b"\r" in b"".join(pane.terminal.sent[sent:]))
         assert not any(a.startswith("show_tab") for a in shown())
         footer = app.screen.query_one(Footer)
         await until(lambda: "Give keys back" in "".join(str(k.render()) for k in footer.children))

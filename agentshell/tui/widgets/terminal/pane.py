@@ -277,6 +277,10 @@ class TerminalPane(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ typing
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # while typing, enter goes to the shell: the footer must not offer "Type here"
+        return not (action == "take_over" and self.typing)
+
     def action_take_over(self) -> None:
         self.typing = True
         self.focus()
