@@ -80,3 +80,19 @@ async def test_zoomed_pane_is_wide_at_80_columns() -> None:
         term = terms[pane.terminal_name]
         await until(lambda: bool(term.sizes) and term.sizes[-1][0] >= 40)
         assert pane.scrollable_content_region.width >= 40
+
+
+async def test_two_panes_stack_when_side_by_side_would_be_too_narrow() -> None:
+    """Two terminals side by side at 80x24 left each 22 columns (each a 22-column
+    shell); the grid stacks them instead, and puts them side by side again when wide."""
+    backend, terms = build()
+    app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.query_one(TerminalGrid)
+        await until(lambda: len(grid.panes) == 2)
+        await until(lambda: all(t.sizes and t.sizes[-1][0] >= 40 for t in terms.values()))
+        main, tests = grid.panes
+        assert main.region.x == tests.region.x and main.region.y < tests.region.y  # stacked
+        await pilot.resize_terminal(160, 48)
+        await until(lambda: main.region.y == tests.region.y and main.region.x < tests.region.x)
+        await until(lambda: all(t.sizes[-1][0] >= 40 for t in terms.values()))

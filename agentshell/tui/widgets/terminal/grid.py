@@ -7,6 +7,7 @@ import math
 import re
 from typing import Any
 
+from textual import events
 from textual.containers import Container
 
 from agentshell.tui.widgets.terminal.pane import Sender, TerminalPane
@@ -28,6 +29,10 @@ def pane_id(name: str) -> str:
         return f"pane-{name}"
     digest = hashlib.blake2s(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
     return f"pane-{_ID_UNSAFE.sub('_', name)[:32]}-{digest}"
+
+
+#: The narrowest a pane may get (border included) before the grid stacks panes.
+MIN_PANE_COLUMNS = 40
 
 
 class TerminalGrid(Container):
@@ -96,10 +101,18 @@ class TerminalGrid(Container):
         self._layout()
         return self.zoomed
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout()
+
     def _layout(self) -> None:
         panes = self.panes
         n = max(1, len(panes))
         cols = 1 if n == 1 else (2 if n <= 4 else 3)
+        width = self.size.width
+        if width:
+            # side by side only while each pane keeps a usable width: a pane resizes
+            # its terminal, so a narrow pane is a narrow shell for the agents too
+            cols = max(1, min(cols, width // MIN_PANE_COLUMNS))
         if self.zoomed:
             cols = 1
         self.styles.grid_size_columns = cols
