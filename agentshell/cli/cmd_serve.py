@@ -29,6 +29,8 @@ async def serve_session(
     from agentshell.store.session import SessionManager
 
     sm = SessionManager(session, data_dir)
+    for note in sm.open_notes():
+        print(f"agentshell: {note}", file=sys.stderr, flush=True)
     sock_path = socket or Path(os.environ.get("AGENTSHELL_SOCKET") or default_socket_path(session))
     coord = Coordinator(sm, project_dir=project, shell=shell, user_rc=user_rc)
     server = Server(coord, sock_path)
@@ -63,7 +65,8 @@ async def serve_session(
     "--socket",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Socket path [default: $XDG_RUNTIME_DIR/agentshell/<session>.sock].",
+    help="Socket path [default: $AGENTSHELL_SOCKET, else <session>.sock in"
+    " $XDG_RUNTIME_DIR/agentshell or /tmp/agentshell-<uid>].",
 )
 @click.option(
     "--project",
@@ -88,7 +91,12 @@ def serve(
     no_user_rc: bool,
 ) -> None:
     """Run the coordinator and the agent socket headless (no TUI)."""
+    import shutil
+
     from agentshell.core.errors import AgentShellError
+
+    if shell is not None and shutil.which(shell) is None:
+        raise click.BadParameter(f"{shell!r} is not an executable shell", param_hint="--shell")
 
     try:
         code = asyncio.run(

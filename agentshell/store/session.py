@@ -153,6 +153,21 @@ class SessionManager:
             raise
         self._closed = False
 
+    def open_notes(self) -> list[str]:
+        """What opening repaired or skipped, in words for the operator (empty when
+        the session opened cleanly): a cut torn tail, snapshots not used."""
+        notes = []
+        r = self.recovery
+        if r.cut_bytes:
+            kept = f", kept in {r.broken_path}" if r.broken_path is not None else ""
+            notes.append(
+                f"{self.log_path}: the log ended in an unfinished record ({r.cut_reason}:"
+                f" a crash mid-write); cut {r.cut_bytes} byte(s){kept}. Nothing that was"
+                " acknowledged is lost."
+            )
+        notes += [f"snapshot not used: {why}" for why in self.snapshots_skipped]
+        return notes
+
     @classmethod
     def open_existing(cls, path: str | os.PathLike[str], **kwargs: Any) -> SessionManager:
         """Open the session whose directory is ``path`` (it must hold an event log)."""

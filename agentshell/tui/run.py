@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import shlex
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -82,6 +83,8 @@ async def run_tui(
     project = project_dir or Path.cwd()
     sock = socket_path or default_socket_path(session)
     manager = SessionManager(session, persist_dir=data_dir)
+    for note in manager.open_notes():  # stays on the main screen, beside the attach help
+        print(f"agentshell: {note}", file=sys.stderr, flush=True)
     coordinator = Coordinator(manager, project_dir=str(project))
     server = Server(coordinator, sock)
     demo_task: Any = None

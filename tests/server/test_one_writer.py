@@ -78,3 +78,39 @@ async def test_agent_list_and_remove_need_an_existing_session(tmp_path: Path) ->
         code, _, err = await cli("agent", *args, "--session", "typo", env=env)
         assert code == 1 and "no session" in err, err
     assert not (tmp_path / "data" / "typo").exists()
+
+
+async def test_serve_says_what_opening_repaired_and_refuses_a_missing_shell(
+    tmp_path: Path,
+) -> None:
+    root = short_dir()
+    data = tmp_path / "data"
+    env = dict(os.environ, AGENTSHELL_DIR=str(data))
+    code, _, err = await cli("serve", "--session", "s", "--shell", "/nonexistent/sh", env=env)
+    assert code == 2 and "not an executable shell" in err
+    assert not (data / "s").exists()  # refused before the session was touched
+    code, _, _ = await cli("agent", "add", "bot", "--session", "s", env=env)
+    assert code == 0
+    log = data / "s" / "events.log"
+    with open(log, "ab") as f:
+        f.write(b"\x00\x00\x00\x40\x12\x34")  # a crash in the middle of a frame header
+    p = await asyncio.create_subprocess_exec(
+        *AGENTSHELL,
+        *SERVE,
+        "--session",
+        "s",
+        "--socket",
+        str(root / "run" / "s.sock"),
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert p.stderr is not None
+        first = (await asyncio.wait_for(p.stderr.readline(), 60)).decode()
+        assert "unfinished record" in first and "cut 6 byte(s)" in first, first
+        assert "events.log.broken" in first and "Nothing that was acknowledged" in first
+        assert b"serving" in await asyncio.wait_for(p.stderr.readline(), 60)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(p.wait(), 30)
+        shutil.rmtree(root, ignore_errors=True)
