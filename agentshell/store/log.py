@@ -22,9 +22,9 @@ of standing between two rounds or competing with the write for the GIL.
   bulk loads; :meth:`EventLog.flush` makes everything queued so far durable.
 
 If a write or an fsync fails the log is marked failed: every caller whose record was
-not yet durable, and every later one, gets :class:`LogClosedError` and the fsync is never retried (after a failed fsync the
-kernel may have dropped the dirty pages; only re-reading the file tells the truth).
-Reopen the log to recover.
+not yet durable, and every later one, gets :class:`LogClosedError`, and the fsync is
+never retried (after a failed fsync the kernel may have dropped the dirty pages;
+only re-reading the file tells the truth). Reopen the log to recover.
 
 Opening runs the recovery scan (:func:`recover`): a torn tail is cut and its bytes
 kept next to the log as ``events.log.broken``; corruption in the middle raises
