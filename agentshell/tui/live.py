@@ -132,8 +132,9 @@ class CoordinatorBackend:
             return None
         (a0, a1) = conflict.ranges[0] if conflict.ranges else (0, 0)
         (b0, b1) = conflict.ranges[1] if len(conflict.ranges) > 1 else (a0, a1)
-        first = conflict.agents[0] if conflict.agents else "first"
-        second = conflict.agents[1] if len(conflict.agents) > 1 else "second"
+        # not either agent's text: the file as it is now, at the base ranges
+        first = (conflict.agents[0] if conflict.agents else "first") + " (file now)"
+        second = (conflict.agents[1] if len(conflict.agents) > 1 else "second") + " (file now)"
         return ConflictSides(
             first,
             tuple(lines[a0 : max(a1, a0 + 1)]),

@@ -36,35 +36,72 @@ def format_range(r: tuple[int, int]) -> str:
     return f"L{start + 1}-{end}"
 
 
+def format_overlap(r: tuple[int, int]) -> str:
+    """The shared part of two base ranges: ``L13-14``, or where they only touch."""
+    start, end = r
+    if end > start:
+        return format_range(r)
+    if start == 0:
+        return "touching before L1"
+    return f"touching between L{start} and L{start + 1}"
+
+
+def side_label(name: str, start: int, lines: tuple[str, ...], base: tuple[int, int]) -> str:
+    """A side's column title: exactly the lines it shows (1-based, in that agent's new
+    text), or what it deleted (in the base) when it shows none."""
+    if not lines:
+        return f"{name} deleted {format_range(base)}"
+    return f"{name} {format_range((start, start + len(lines)))}"
+
+
 def side_by_side(conflict: ConflictInfo, sides: ConflictSides | None) -> Table:
+    """Both sides' lines, each column titled with the lines it shows.
+
+    ``conflict.ranges`` and ``conflict.overlap`` are lines of the base both edits
+    started from; each side shows the lines its agent wrote in their place, numbered
+    as in that agent's new text (``first_start``/``second_start``). Rows where the
+    two sides differ are highlighted.
+    """
     table = Table(expand=True, show_lines=False, box=None, padding=(0, 1))
     a = conflict.agents[0] if conflict.agents else "?"
     b = conflict.agents[1] if len(conflict.agents) > 1 else "?"
     ra = conflict.ranges[0] if conflict.ranges else (0, 0)
     rb = conflict.ranges[1] if len(conflict.ranges) > 1 else (0, 0)
     if sides is None:
-        table.add_column(f"{a} {format_range(ra)}", ratio=1)
-        table.add_column(f"{b} {format_range(rb)}", ratio=1)
+        table.add_column(f"{a} changed base {format_range(ra)}", ratio=1)
+        table.add_column(f"{b} changed base {format_range(rb)}", ratio=1)
         table.add_row(Text("(content not available)", style="dim"), "")
         return table
     table.add_column("", width=4, justify="right", style="dim")
-    table.add_column(f"{sides.first_label} {format_range(ra)}", ratio=1, header_style="bold red")
+    table.add_column(
+        side_label(sides.first_label, sides.first_start, sides.first, ra),
+        ratio=1,
+        header_style="bold red",
+    )
     table.add_column("", width=4, justify="right", style="dim")
-    table.add_column(f"{sides.second_label} {format_range(rb)}", ratio=1, header_style="bold blue")
-    n = max(len(sides.first), len(sides.second))
-    lo, hi = conflict.overlap
+    table.add_column(
+        side_label(sides.second_label, sides.second_start, sides.second, rb),
+        ratio=1,
+        header_style="bold blue",
+    )
+    n = max(len(sides.first), len(sides.second), 1)
     for i in range(n):
-        left = sides.first[i] if i < len(sides.first) else ""
-        right = sides.second[i] if i < len(sides.second) else ""
-        in_a = lo <= sides.first_start + i < max(hi, lo + 1)
-        in_b = lo <= sides.second_start + i < max(hi, lo + 1)
+        left = sides.first[i] if i < len(sides.first) else None
+        right = sides.second[i] if i < len(sides.second) else None
+        differ = left != right
         table.add_row(
-            str(sides.first_start + i + 1) if i < len(sides.first) else "",
-            Text(left, no_wrap=True, overflow="ellipsis", style="bold red" if in_a else ""),
-            str(sides.second_start + i + 1) if i < len(sides.second) else "",
-            Text(right, no_wrap=True, overflow="ellipsis", style="bold blue" if in_b else ""),
+            str(sides.first_start + i + 1) if left is not None else "",
+            _cell(left, "bold red" if differ else "", deleted=i == 0 and not sides.first),
+            str(sides.second_start + i + 1) if right is not None else "",
+            _cell(right, "bold blue" if differ else "", deleted=i == 0 and not sides.second),
         )
     return table
+
+
+def _cell(line: str | None, style: str, *, deleted: bool) -> Text:
+    if deleted:
+        return Text("(lines deleted)", style="dim")
+    return Text(line or "", no_wrap=True, overflow="ellipsis", style=style)
 
 
 class ConflictPanel(Vertical):
@@ -108,8 +145,8 @@ class ConflictPanel(Vertical):
             t = Text()
             t.append(c.file_path, style="bold")
             t.append("  " + " vs ".join(c.agents))
-            ranges = ", ".join(format_range(r) for r in c.ranges)
-            t.append(f"  {ranges}; overlap {format_range(c.overlap)}", style="dim")
+            ranges = " vs ".join(format_range(r) for r in c.ranges)
+            t.append(f"  base {ranges}; overlap {format_overlap(c.overlap)}", style="dim")
             ol.add_option(Option(t, id=c.conflict_id))
         if not items:
             ol.add_option(Option(Text("No conflicts.", style="dim"), disabled=True))
@@ -120,6 +157,12 @@ class ConflictPanel(Vertical):
             ol.highlighted = 0
         self._show_detail()
         self.query_one("#conflict-actions").display = bool(items)
+        self.refresh_bindings()  # the footer's 1-4 only while there is a conflict
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resolve":
+            return bool(self._conflicts)  # False hides 1-4 from the footer
+        return True
 
     def selected(self) -> ConflictInfo | None:
         ol = self.query_one("#conflict-list", OptionList)
@@ -139,9 +182,11 @@ class ConflictPanel(Vertical):
             return
         head = Text()
         head.append(c.file_path, style="bold")
-        head.append(
-            f"   {' and '.join(c.agents)} edited overlapping lines {format_range(c.overlap)}"
-        )
+        if c.overlap[1] > c.overlap[0]:
+            what = f"both changed base lines {format_range(c.overlap)}"
+        else:
+            what = f"changed adjacent base lines ({format_overlap(c.overlap)})"
+        head.append(f"   {' and '.join(c.agents)} {what}")
         table = side_by_side(c, self._sides(c.conflict_id))
         from rich.console import Group
 
