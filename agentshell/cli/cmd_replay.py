@@ -3,16 +3,73 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from agentshell.cli.main import cli
-from agentshell.cli.options import check_session, resolve_data_dir
+from agentshell.cli.options import DEFAULT_SESSION, check_session, resolve_data_dir
 
 if TYPE_CHECKING:
     from agentshell.replay.timeline import Timeline
+
+
+POINT_HELP = "use seconds from the start (12.5), seq:N or end"
+
+
+def check_point(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: ``value`` unless it is no position (see :func:`parse_point`).
+
+    Seconds are finite and >= 0 (``nan``, ``-3``, ``1e309`` are refused), ``seq:N``
+    takes N >= 0.
+    """
+    if value is None:
+        return None
+    t = value.strip()
+    if t == "end":
+        return t
+    if t.startswith("seq:"):
+        try:
+            n = int(t[4:])
+        except ValueError:
+            n = -1
+        if n < 0:
+            raise click.BadParameter(
+                f"{value!r} is not a position: seq:N takes a sequence number N >= 0",
+                ctx=ctx,
+                param=param,
+            )
+        return t
+    try:
+        x = float(t)
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x) or x < 0:
+        raise click.BadParameter(
+            f"{value!r} is not a time: {POINT_HELP} (seconds are finite and >= 0)",
+            ctx=ctx,
+            param=param,
+        )
+    return t
+
+
+def check_non_negative(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A click callback: ``value`` unless it is negative, infinite or nan."""
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value:g} is not a number of seconds >= 0", ctx=ctx, param=param)
+    return value
+
+
+def check_speed(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A click callback: ``value`` unless it is not a finite number > 0."""
+    if not math.isfinite(value) or value <= 0:
+        raise click.BadParameter(
+            f"{value:g} is not a speed: give a number > 0", ctx=ctx, param=param
+        )
+    return value
 
 
 def parse_point(timeline: Timeline, text: str | None, default: int) -> int:
@@ -24,12 +81,16 @@ def parse_point(timeline: Timeline, text: str | None, default: int) -> int:
         if t == "end":
             return len(timeline)
         if t.startswith("seq:"):
-            return timeline.position_of_seq(int(t[4:]))
-        return timeline.position_at(timeline.start_time + float(t))
+            seq = int(t[4:])
+            if seq < 0:
+                raise ValueError(t)
+            return timeline.position_of_seq(seq)
+        x = float(t)
+        if not math.isfinite(x) or x < 0:
+            raise ValueError(t)
+        return timeline.position_at(timeline.start_time + x)
     except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a time: use seconds from the start (12.5), seq:N or end"
-        ) from None
+        raise click.BadParameter(f"{text!r} is not a time: {POINT_HELP}") from None
 
 
 @cli.command()
@@ -47,18 +108,67 @@ def parse_point(timeline: Timeline, text: str | None, default: int) -> int:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="Data directory (with --session, instead of PATH).",
+    help="Data directory instead of PATH: its only session, or the one --session names "
+    "[default: the user's data directory, session 'default'].",
 )
-@click.option("--speed", default=1.0, show_default=True, help="Playback speed.")
-@click.option("--from", "from_", default=None, metavar="T", help="Start at T (seconds, seq:N).")
-@click.option("--to", "to", default=None, metavar="T", help="Stop at T (seconds, seq:N, end).")
-@click.option("--cast", "cast", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    callback=check_speed,
+    help="Playback speed (the interactive replay).",
+)
+@click.option(
+    "--from",
+    "from_",
+    default=None,
+    metavar="T",
+    callback=check_point,
+    help="Start at T (seconds, seq:N).",
+)
+@click.option(
+    "--to",
+    "to",
+    default=None,
+    metavar="T",
+    callback=check_point,
+    help="Stop at T (seconds, seq:N, end).",
+)
+@click.option(
+    "--cast",
+    "cast",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="OUT.cast",
+    help="Export asciicast v2 instead of opening the replay (OUT-<terminal>.cast per "
+    "terminal when several).",
+)
 @click.option("--terminal", default=None, metavar="NAME", help="Only this terminal (--cast).")
-@click.option("--idle-limit", default=2.0, show_default=True, help="Longest idle gap (s).")
-@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--at", default=None, metavar="T", help="Moment of the --svg screenshot.")
+@click.option(
+    "--idle-limit",
+    default=2.0,
+    show_default=True,
+    callback=check_non_negative,
+    help="Longest idle gap in seconds (--cast).",
+)
+@click.option(
+    "--svg",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="OUT.svg",
+    help="Save an SVG screenshot of the replay at --at T instead of opening it.",
+)
+@click.option(
+    "--at",
+    default=None,
+    metavar="T",
+    callback=check_point,
+    help="Moment of the --svg screenshot [default: --to, else the end].",
+)
 @click.option("--paused", is_flag=True, help="Open paused.")
+@click.pass_context
 def replay(
+    ctx: click.Context,
     path: Path | None,
     session: str | None,
     data_dir: Path | None,
@@ -77,18 +187,33 @@ def replay(
     PATH is a session directory, or a data directory holding one session (or use
     --dir/--session). Nothing is executed. Keys: space play/pause, +/- speed,
     n/p next/previous decision, left/right seek. T is seconds from the start,
-    seq:N (just after event N) or end.
-
-    \b
-    --cast OUT.cast   asciicast v2 (OUT-<terminal>.cast per terminal when several)
-    --svg OUT.svg     screenshot of the replay at --at T
+    seq:N (just after event N) or end. --cast and --svg write files instead of
+    opening the replay.
     """
     from agentshell.core.errors import AgentShellError
     from agentshell.replay.timeline import Timeline, find_session_dir
 
-    where = path if path is not None else resolve_data_dir(data_dir)
+    given = {
+        name
+        for name in ("at", "terminal", "idle_limit")
+        if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    }
+    if "at" in given and svg is None:
+        raise click.UsageError("--at goes with --svg (the moment of the screenshot)")
+    for dest in ("terminal", "idle_limit"):
+        if dest in given and cast is None:
+            option = "--" + dest.replace("_", "-")
+            raise click.UsageError(f"{option} goes with --cast (it shapes the asciicast export)")
+    if path is not None and data_dir is not None:
+        raise click.UsageError(
+            "give PATH or --dir, not both (PATH is a session or data directory itself)"
+        )
+    # PATH or --dir: its only session unless --session names one; neither: the
+    # default data directory's session 'default' (or the one --session names)
+    where = path or data_dir or resolve_data_dir(None)
+    wanted = session if path or data_dir else session or DEFAULT_SESSION
     try:
-        session_dir = find_session_dir(where, session or (None if path else "default"))
+        session_dir = find_session_dir(where, wanted)
         timeline = Timeline(session_dir)
     except (AgentShellError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc

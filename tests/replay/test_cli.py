@@ -116,3 +116,126 @@ def test_demo_refuses_to_overwrite_a_session(tmp_path: Path) -> None:
     write_session(tmp_path, "taken")
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--session", "taken"])
     assert result.exit_code != 0 and "already holds a session" in result.output
+
+
+@pytest.fixture
+def no_app(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The interactive replay app is never opened for real: calls are recorded."""
+    from agentshell.replay import app
+
+    opened: list[object] = []
+    monkeypatch.setattr(app.ReplayApp, "run", lambda self, *a, **k: opened.append(self))
+    return opened
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--at", "nan"],
+        ["--at", "-3"],
+        ["--at", "seq:-1"],
+        ["--at", "seq:x"],
+        ["--at", "1e309"],
+        ["--at", "inf"],
+        ["--from", "-1"],
+        ["--to", "nan"],
+    ],
+)
+def test_bad_positions_are_refused(tmp_path: Path, args: list[str]) -> None:
+    session = write_session(tmp_path / "data")
+    code, out = run(str(session), "--svg", str(tmp_path / "o.svg"), *args)
+    assert code == 2, out
+    assert f"Invalid value for '{args[0]}'" in out and "Traceback" not in out
+    assert not (tmp_path / "o.svg").exists()
+
+
+@pytest.mark.parametrize(("opt", "value"), [("--idle-limit", "-1"), ("--idle-limit", "nan")])
+def test_a_negative_idle_limit_is_refused(tmp_path: Path, opt: str, value: str) -> None:
+    session = write_session(tmp_path / "data")
+    code, out = run(str(session), "--cast", str(tmp_path / "o.cast"), opt, value)
+    assert code == 2 and "Invalid value for '--idle-limit'" in out, out
+    assert not list(tmp_path.glob("*.cast"))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_a_speed_that_is_not_positive_is_refused(
+    tmp_path: Path, no_app: list[object], value: str
+) -> None:
+    code, out = run(str(write_session(tmp_path / "data")), "--speed", value)
+    assert code == 2 and "Invalid value for '--speed'" in out, out
+    assert no_app == []
+
+
+def test_good_positions_still_work(tmp_path: Path) -> None:
+    session = write_session(tmp_path / "data", two_terminals=False)
+    for at in ("0", "1.5", "seq:0", "end", " 2 "):
+        code, out = run(str(session), "--cast", str(tmp_path / "o.cast"), "--from", at)
+        assert code == 0, (at, out)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--at", "seq:3"], "--at goes with --svg"),
+        (["--terminal", "main"], "--terminal goes with --cast"),
+        (["--idle-limit", "1"], "--idle-limit goes with --cast"),
+        (["--idle-limit", "2.0"], "--idle-limit goes with --cast"),  # the default, but given
+    ],
+)
+def test_options_of_an_export_alone_are_refused(
+    tmp_path: Path, no_app: list[object], args: list[str], message: str
+) -> None:
+    session = write_session(tmp_path / "data")
+    code, out = run(str(session), *args)
+    assert code == 2 and message in out, out
+    assert no_app == []
+    # --at with --cast only (no --svg) is refused too
+    code, out = run(str(session), "--cast", str(tmp_path / "o.cast"), "--at", "1")
+    assert code == 2 and "--at goes with --svg" in out
+
+
+def test_the_interactive_replay_still_opens(tmp_path: Path, no_app: list[object]) -> None:
+    code, out = run(str(write_session(tmp_path / "data")), "--paused", "--speed", "2")
+    assert code == 0, out
+    assert len(no_app) == 1
+
+
+def test_path_and_dir_together_are_refused(tmp_path: Path, no_app: list[object]) -> None:
+    a = write_session(tmp_path / "a", "one")
+    write_session(tmp_path / "b", "two")
+    code, out = run(str(a), "--dir", str(tmp_path / "b"), "--session", "two")
+    assert code == 2 and "PATH or --dir, not both" in out, out
+    assert no_app == []
+
+
+def test_dir_without_session_picks_the_only_one_like_path(tmp_path: Path) -> None:
+    write_session(tmp_path / "data3", "only", two_terminals=False)
+    for where in (["--dir", str(tmp_path / "data3")], [str(tmp_path / "data3")]):
+        out = tmp_path / "o.cast"
+        out.unlink(missing_ok=True)
+        code, text = run(*where, "--cast", str(out))
+        assert code == 0, (where, text)
+        assert events(out)[0]["title"] == "AgentShell · only · main"
+    write_session(tmp_path / "data3", "second", two_terminals=False)
+    code, text = run("--dir", str(tmp_path / "data3"), "--cast", str(tmp_path / "x.cast"))
+    assert code != 0 and "several sessions (only, second)" in text and "--session" in text
+
+
+def test_no_path_and_no_dir_still_means_the_default_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_session(tmp_path, "default", two_terminals=False)
+    write_session(tmp_path, "other", two_terminals=False)
+    monkeypatch.setenv("AGENTSHELL_DIR", str(tmp_path))
+    code, text = run("--cast", str(tmp_path / "d.cast"))
+    assert code == 0, text
+    assert events(tmp_path / "d.cast")[0]["title"] == "AgentShell · default · main"
+
+
+def test_cast_and_svg_options_have_help() -> None:
+    result = CliRunner().invoke(cli, ["replay", "--help"])
+    assert result.exit_code == 0
+    lines = result.output.split("Options:", 1)[1].splitlines()
+    for opt in ("--cast", "--svg", "--at", "--idle-limit", "--terminal"):
+        line = next(x for x in lines if x.strip().startswith(opt))
+        assert len(line.split(maxsplit=2)) == 3, line  # option, metavar, help text
