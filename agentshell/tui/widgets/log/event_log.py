@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -11,18 +13,82 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, RichLog
 
-from agentshell.core.events import Event
+from agentshell.core.events import HUMAN, Event
+from agentshell.tui.text import printable
 
 NOISY = frozenset({"terminal_output", "terminal_input", "doc_op"})
 
+#: How a conflict resolution reads in the log.
+RESOLUTION_WORDS = {
+    "keep_first": "kept the first edit",
+    "keep_second": "kept the second edit",
+    "keep_both": "kept both edits",
+    "manual": "merged by hand",
+}
 
-def summarize(e: Event) -> str:
+
+@dataclass
+class LogContext:
+    """What earlier events said, for lines whose event does not repeat it: the command
+    of each approval (``approval_queued``) and the file and agents of each conflict."""
+
+    commands: dict[str, str] = field(default_factory=dict)
+    conflicts: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def learn(self, e: Event) -> None:
+        p = e.payload
+        if e.event_type == "approval_queued":
+            self.commands[str(p.get("approval_id", ""))] = str(p.get("command", ""))
+        elif e.event_type == "conflict_detected":
+            agents = tuple(str(a) for a in p.get("agents") or ())
+            self.conflicts[str(p.get("conflict_id", ""))] = (str(p.get("file_path", "")), agents)
+
+
+def decided_by(p: dict[str, Any]) -> str:
+    """Who decided: ``human``, ``rule r-3`` (a rule decided for the system) or ``system``."""
+    if p.get("rule_id"):
+        return f"rule {p['rule_id']}"
+    return str(p.get("by") or HUMAN)
+
+
+def _decision(p: dict[str, Any], ctx: LogContext) -> str:
+    aid = str(p.get("approval_id", ""))
+    edited = p.get("command") is not None
+    command = p["command"] if edited else ctx.commands.get(aid)
+    text = f"{p.get('decision', '?')} by {decided_by(p)}"
+    if edited:
+        text += " (edited)"
+    text += f": $ {command}" if command is not None else f": {aid}"
+    if p.get("reason"):
+        text += f" · reason: {p['reason']}"
+    return text
+
+
+def _resolution(p: dict[str, Any], ctx: LogContext) -> str:
+    cid = str(p.get("conflict_id", ""))
+    file_path, agents = ctx.conflicts.get(cid, (cid, ()))
+    choice = str(p.get("resolution", "?"))
+    words = RESOLUTION_WORDS.get(choice, choice)
+    whose = {"keep_first": agents[:1], "keep_second": agents[1:2]}.get(choice, ())
+    if whose:
+        words += f" ({whose[0]}'s)"
+    text = f"{file_path}: {words} by {decided_by(p)}"
+    if p.get("note"):
+        text += f" · note: {p['note']}"
+    return text
+
+
+def summarize(e: Event, ctx: LogContext | None = None) -> str:
+    """The line's text after the event type and agent (raw: :func:`printable` it)."""
     p = e.payload
+    ctx = ctx or LogContext()
+    if e.event_type == "approval_decided":
+        return _decision(p, ctx)
+    if e.event_type == "conflict_resolved":
+        return _resolution(p, ctx)
     for key in ("command", "file_path", "description", "status", "decision", "pattern"):
         if p.get(key):
             extra = ""
-            if e.event_type == "approval_decided" and p.get("reason"):
-                extra = f" ({p['reason']})"
             if e.event_type == "command_executed":
                 extra = f" → exit {p.get('exit_code')}"
             return f"{p[key]}{extra}"
@@ -40,6 +106,7 @@ class EventLogView(Vertical):
         super().__init__(id=id)
         self._events: deque[Event] = deque(maxlen=self.MAX)
         self._show_noisy = show_noisy
+        self._log_context = LogContext()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-filters"):
@@ -56,20 +123,20 @@ class EventLogView(Vertical):
             return False
         return not (kind and kind not in e.event_type)
 
-    @staticmethod
-    def _line(e: Event) -> Text:
+    def _line(self, e: Event) -> Text:
         t = Text()
         t.append(time.strftime("%H:%M:%S ", time.localtime(e.timestamp)), style="dim")
         t.append(f"#{e.seq:<5} ", style="dim")
         t.append(f"{e.event_type:<20} ", style="bold")
-        t.append(f"{e.agent_id:<10} ", style="cyan")
-        t.append(summarize(e))
+        t.append(f"{printable(e.agent_id):<10} ", style="cyan")
+        t.append(printable(summarize(e, self._log_context)))
         return t
 
     def add_events(self, events: list[Event]) -> None:
         log = self.query_one("#log-lines", RichLog)
         for e in events:
             self._events.append(e)
+            self._log_context.learn(e)
             if self._matches(e):
                 log.write(self._line(e))
 
