@@ -32,6 +32,7 @@ from agentshell.tui.screens.dialogs import (
     SimilarRuleScreen,
 )
 from agentshell.tui.screens.help import HelpScreen
+from agentshell.tui.text import printable
 from agentshell.tui.widgets.agents.panel import AgentsPanel, agent_state
 from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 from agentshell.tui.widgets.log.event_log import EventLogView
@@ -217,7 +218,10 @@ class AgentShellApp(App[None]):
         if self.notify_new:
             for a in new:
                 self.notify(
-                    f"{a.agent_id} waits: $ {a.command}", title="Approval needed", timeout=4
+                    printable(f"{a.agent_id} waits: $ {a.command}"),
+                    title="Approval needed",
+                    timeout=4,
+                    markup=False,
                 )
         n_agents = len({a.agent_id for a in waiting})
         queue.border_title = f"Approvals · {len(waiting)} pending"
@@ -293,7 +297,7 @@ class AgentShellApp(App[None]):
         try:
             await coro
         except Exception as exc:  # the coordinator refused: say why, keep running
-            self.notify(f"{what} failed: {exc}", severity="error")
+            self.notify(printable(f"{what} failed: {exc}"), severity="error", markup=False)
         self._state_dirty = True
         self._maybe_refresh()
 
@@ -314,7 +318,11 @@ class AgentShellApp(App[None]):
             try:
                 await opener()
             except Exception as exc:  # edit without live co-editing
-                self.notify(f"live co-editing unavailable: {exc}", severity="warning")
+                self.notify(
+                    printable(f"live co-editing unavailable: {exc}"),
+                    severity="warning",
+                    markup=False,
+                )
                 doc = None
         edited = await self.push_screen_wait(EditApprovalScreen(info, doc))
         if edited is not None:
@@ -456,8 +464,17 @@ class AgentShellApp(App[None]):
     @work
     async def action_request_quit(self) -> None:
         running = self.backend.running_commands()
-        if running and not await self.push_screen_wait(QuitScreen(running)):
-            return
+        if running:
+            commands = sorted(
+                (
+                    a
+                    for a in self.state["pending_approvals"].values()
+                    if a.status in ("approved", "executing")
+                ),
+                key=lambda a: (a.queued_at, a.seq),
+            )
+            if not await self.push_screen_wait(QuitScreen(running, commands)):
+                return
         self.exit()
 
     async def wait_idle(self, timeout: float = 5.0) -> None:

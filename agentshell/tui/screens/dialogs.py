@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from agentshell.core.state import ApprovalInfo
 from agentshell.tui.backend import RuleDraft, SharedText
+from agentshell.tui.text import printable, safe, shorten
 
 
-def _describe(info: ApprovalInfo) -> str:
-    return f"{info.agent_id} → {info.terminal}  in {info.cwd or '?'}"
+def _describe(info: ApprovalInfo) -> Content:
+    """Agent, terminal and directory, as text (never parsed as markup)."""
+    return safe(f"{info.agent_id} → {info.terminal}  in {info.cwd or '?'}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +60,10 @@ class EditApprovalScreen(ModalScreen[EditedCommand | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-dialog", classes="dialog"):
-            yield Label(f"Edit, then approve  [dim]{self.info.approval_id}[/]", classes="title")
+            yield Label(
+                Content.assemble("Edit, then approve  ", safe(self.info.approval_id, "dim")),
+                classes="title",
+            )
             yield Static(_describe(self.info), classes="subtitle")
             live = " · co-edited live with the agent" if self.doc is not None else ""
             yield Static(f"ctrl+s approves · escape cancels{live}", classes="hint")
@@ -124,7 +132,7 @@ class EditApprovalScreen(ModalScreen[EditedCommand | None]):
         try:
             revision = await self.doc.settle()
         except Exception as exc:
-            self.notify(f"Not approved: {exc}", severity="error")
+            self.notify(printable(f"Not approved: {exc}"), severity="error", markup=False)
             return
         if self.doc.text != area.text:  # the agent changed it meanwhile: look again
             self._pull_remote()
@@ -157,7 +165,7 @@ class RejectScreen(ModalScreen[str | None]):
         with Vertical(id="reject-dialog", classes="dialog"):
             yield Label("Reject command", classes="title")
             yield Static(_describe(self.info), classes="subtitle")
-            yield Static(f"$ {self.info.command}", classes="command")
+            yield Static(safe(f"$ {self.info.command}"), classes="command")
             yield Input(placeholder="Reason (sent to the agent)", id="reason")
             with Horizontal(classes="buttons"):
                 yield Button("Reject", variant="error", id="reject")
@@ -197,7 +205,7 @@ class SimilarRuleScreen(ModalScreen[RuleDraft | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="similar-dialog", classes="dialog"):
             yield Label("Approve similar: save a rule", classes="title")
-            yield Static(f"$ {self.info.command}", classes="command")
+            yield Static(safe(f"$ {self.info.command}"), classes="command")
             yield Static("Approves this command and allows future ones matching:", classes="hint")
             with Horizontal(classes="field"):
                 yield Label("Kind ", classes="label")
@@ -235,7 +243,11 @@ class SimilarRuleScreen(ModalScreen[RuleDraft | None]):
         d = self._draft()
         where = f"{d.scope} {d.scope_value}".strip()
         self.query_one("#rule-preview", Static).update(
-            f"rule: allow {d.kind} [b]{d.pattern or '∅'}[/b]  (scope: {where})"
+            Content.assemble(
+                safe(f"rule: allow {d.kind} "),
+                safe(d.pattern or "∅", "bold"),
+                safe(f"  (scope: {where})"),
+            )
         )
 
     @on(Input.Submitted)
@@ -263,7 +275,7 @@ class ManualResolveScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="manual-dialog", classes="dialog"):
-            yield Label(f"Manual merge of {self.file_path}", classes="title")
+            yield Label(safe(f"Manual merge of {self.file_path}"), classes="title")
             yield Static("Merge the file yourself, then describe what you kept.", classes="hint")
             yield Input(placeholder="note", id="note")
             with Horizontal(classes="buttons"):
@@ -291,17 +303,41 @@ class QuitScreen(ModalScreen[bool]):
         Binding("y", "confirm", "Quit"),
     ]
 
-    def __init__(self, running: int) -> None:
+    #: Commands listed by name at most; more are counted.
+    MAX_LISTED = 5
+    #: Characters of a listed line (the dialog is 80 wide, border and padding included).
+    LINE_WIDTH = 70
+
+    def __init__(self, running: int, commands: Sequence[ApprovalInfo] = ()) -> None:
         super().__init__(classes="dialog-screen")
-        self.running = running
+        self.running = max(running, len(commands))
+        self.commands = list(commands)
+
+    def running_lines(self) -> list[str]:
+        """One line per running command: agent, terminal, command (cut to fit)."""
+        out = []
+        for a in self.commands[: self.MAX_LISTED]:
+            cmd = printable(" ".join((a.approved_command or a.command).split()))
+            line = f"{printable(a.agent_id)} in {printable(a.terminal)}: $ {cmd}"
+            out.append(shorten(line, self.LINE_WIDTH))
+        more = self.running - len(out)
+        if more > 0:
+            out.append(f"and {more} more")
+        return out
 
     def compose(self) -> ComposeResult:
         with Vertical(id="quit-dialog", classes="dialog"):
             yield Label("Quit AgentShell?", classes="title")
             n = self.running
+            yield Static(f"{n} command{'s' if n != 1 else ''} still running:", classes="subtitle")
             yield Static(
-                f"{n} command{'s' if n != 1 else ''} still running. The session is saved and "
-                "reopening it restores everything, but running commands are interrupted.",
+                Text("\n".join(f"  {line}" for line in self.running_lines())),
+                id="quit-running",
+                classes="command",
+            )
+            yield Static(
+                "The session is saved and reopening it restores everything, but these "
+                "commands are interrupted.",
                 classes="hint",
             )
             with Horizontal(classes="buttons"):

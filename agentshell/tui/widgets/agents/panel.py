@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
 from agentshell.core.state import SessionState
+from agentshell.tui.text import printable
 
 STATE_STYLE = {
     "working": "bold green",
@@ -53,15 +54,19 @@ class AgentsPanel(Vertical):
         agents.clear()
         for a in sorted(state["agents"].values(), key=lambda x: x.agent_id):
             st = agent_state(a.status, a.agent_id in waiting)
-            agents.add_row(
-                Text(a.agent_id, style="bold"),
+            agents.add_row(  # Text cells: a str cell would be parsed as markup
+                Text(printable(a.agent_id), style="bold"),
                 Text(st, style=STATE_STYLE.get(st, "")),
-                ", ".join(a.capabilities),
-                a.last_command or "—",
+                Text(printable(", ".join(a.capabilities))),
+                Text(printable(a.last_command) or "—"),
                 key=a.agent_id,
             )
         tasks = self.query_one("#tasks-table", DataTable)
         tasks.clear()
         for t in sorted(state["tasks"].values(), key=lambda x: (x.created_at, x.task_id)):
             sugg = ", ".join(f"{name} ({score:.2f})" for name, score in t.suggested_agents)
-            tasks.add_row(t.description, t.status, t.assignee or "—", sugg or "—", key=t.task_id)
+            tasks.add_row(
+                *(Text(printable(x)) for x in (t.description, t.status, t.assignee or "—")),
+                Text(printable(sugg or "—")),
+                key=t.task_id,
+            )

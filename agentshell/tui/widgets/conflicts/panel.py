@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from agentshell.core.state import ConflictInfo
 from agentshell.tui.backend import ConflictSides
 from agentshell.tui.messages import ConflictResolveRequested
+from agentshell.tui.text import printable
 
 RESOLUTIONS = [
     ("keep_first", "Keep first (1)"),
@@ -63,8 +64,8 @@ def side_by_side(conflict: ConflictInfo, sides: ConflictSides | None) -> Table:
     two sides differ are highlighted.
     """
     table = Table(expand=True, show_lines=False, box=None, padding=(0, 1))
-    a = conflict.agents[0] if conflict.agents else "?"
-    b = conflict.agents[1] if len(conflict.agents) > 1 else "?"
+    a = printable(conflict.agents[0]) if conflict.agents else "?"
+    b = printable(conflict.agents[1]) if len(conflict.agents) > 1 else "?"
     ra = conflict.ranges[0] if conflict.ranges else (0, 0)
     rb = conflict.ranges[1] if len(conflict.ranges) > 1 else (0, 0)
     if sides is None:
@@ -74,13 +75,13 @@ def side_by_side(conflict: ConflictInfo, sides: ConflictSides | None) -> Table:
         return table
     table.add_column("", width=4, justify="right", style="dim")
     table.add_column(
-        side_label(sides.first_label, sides.first_start, sides.first, ra),
+        side_label(printable(sides.first_label), sides.first_start, sides.first, ra),
         ratio=1,
         header_style="bold red",
     )
     table.add_column("", width=4, justify="right", style="dim")
     table.add_column(
-        side_label(sides.second_label, sides.second_start, sides.second, rb),
+        side_label(printable(sides.second_label), sides.second_start, sides.second, rb),
         ratio=1,
         header_style="bold blue",
     )
@@ -101,7 +102,7 @@ def side_by_side(conflict: ConflictInfo, sides: ConflictSides | None) -> Table:
 def _cell(line: str | None, style: str, *, deleted: bool) -> Text:
     if deleted:
         return Text("(lines deleted)", style="dim")
-    return Text(line or "", no_wrap=True, overflow="ellipsis", style=style)
+    return Text(printable(line or ""), no_wrap=True, overflow="ellipsis", style=style)
 
 
 class ConflictPanel(Vertical):
@@ -143,8 +144,8 @@ class ConflictPanel(Vertical):
         ol.clear_options()
         for c in items:
             t = Text()
-            t.append(c.file_path, style="bold")
-            t.append("  " + " vs ".join(c.agents))
+            t.append(printable(c.file_path), style="bold")
+            t.append("  " + " vs ".join(printable(a) for a in c.agents))
             ranges = " vs ".join(format_range(r) for r in c.ranges)
             t.append(f"  base {ranges}; overlap {format_overlap(c.overlap)}", style="dim")
             ol.add_option(Option(t, id=c.conflict_id))
@@ -181,12 +182,12 @@ class ConflictPanel(Vertical):
             detail.update("")
             return
         head = Text()
-        head.append(c.file_path, style="bold")
+        head.append(printable(c.file_path), style="bold")
         if c.overlap[1] > c.overlap[0]:
             what = f"both changed base lines {format_range(c.overlap)}"
         else:
             what = f"changed adjacent base lines ({format_overlap(c.overlap)})"
-        head.append(f"   {' and '.join(c.agents)} {what}")
+        head.append(f"   {' and '.join(printable(a) for a in c.agents)} {what}")
         table = side_by_side(c, self._sides(c.conflict_id))
         from rich.console import Group
 

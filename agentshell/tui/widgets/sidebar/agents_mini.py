@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
+from agentshell.tui.text import printable
 from agentshell.tui.widgets.agents.panel import STATE_STYLE
 
 #: Column widths when the box is wide enough: name 12, state 13, then the command.
@@ -23,8 +24,9 @@ class AgentRow(NamedTuple):
 
 
 def one_line(text: str) -> str:
-    """``text`` on one line: newlines and runs of blanks become one space."""
-    return " ".join(text.split())
+    """``text`` on one line: newlines and runs of blanks become one space, other
+    control characters visible escapes."""
+    return printable(" ".join(text.split()))
 
 
 class AgentsMini(Widget):
@@ -61,12 +63,13 @@ class AgentsMini(Widget):
         if width >= NAME_WIDTH + STATE_WIDTH + MIN_COMMAND:
             name_w, state_w = NAME_WIDTH, STATE_WIDTH
         else:
-            name_w = min(NAME_WIDTH, max(len(r.agent_id) for r in self._rows) + 1)
+            name_w = min(NAME_WIDTH, max(len(printable(r.agent_id)) for r in self._rows) + 1)
             state_w = max(len(r.state) for r in self._rows) + 1
         out = []
         for r in self._rows:
             line = Text(no_wrap=True, overflow="ellipsis", end="")
-            name = r.agent_id if len(r.agent_id) < name_w else r.agent_id[: name_w - 2] + "…"
+            agent = printable(r.agent_id)
+            name = agent if len(agent) < name_w else agent[: name_w - 2] + "…"
             line.append(f"{name:<{name_w}}", style="bold")
             line.append(f"{r.state:<{state_w}}", style=STATE_STYLE.get(r.state, ""))
             line.append(one_line(r.last_command), style="dim")

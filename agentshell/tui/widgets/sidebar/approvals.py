@@ -9,6 +9,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from agentshell.core.state import ApprovalInfo
+from agentshell.tui.text import printable
 
 
 def format_age(seconds: float) -> str:
@@ -51,17 +52,17 @@ class ApprovalQueue(OptionList):
         age = format_age(self._clock() - info.queued_at)
         t = Text()
         t.append(f"{n}. ", style="bold")
-        t.append(info.agent_id, style="bold")
-        t.append(f" → {info.terminal}", style="italic")
+        t.append(printable(info.agent_id), style="bold")
+        t.append(f" → {printable(info.terminal)}", style="italic")
         t.append(f"  {age}", style="dim")
         if info.status == "interrupted":
             t.append("  interrupted", style="bold yellow")
         t.append("\n$ ", style="bold green")
-        t.append(self._text(info))  # the live text: the agent may amend it
-        t.append(f"\n  {info.cwd or '?'}", style="dim")
+        t.append(printable(self._text(info)))  # the live text: the agent may amend it
+        t.append(f"\n  {printable(info.cwd or '?')}", style="dim")
         for hint in self._risk(info):
             t.append("  ")
-            t.append(f" {hint} ", style="bold white on red")
+            t.append(f" {printable(hint)} ", style="bold white on red")
         return t
 
     def update_items(self, pending: dict[str, ApprovalInfo]) -> None:

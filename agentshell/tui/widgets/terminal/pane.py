@@ -24,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentshell.tui.messages import PaneResized, TypingChanged
+from agentshell.tui.text import safe
 from agentshell.tui.widgets.terminal.keys import LEAVE_KEY, key_to_bytes, paste_to_bytes
 from agentshell.tui.widgets.terminal.render import LineStyles, line_segments
 
@@ -78,7 +79,7 @@ class TerminalPane(ScrollView, can_focus=True):
         self._activity = ""
         self._icon = "⚙"
         self.repaints = 0
-        self.border_title = name
+        self.border_title = safe(name)
         listener = getattr(terminal, "add_listener", None)
         if callable(listener):
             listener(self._on_terminal_output)
@@ -312,14 +313,16 @@ class TerminalPane(ScrollView, can_focus=True):
     def _update_titles(self) -> None:
         marker = self.marker
         self.set_class(marker == "agent", "-agent")
+        # names and commands may hold escape codes or "[": shown as text, never as markup
+        name = self.terminal_name
         if marker == "human":
-            self.border_title = f"{self.terminal_name} · ⌨ human"
+            self.border_title = safe(f"{name} · ⌨ human")
             self.border_subtitle = "⌨ you are typing here · ctrl+] gives the keys back"
         elif marker == "agent":
-            self.border_title = f"{self.terminal_name} · {self._icon} {self._agent}"
-            self.border_subtitle = f"{self._icon} {self._agent} {self._activity}"
+            self.border_title = safe(f"{name} · {self._icon} {self._agent}")
+            self.border_subtitle = safe(f"{self._icon} {self._agent} {self._activity}")
         else:
-            self.border_title = f"{self.terminal_name} · idle"
+            self.border_title = safe(f"{name} · idle")
             self.border_subtitle = "idle · enter/click to type"
 
     def on_focus(self) -> None:
