@@ -29,9 +29,28 @@ from agentshell.cli.options import check_session, resolve_data_dir
     help="Session name [default: demo-<date-time>].",
     callback=check_session,
 )
-@click.option("--cast", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds the demo may take.")
-def demo(data_dir: Path | None, session: str | None, cast: Path | None, timeout: float) -> None:
+@click.option(
+    "--cast",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="OUT.cast",
+    help="Also export the recording as asciicast v2 (OUT-<terminal>.cast per terminal "
+    "when several).",
+)
+@click.option(
+    "--timeout",
+    default=120.0,
+    show_default=True,
+    help="Seconds the demo may take; exit status 1 when it did not settle by then.",
+)
+@click.pass_context
+def demo(
+    ctx: click.Context,
+    data_dir: Path | None,
+    session: str | None,
+    cast: Path | None,
+    timeout: float,
+) -> None:
     """Run three example agents against a real coordinator; a scripted operator
     approves, rejects and resolves conflicts, so it runs to the end unattended."""
     from agentshell.replay.demo import run_headless_demo
@@ -44,8 +63,6 @@ def demo(data_dir: Path | None, session: str | None, cast: Path | None, timeout:
             f"{data_dir / session} already holds a session: choose another --dir or --session"
         )
     result = asyncio.run(run_headless_demo(data_dir, session, timeout=timeout))
-    if not result.settled:
-        click.echo(f"warning: the demo did not settle within {timeout:g} s", err=True)
     for _, decision, command in result.decisions:
         click.echo(f"  operator {decision}: $ {command}")
     click.echo(f"Session recorded in {result.session_dir} ({result.events} events).")
@@ -58,3 +75,10 @@ def demo(data_dir: Path | None, session: str | None, cast: Path | None, timeout:
     click.echo(
         f"       or: agentshell replay --dir {shlex.quote(str(data_dir))} --session {session}"
     )
+    if not result.settled:
+        click.echo(
+            f"warning: the demo did not settle within {timeout:g} s "
+            "(the session holds what happened until then)",
+            err=True,
+        )
+        ctx.exit(1)

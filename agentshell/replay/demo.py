@@ -27,7 +27,7 @@ DEMO_SIZE = (100, 30)
 class DemoResult:
     session_dir: Path
     decisions: list[tuple[str, str, str]] = field(default_factory=list)  # (id, decision, cmd)
-    events: int = 0
+    events: int = 0  # the events in the session's log once the demo closed it
     settled: bool = False
 
 
@@ -54,7 +54,7 @@ async def run_headless_demo(
     from agentshell.client import demo as demo_mod
     from agentshell.coordinator.coordinator import Coordinator
     from agentshell.server.server import Server
-    from agentshell.store.session import SessionManager
+    from agentshell.store.session import SessionManager, read_events
 
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="agentshell-demo-") as scratch:
@@ -101,7 +101,6 @@ async def run_headless_demo(
 
             async def follow() -> None:
                 async for e in sub:
-                    result.events += 1
                     if on_event is not None:
                         on_event(co, e)
                     if e.event_type != "terminal_output":
@@ -152,4 +151,7 @@ async def run_headless_demo(
             with contextlib.suppress(Exception):
                 manager.persist_snapshot()
             manager.close()
+        # what the log holds now it is closed: the follower stopped before the
+        # coordinator's last events (terminals closing, the stop itself)
+        result.events = sum(1 for _ in read_events(manager.log_path))
     return result
