@@ -97,7 +97,7 @@ def write_cast(
         "height": lines,
         "timestamp": int(t0),
         "title": title or f"AgentShell · {timeline.session_name} · {terminal}",
-        "env": {"TERM": "xterm-256color", "SHELL": "/bin/sh"},
+        "env": {"TERM": "xterm-256color", "SHELL": recorded_shell(timeline, terminal, first)},
     }
     write = fh.write
     write(json.dumps(header) + "\n")
@@ -142,6 +142,35 @@ def write_cast(
         write(dumps([round(out_t, 6), "m", m.label]) + "\n")
         count += 1
     return count
+
+
+#: The header's SHELL when the recording does not say which shell ran.
+DEFAULT_SHELL = "/bin/sh"
+
+
+def recorded_shell(timeline: Timeline, terminal: str, first: int | None = None) -> str:
+    """The shell ``terminal`` ran, from its ``terminal_opened`` event (``shell``).
+
+    The opening in effect at the track's event ``first`` counts (the terminal may have
+    been reopened with another shell); :data:`DEFAULT_SHELL` when none says.
+    """
+    track = timeline.tracks[terminal]
+    resets = [j for j, kind in enumerate(track.kinds) if kind == "reset"]
+    if not resets:
+        return DEFAULT_SHELL
+    before = [j for j in resets if first is None or j <= first]
+    k = resets.index(before[-1]) if before else 0
+    lo = track.index[resets[k]]
+    # the opened event is the reset itself, or (output logged before it) comes after it
+    hi = track.index[resets[k + 1]] if k + 1 < len(resets) else len(timeline)
+    step = 64
+    for chunk in range(lo, hi, step):
+        for rec in timeline.records(chunk, min(hi, chunk + step)):
+            p = rec.get("p") or {}
+            if rec.get("t") == "terminal_opened" and p.get("terminal") == terminal:
+                shell = p.get("shell")
+                return shell if isinstance(shell, str) and shell else DEFAULT_SHELL
+    return DEFAULT_SHELL
 
 
 def _advance(out_t: float, last: float, ts: float, idle: float) -> tuple[float, float]:

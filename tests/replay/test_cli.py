@@ -239,3 +239,44 @@ def test_cast_and_svg_options_have_help() -> None:
     for opt in ("--cast", "--svg", "--at", "--idle-limit", "--terminal"):
         line = next(x for x in lines if x.strip().startswith(opt))
         assert len(line.split(maxsplit=2)) == 3, line  # option, metavar, help text
+
+
+def _shell_session(data_dir: Path) -> Path:
+    """Terminal ``a`` opened with bash (its output logged before the opened event, as
+    the coordinator does), reopened with zsh; ``b`` recorded no shell."""
+    import dataclasses
+
+    from agentshell.core import events as ev
+    from agentshell.store.session import SessionManager
+
+    with SessionManager("sh", data_dir) as sm:
+        t = 1_700_000_000.0
+        for e in [
+            ev.TerminalOutput(terminal="a", data=b"$ "),
+            ev.TerminalOpened(terminal="a", columns=20, lines=5, shell="/bin/bash"),
+            ev.TerminalOpened(terminal="b", columns=20, lines=5),
+            ev.TerminalOutput(terminal="b", data=b"b$ "),
+            ev.TerminalOutput(terminal="a", data=b"one\r\n"),
+            ev.TerminalClosed(terminal="a"),
+            ev.TerminalOpened(terminal="a", columns=20, lines=5, shell="/usr/bin/zsh"),
+            ev.TerminalOutput(terminal="a", data=b"two\r\n"),
+        ]:
+            t += 1.0
+            sm.append(dataclasses.replace(e, timestamp=t))
+    return data_dir / "sh"
+
+
+def test_cast_header_names_the_shell_the_terminal_ran(tmp_path: Path) -> None:
+    session = _shell_session(tmp_path / "data")
+    code, out = run(str(session), "--cast", str(tmp_path / "o.cast"))
+    assert code == 0, out
+    assert events(tmp_path / "o-a.cast")[0]["env"]["SHELL"] == "/bin/bash"  # type: ignore[index]
+    assert events(tmp_path / "o-b.cast")[0]["env"]["SHELL"] == "/bin/sh"  # type: ignore[index]
+    # from after the reopening: the second shell
+    code, out = run(
+        str(session), "--cast", str(tmp_path / "z.cast"), "--terminal", "a", "--from", "6.5"
+    )
+    assert code == 0, out
+    head, evs = events(tmp_path / "z.cast")
+    assert head["env"]["SHELL"] == "/usr/bin/zsh"  # type: ignore[index]
+    assert [e[2] for e in evs if e[1] == "o"] == ["two\r\n"]
