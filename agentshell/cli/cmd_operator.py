@@ -221,7 +221,37 @@ def rules_add(
                 scope_value=value,
             )
         )
+        warning = unknown_scope_warning(c, scope, value)
     click.echo(r["rule_id"])
+    if warning:
+        click.echo(warning, err=True)
+
+
+def unknown_scope_warning(client: Any, scope: str, value: str) -> str:
+    """A warning when a rule's agent or terminal is not in the session (yet), else "".
+
+    Such a rule is kept (it may be made before the agent exists); the warning catches
+    a typo. Nothing is said when the server cannot list them.
+    """
+    from agentshell.core.errors import AgentShellError
+
+    if scope not in ("agent", "terminal"):
+        return ""
+    try:
+        if scope == "agent":
+            known = [str(a.get("agent_id", "")) for a in client.request("agents")["agents"]]
+        else:
+            known = [str(t.get("name", "")) for t in client.request("terminals")["terminals"]]
+    except (AgentShellError, KeyError, TypeError, AttributeError):
+        return ""
+    if value in known:
+        return ""
+    names = ", ".join(sorted(known)) or "none"
+    plural = "agents" if scope == "agent" else "terminals"
+    return (
+        f"warning: no {scope} {value!r} in this session ({plural}: {names}); "
+        f"the rule applies once there is one"
+    )
 
 
 @rules.command("revoke")

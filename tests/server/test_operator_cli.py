@@ -43,3 +43,22 @@ async def test_approving_a_removed_agents_command_is_a_clear_error(served: Serve
     finally:
         await a.close()
     assert [e for e in served.session.iter_events() if e.event_type == "command_executed"] == []
+
+
+async def test_rules_add_warns_about_an_unknown_agent_or_terminal(served: Served) -> None:
+    await served.coordinator.add_agent("bob", ["run"])
+    code, out, err = await cli(served, "rules", "add", "allow", "prefix", "ls", "--agent", "nobody")
+    assert code == 0, err
+    assert "warning: no agent 'nobody' in this session (agents: bob)" in err
+    code, out, err = await cli(
+        served, "rules", "add", "deny", "exact", "make", "--terminal", "nosuch"
+    )
+    assert code == 0, err
+    assert "warning: no terminal 'nosuch' in this session (terminals: main)" in err
+    # the rules are kept all the same (a rule may come before its agent)
+    scoped = {(r.scope, r.scope_value) for r in served.coordinator.rules()}
+    assert scoped == {("agent", "nobody"), ("terminal", "nosuch")}
+    for args in (["--agent", "bob"], ["--terminal", "main"], []):
+        code, out, err = await cli(served, "rules", "add", "allow", "exact", "pwd", *args)
+        assert code == 0 and out.strip().startswith("r"), err
+        assert "warning" not in err, args
