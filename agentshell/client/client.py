@@ -220,6 +220,10 @@ class AgentClient:
         for f in self._pending.values():
             if not f.done():
                 f.set_exception(exc)
+                # its request() raises it when it awaits; should none await it (a
+                # caller gone another way), asyncio must not log "Future exception
+                # was never retrieved" at garbage collection
+                f.exception()
         self._pending.clear()
         for q in self._subs:
             q.put_nowait(None)
@@ -275,13 +279,17 @@ class AgentClient:
         if self._closed:
             raise ConnectionLost("client closed")
         rid = next(self._ids)
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
         body = {k: v for k, v in fields.items() if v is not None}
         body["id"] = rid
         body["op"] = op
-        self._writer.write(encode(body))
+        # encoded before the reply's future exists: a frame that cannot be sent
+        # (FrameTooLarge, a value msgpack cannot pack) raises here and leaves no
+        # future behind for _fail_all to fail with nobody awaiting it
+        frame = encode(body)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
         try:
+            self._writer.write(frame)
             reply = await fut
         finally:
             self._pending.pop(rid, None)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.polling import until
+
 from .conftest import Served, short_dir
 
 
@@ -41,3 +43,67 @@ async def test_bad_token_says_so(served: Served) -> None:
     assert p.returncode == 2
     assert "refused the token" in p.stderr and "AGENTSHELL_TOKEN" in p.stderr
     assert served.coordinator.approvals() == []
+
+
+def _never_retrieved(calls: list[dict[str, object]]) -> list[str]:
+    return [str(c.get("message")) for c in calls if "never retrieved" in str(c.get("message"))]
+
+
+async def test_a_frame_too_large_leaves_no_unretrieved_future(served: Served) -> None:
+    import gc
+
+    import pytest
+
+    from agentshell.coordinator.wire import MAX_FRAME, FrameTooLarge
+
+    loop = asyncio.get_running_loop()
+    calls: list[dict[str, object]] = []
+    old = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: calls.append(ctx))
+    try:
+        c = await served.agent("big")
+        with pytest.raises(FrameTooLarge):
+            await c.report_edit("x.py", "", "x" * (MAX_FRAME + 10))
+        assert await c.ping()  # the connection lives on
+        await c.close()
+        del c
+        gc.collect()
+        await asyncio.sleep(0)
+        assert _never_retrieved(calls) == []
+    finally:
+        loop.set_exception_handler(old)
+
+
+async def test_futures_failed_when_the_server_drops_us_log_nothing(served: Served) -> None:
+    """The server refuses an oversized frame and closes: the pending request raises
+    ConnectionLost, and a future nobody awaits any more is not logged at GC."""
+    import gc
+    import struct
+
+    import pytest
+
+    from agentshell.client.client import ConnectionLost
+    from agentshell.coordinator.wire import MAX_FRAME
+
+    loop = asyncio.get_running_loop()
+    calls: list[dict[str, object]] = []
+    old = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: calls.append(ctx))
+    try:
+        c = await served.agent("big")
+        orphan: asyncio.Future[dict[str, object]] = loop.create_future()
+        c._pending[10_000] = orphan  # a request whose caller is gone
+        waiting = asyncio.ensure_future(c.run("echo waiting", timeout=30))
+        await until(lambda: served.coordinator.state["pending_approvals"], what="queued")
+        c._writer.write(struct.pack(">I", MAX_FRAME + 1))  # no body follows
+        with pytest.raises(ConnectionLost):
+            await asyncio.wait_for(waiting, 10)
+        assert orphan.done()
+        assert any(e.get("code") == "frame_too_large" for e in c.push_errors)
+        await c.close()
+        del c, orphan, waiting
+        gc.collect()
+        await asyncio.sleep(0)
+        assert _never_retrieved(calls) == []
+    finally:
+        loop.set_exception_handler(old)
