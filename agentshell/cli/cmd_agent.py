@@ -127,7 +127,7 @@ def _list(data_dir: Path | None, session: str, socket: Path | None) -> list[dict
 @agent.command("list")
 @session_options
 @socket_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (id, capabilities, status).")
 def agent_list(data_dir: Path | None, session: str, socket: Path | None, as_json: bool) -> None:
     """List registered agents."""
     items = _list(data_dir, session, socket)
