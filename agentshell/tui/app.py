@@ -12,6 +12,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from agentshell.core.events import Event
@@ -376,8 +377,7 @@ class AgentShellApp(App[None]):
     # ---------------------------------------------------------------- terminals
 
     def action_take_over(self) -> None:
-        tabs = self.query_one(TabbedContent)
-        tabs.active = TABS["terminals"]
+        self._activate(TABS["terminals"])
         pane = self.query_one(TerminalGrid).current
         if pane is not None:
             pane.action_take_over()
@@ -390,7 +390,7 @@ class AgentShellApp(App[None]):
     def _focus_pane(self, pane: TerminalPane | None) -> None:
         if pane is None:
             return
-        self.query_one(TabbedContent).active = TABS["terminals"]
+        self._activate(TABS["terminals"])
         was_typing = self.typing_pane()
         if was_typing is not None and was_typing is not pane:
             was_typing.leave()
@@ -410,7 +410,10 @@ class AgentShellApp(App[None]):
     def action_zoom(self) -> None:
         grid = self.query_one(TerminalGrid)
         zoomed = grid.toggle_zoom()
-        self.query_one(TabbedContent).active = TABS["terminals"]
+        self._activate(TABS["terminals"])
+        focused = self.focused
+        if isinstance(focused, TerminalPane) and not focused.display and grid.current:
+            grid.current.focus()  # a pane zoom hid: the shown one takes the focus
         self.notify("Pane zoomed" if zoomed else "Grid restored", timeout=1.5)
 
     @on(TypingChanged)
@@ -439,8 +442,36 @@ class AgentShellApp(App[None]):
 
     # ------------------------------------------------------------------- views
 
+    def _tab_of(self, widget: Widget | None) -> TabPane | None:
+        """The tab pane ``widget`` is in (None: outside the tabs, e.g. the sidebar)."""
+        node = widget
+        while node is not None and not isinstance(node, Screen):
+            if isinstance(node, TabPane):
+                return node
+            node = node.parent  # type: ignore[assignment]
+        return None
+
+    def _activate(self, tab_id: str) -> None:
+        """Show tab ``tab_id``, never leaving the focus in a tab that gets hidden.
+
+        A hidden focused widget hands the focus to a sibling, which is hidden too
+        (same tab): the TabbedContent then switches back to that tab, or tab and
+        shift+tab start from a widget nobody sees. So a focus inside another tab
+        first moves to the approval queue (always shown, the app's home)."""
+        pane = self._tab_of(self.focused)
+        if pane is not None and pane.id != tab_id:
+            self.screen.set_focus(self.query_one(ApprovalQueue))
+        self.query_one(TabbedContent).active = tab_id
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # however the tab changed (a click, the tab bar's arrow keys): not hidden focus
+        pane = self._tab_of(self.focused)
+        if pane is not None and pane.id != event.pane.id:
+            self.screen.set_focus(self.query_one(ApprovalQueue))
+
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = TABS[tab]
+        self._activate(TABS[tab])
         if tab == "conflicts":
             self.query_one("#conflict-list").focus()
 
