@@ -24,7 +24,7 @@ async def serve_session(
     user_rc: bool = True,
 ) -> int:
     from agentshell.coordinator.coordinator import Coordinator
-    from agentshell.server.paths import default_socket_path, socket_record_path
+    from agentshell.server.paths import check_socket_path, default_socket_path, socket_record_path
     from agentshell.server.server import Server
     from agentshell.store.session import SessionManager
 
@@ -41,6 +41,7 @@ async def serve_session(
     record = socket_record_path(sm.session_dir)
     wrote_record = False
     try:
+        check_socket_path(sock_path)  # refuse a bad socket before any shell starts or logs
         await coord.start()
         await server.start()
         record.write_text(str(sock_path) + "\n")

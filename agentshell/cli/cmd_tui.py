@@ -75,14 +75,19 @@ def tui(
 
     env = os.environ.get("AGENTSHELL_SOCKET")
     sock = socket_path or (Path(env) if env else default_socket_path(session))
-    click.echo(attach_help(str(sock), session, data_dir))
-    asyncio.run(
-        run_tui(
-            session=session,
-            data_dir=resolve_data_dir(data_dir),
-            socket_path=sock,
-            project_dir=project_dir,
-            demo=demo,
+    from agentshell.core.errors import AgentShellError
+
+    try:
+        asyncio.run(
+            run_tui(
+                session=session,
+                data_dir=resolve_data_dir(data_dir),
+                socket_path=sock,
+                project_dir=project_dir,
+                demo=demo,
+                on_ready=lambda: click.echo(attach_help(str(sock), session, data_dir)),
+            )
         )
-    )
+    except AgentShellError as exc:  # session held elsewhere, a bad socket path ...
+        raise click.ClickException(str(exc)) from None
     click.echo(reopen_hint(session, data_dir, socket_path))

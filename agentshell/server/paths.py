@@ -74,6 +74,23 @@ def _someone_listening(path: Path) -> bool:
         s.close()
 
 
+def check_socket_path(path: Path) -> bool:
+    """Whether a server could bind ``path`` now: raises what :func:`bind_private_socket`
+    would (a parent that is not a private directory of ours, a live server there,
+    something that is not a socket). Returns True when a stale socket is in the way
+    (binding replaces it). Run it before starting anything that writes the session."""
+    ensure_private_dir(path.parent)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISSOCK(st.st_mode):
+        raise SocketSecurityError(f"{path} exists and is not a socket; refusing to replace it")
+    if _someone_listening(path):
+        raise AlreadyServingError(f"a server is already listening on {path}")
+    return True
+
+
 def bind_private_socket(path: Path) -> socket.socket:
     """A listening-ready Unix socket bound at ``path`` with mode 0600.
 
@@ -81,16 +98,7 @@ def bind_private_socket(path: Path) -> socket.socket:
     socket left by a dead server is replaced; a live one raises AlreadyServingError;
     anything else at the path is refused.
     """
-    ensure_private_dir(path.parent)
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        pass
-    else:
-        if not stat.S_ISSOCK(st.st_mode):
-            raise SocketSecurityError(f"{path} exists and is not a socket; refusing to replace it")
-        if _someone_listening(path):
-            raise AlreadyServingError(f"a server is already listening on {path}")
+    if check_socket_path(path):
         os.unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -65,13 +65,16 @@ async def run_tui(
     demo: bool = False,
     headless_pilot: Callable[[AgentShellApp], Awaitable[None]] | None = None,
     size: tuple[int, int] = (160, 48),
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Open (or create) the session, serve it, and run the app until the operator quits.
 
     ``headless_pilot`` runs the app under ``App.run_test`` instead (screenshots).
+    ``on_ready`` is called once the session is open and served, before the app
+    takes the screen (the CLI prints how agents attach then, not before a refusal).
     """
     from agentshell.coordinator.coordinator import Coordinator
-    from agentshell.server.paths import default_socket_path, socket_record_path
+    from agentshell.server.paths import check_socket_path, default_socket_path, socket_record_path
     from agentshell.server.server import Server
     from agentshell.store.session import SessionManager
 
@@ -90,6 +93,7 @@ async def run_tui(
     demo_task: Any = None
     wrote_record = False
     try:
+        check_socket_path(sock)  # refuse a bad socket before any shell starts or logs
         await coordinator.start()
         await server.start()
         # `agentshell agent add / run / approvals` find the socket through this record
@@ -100,6 +104,8 @@ async def run_tui(
         app.attach_text = attach_help(str(sock), session, data_dir)
         if demo:
             demo_task = asyncio.ensure_future(_start_demo(coordinator, str(sock), project))
+        if on_ready is not None:
+            on_ready()
         if headless_pilot is not None:
             async with app.run_test(size=size) as pilot:
                 await headless_pilot(app)

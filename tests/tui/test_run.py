@@ -46,3 +46,43 @@ def test_exit_hint_without_dir(no_app: list[dict[str, Any]], tmp_path: Path) -> 
     assert (
         last_line(result.output) == "Session 's2' saved; `agentshell tui --session s2` reopens it."
     )
+
+
+def _tui(*args: str, env: dict[str, str] | None = None) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "agentshell", "tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_a_session_open_elsewhere_is_a_clean_refusal(tmp_path: Path) -> None:
+    """No traceback, and no 'agents attach here' hint for a UI that never started."""
+    from agentshell.store.lock import SessionLock
+
+    (tmp_path / "data" / "s").mkdir(parents=True)
+    sock_dir = tmp_path / "run"
+    sock_dir.mkdir(mode=0o700)
+    with SessionLock(tmp_path / "data" / "s"):
+        r = _tui("--session", "s", "--dir", str(tmp_path / "data"), "--socket", f"{sock_dir}/s")
+    assert r.returncode == 1, r.stderr
+    assert "Error: session 's'" in r.stderr and "is open in process" in r.stderr
+    assert "Traceback" not in r.stderr and "attach" not in r.stdout
+
+
+def test_a_bad_socket_directory_is_refused_before_anything_is_logged(tmp_path: Path) -> None:
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    data = tmp_path / "data"
+    r = _tui("--session", "s", "--dir", str(data), "--socket", str(loose / "s.sock"))
+    assert r.returncode == 1, r.stderr
+    assert "must be 0700" in r.stderr and "Traceback" not in r.stderr
+    log = data / "s" / "events.log"
+    assert not log.exists() or b"terminal_opened" not in log.read_bytes()
