@@ -483,3 +483,46 @@ async def test_footer_shows_only_live_keys_while_typing(app: AgentShellApp) -> N
         await pilot.press("ctrl+right_square_bracket")
         await until(lambda: not pane.typing and "approve" in shown())
         assert "leave" not in shown()
+
+
+async def test_a_screen_taller_than_its_pane_keeps_its_cursor_in_view() -> None:
+    """Replay shows a recording at its own size, which may be taller than the pane:
+    the view follows the cursor, so a fresh screen's first rows (the prompt) are not
+    scrolled off to show blank rows at its bottom, and later output still shows."""
+    from tests.tui.fakes import RecordedTerminal
+
+    tall = RecordedTerminal("main", b"", columns=80, lines=60)
+    tall.resizable = False  # as a replayed terminal: the recording's size stays
+    backend = FakeBackend({"main": tall})
+    backend.emit(ev.TerminalOpened(terminal="main", cwd="/w", timestamp=T0))
+    app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
+    async with app.run_test(size=SIZE):
+        pane = app.query_one(TerminalGrid).current
+        assert pane is not None
+        tall.feed(b"FIRST-ROW\r\nSECOND-ROW$ ")
+        await until(lambda: "SECOND-ROW$" in app.export_screenshot())
+        assert pane.size.height < 60 and "FIRST-ROW" in app.export_screenshot()
+        tall.feed(b"".join(b"\r\nrow %d" % i for i in range(2, 59)) + b"\r\nLAST-ROW$ ")
+        await until(lambda: "LAST-ROW$" in app.export_screenshot())
+        assert "FIRST-ROW" not in app.export_screenshot()  # scrolled as the cursor needs
+
+
+async def test_a_shorter_screen_swapped_in_is_shown_not_scrolled_past(
+    app: AgentShellApp, backend: FakeBackend
+) -> None:
+    """Replay swaps in a fresh emulator when a terminal is reopened: its scrollback is
+    shorter, and the pane must not stay scrolled past the end of it (it showed blank)."""
+    from agentshell.terminal.emulator import Emulator
+
+    async with app.run_test(size=SIZE):
+        term = backend.terminals()["main"]
+        pane = app.query_one(TerminalGrid).current
+        assert pane is not None
+        term.feed(b"".join(b"old %d\r\n" % i for i in range(300)))
+        await until(lambda: pane.scroll_offset.y > 200)
+        fresh = Emulator(term.emulator.columns, term.emulator.lines)
+        fresh.feed(b"REOPENED-PROMPT$ ")
+        term.emulator = fresh
+        term.feed(b"")  # tell the pane, as ReplayTerminal.show does
+        await until(lambda: "REOPENED-PROMPT$" in app.export_screenshot())
+        assert pane.scroll_offset.y <= pane.max_scroll_y

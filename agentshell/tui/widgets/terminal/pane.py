@@ -74,6 +74,7 @@ class TerminalPane(ScrollView, can_focus=True):
         self._frame: Any = None
         self._hist_len = 0
         self._follow = True
+        self._auto_scrolling = False  # a scroll of ours, not the operator's
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._agent = ""
         self._activity = ""
@@ -193,7 +194,11 @@ class TerminalPane(ScrollView, can_focus=True):
                 self._row_cache.clear()
                 self.virtual_size = size
             if self._follow:
-                self.scroll_end(animate=False, immediate=True, x_axis=False)
+                self._scroll_live()
+            self.refresh()
+            return
+        if self._follow and int(self.scroll_offset.y) != self._live_top():
+            self._scroll_live()  # the cursor left the view of a taller screen
             self.refresh()
             return
         rows = {
@@ -268,7 +273,30 @@ class TerminalPane(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        self._follow = new >= self.max_scroll_y
+        if not self._auto_scrolling:
+            self._follow = new >= self.max_scroll_y
+
+    def _scroll_live(self) -> None:
+        """Show the live screen (:meth:`_live_top`): its bottom when it fits the pane;
+        a taller screen (a recording replayed at its own size) scrolls only as far as
+        its cursor needs, so a fresh screen's prompt on its first row stays in view.
+        Following stays on either way."""
+        self._auto_scrolling = True
+        try:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            top = self._live_top()
+            if top != int(self.scroll_offset.y):
+                self.scroll_to(y=top, animate=False, immediate=True)
+        finally:
+            self._auto_scrolling = False
+
+    def _live_top(self) -> int:
+        """The first line :meth:`_scroll_live` shows: the screen's bottom when the
+        screen fits the pane; when it is taller, the cursor's row at the bottom of
+        the view if it can be, else the screen's first row (never scrollback)."""
+        end = int(self.max_scroll_y)
+        cursor_row = self._hist_len + max(0, self._cursor[1])
+        return min(end, max(self._hist_len, cursor_row - (self.size.height - 1)))
 
     def action_page_back(self) -> None:
         self.scroll_page_up(animate=False)
