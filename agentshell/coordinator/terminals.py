@@ -111,7 +111,7 @@ class TerminalsMixin(ExecutorMixin):
         slot = self._slot(terminal)
         if by != ev.HUMAN:
             self.require(by, TYPE)
-        await self._emit(ev.TerminalInput(terminal=terminal, data=bytes(data), by=by))
+        await self._emit(ev.TerminalInput(terminal=terminal, data=bytes(data), by=by, agent_id=by))
         slot.term.send(bytes(data), record=False)  # logged just above, with who typed
 
     async def resize(self, terminal: str, columns: int, lines: int) -> None:
@@ -119,5 +119,7 @@ class TerminalsMixin(ExecutorMixin):
         slot = self._slot(terminal)
         if columns < 2 or lines < 2:
             raise InvalidRequestError("a terminal needs at least 2 columns and 2 lines")
+        if (slot.term.columns, slot.term.lines) == (columns, lines):
+            return  # no SIGWINCH, no event: a layout pass that changed nothing
         slot.term.resize(columns, lines)
         await self._emit(ev.TerminalResized(terminal=terminal, columns=columns, lines=lines))

@@ -28,7 +28,9 @@ async def test_human_keys_are_logged_once_as_the_humans(co: Coordinator) -> None
     # the shell's answer is logged after any input batch the terminal queued before it
     await until(lambda: b"typed-42" in _output(co), what="the command's output")
     typed = _inputs(co, b"typed-$((40+2))")
-    assert [(e.by, e.data) for e in typed] == [(ev.HUMAN, b"echo typed-$((40+2))\n")]
+    assert [(e.by, e.agent_id, e.data) for e in typed] == [
+        (ev.HUMAN, ev.HUMAN, b"echo typed-$((40+2))\n")
+    ]  # the log line names who typed (it said "system")
 
 
 async def test_an_agents_keys_and_a_run_are_logged_once_each(co: Coordinator) -> None:
@@ -43,3 +45,15 @@ async def test_an_agents_keys_and_a_run_are_logged_once_each(co: Coordinator) ->
     await until(lambda: b"ran-4" in _output(co), what="the approved command's output")
     # written by the executor, not typed by anyone: the terminal's own input record
     assert len(_inputs(co, b"ran-$((2+2))")) == 1
+
+
+async def test_a_resize_to_the_same_size_logs_nothing(co: Coordinator) -> None:
+    term = co.terminal("main")
+    size = (term.columns, term.lines)
+    await co.resize("main", *size)
+    await co.resize("main", size[0] + 1, size[1])
+    await co.resize("main", size[0] + 1, size[1])
+    resized = [e for e in logged(co.session, ["terminal_resized"])]
+    assert [(e.columns, e.lines) for e in resized if isinstance(e, ev.TerminalResized)] == [
+        (size[0] + 1, size[1])
+    ]
