@@ -147,6 +147,9 @@ class ReplayBackend:
     def running_commands(self) -> int:
         return 0
 
+    def busy_terminals(self) -> list[str]:
+        return []  # nothing runs in a replay
+
 
 def format_clock(seconds: float) -> str:
     seconds = max(0.0, seconds)

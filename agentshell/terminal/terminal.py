@@ -199,6 +199,12 @@ class Terminal:
         return self._closed
 
     @property
+    def busy(self) -> bool:
+        """True while a command runs: the shell has shown a prompt before and is not
+        at one now (whoever typed the command: the human, an agent, :meth:`run`)."""
+        return self._seen_prompt and not self._at_prompt and not self._closed
+
+    @property
     def at_prompt(self) -> bool:
         """True between the shell's prompt (B mark) and the start of a command."""
         return self._at_prompt and not self._closed

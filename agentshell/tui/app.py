@@ -495,7 +495,8 @@ class AgentShellApp(App[None]):
     @work
     async def action_request_quit(self) -> None:
         running = self.backend.running_commands()
-        if running:
+        typed = self.backend.busy_terminals()
+        if running or typed:
             commands = sorted(
                 (
                     a
@@ -504,7 +505,7 @@ class AgentShellApp(App[None]):
                 ),
                 key=lambda a: (a.queued_at, a.seq),
             )
-            if not await self.push_screen_wait(QuitScreen(running, commands)):
+            if not await self.push_screen_wait(QuitScreen(running, commands, typed)):
                 return
         self.exit()
 

@@ -149,6 +149,21 @@ class CoordinatorBackend:
             return None
         return HumanDoc(self.coordinator, f"approval:{approval_id}")
 
+    def busy_terminals(self) -> list[str]:
+        by_approval = {
+            a.terminal
+            for a in self.state["pending_approvals"].values()
+            if a.status in ("approved", "executing")
+        }
+        out = []
+        for info in self.state["terminals"].values():
+            if not info.open or info.name in by_approval:
+                continue
+            with contextlib.suppress(Exception):  # a terminal closing meanwhile
+                if self.coordinator.terminal(info.name).busy:
+                    out.append(info.name)
+        return out
+
     def running_commands(self) -> int:
         return sum(
             1

@@ -97,6 +97,8 @@ class FakeBackend:
         self.sides: dict[str, ConflictSides] = {}
         #: Shared approval texts, for live co-editing (none unless a test adds one).
         self.docs: dict[str, FakeDoc] = {}
+        #: Terminals running a command typed in the pane (the quit dialog asks).
+        self.busy: list[str] = []
         self.seq = 0
 
     # -- feeding
@@ -219,6 +221,9 @@ class FakeBackend:
 
     def approval_doc(self, approval_id: str) -> Any:
         return self.docs.get(approval_id)
+
+    def busy_terminals(self) -> list[str]:
+        return list(self.busy)
 
     def running_commands(self) -> int:
         return sum(

@@ -401,6 +401,25 @@ async def test_quit_without_running_commands_does_not_ask(app: AgentShellApp) ->
         assert not isinstance(app.screen, QuitScreen)
 
 
+async def test_quit_asks_while_a_command_typed_in_a_pane_runs(
+    app: AgentShellApp, backend: FakeBackend
+) -> None:
+    """Not only approved commands: one the human typed into a pane (no approval
+    behind it) is interrupted by quitting too, so q asks and names its terminal."""
+    backend.busy = ["tests"]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await until(lambda: isinstance(app.screen, QuitScreen))
+        assert isinstance(app.screen, QuitScreen)
+        assert app.screen.running_lines() == ["in tests: a command typed in the pane"]
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, QuitScreen))
+        assert app.is_running
+        backend.busy = []
+        await pilot.press("q")
+        await until(lambda: not app.is_running)
+
+
 async def test_in_place_changes_are_drawn_with_scrollback(
     app: AgentShellApp, backend: FakeBackend
 ) -> None:

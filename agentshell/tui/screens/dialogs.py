@@ -308,9 +308,13 @@ class QuitScreen(ModalScreen[bool]):
     #: Characters of a listed line (the dialog is 80 wide, border and padding included).
     LINE_WIDTH = 70
 
-    def __init__(self, running: int, commands: Sequence[ApprovalInfo] = ()) -> None:
+    def __init__(
+        self, running: int, commands: Sequence[ApprovalInfo] = (), typed: Sequence[str] = ()
+    ) -> None:
         super().__init__(classes="dialog-screen")
-        self.running = max(running, len(commands))
+        #: terminals running a command typed in the pane (no approval behind it)
+        self.typed = list(typed)
+        self.running = max(running, len(commands)) + len(self.typed)
         self.commands = list(commands)
 
     def running_lines(self) -> list[str]:
@@ -320,6 +324,10 @@ class QuitScreen(ModalScreen[bool]):
             cmd = printable(" ".join((a.approved_command or a.command).split()))
             line = f"{printable(a.agent_id)} in {printable(a.terminal)}: $ {cmd}"
             out.append(shorten(line, self.LINE_WIDTH))
+        for name in self.typed[: max(0, self.MAX_LISTED - len(out))]:
+            out.append(
+                shorten(f"in {printable(name)}: a command typed in the pane", self.LINE_WIDTH)
+            )
         more = self.running - len(out)
         if more > 0:
             out.append(f"and {more} more")
