@@ -243,7 +243,15 @@ class AgentShellApp(App[None]):
             draft = state["docs"].get(f"draft:{pane.terminal_name}")
             if not who and draft is not None and draft.text:
                 authors = sorted(a for a in draft.clock if a != "human") or ["agent"]
-                pane.set_activity(", ".join(authors), f"types a draft: {draft.text}", "✎")
+                # "types" only while one of them is connected; a draft outlives its
+                # authors (it is shared state), and then it was left, not typed now
+                agents = state["agents"]
+                live = any(
+                    a in agents and agents[a].status not in ("disconnected", "removed")
+                    for a in authors
+                )
+                verb = "types a draft" if live else "left a draft"
+                pane.set_activity(", ".join(authors), f"{verb}: {draft.text}", "✎")
             else:
                 pane.set_activity(who, what)
         self.post_message(StateRefreshed())

@@ -389,6 +389,10 @@ async def test_pane_marker_says_who_types(app: AgentShellApp, backend: FakeBacke
         )
         await until(lambda: tests.marker == "agent")
         assert "✎ aider" in str(tests.border_title) and "make lint" in str(tests.border_subtitle)
+        assert "types a draft" in str(tests.border_subtitle)
+        # the draft outlives its author's connection: then it was left, not typed now
+        backend.emit(ev.AgentStatusChanged(agent_id="aider", status="disconnected"))
+        await until(lambda: "left a draft: make lint" in str(tests.border_subtitle))
         await pilot.press("alt+2", "enter")  # take over that pane: the human types now
         await until(lambda: tests.marker == "human")
         assert "⌨ human" in str(tests.border_title) and main.marker == "agent"
