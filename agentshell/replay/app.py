@@ -218,6 +218,14 @@ class ReplayApp(AgentShellApp):
         Binding("shift+left", "seek_by(-30)", show=False, priority=True),
         Binding("home", "seek_to(0)", show=False, priority=True),
         Binding("end", "seek_to(-1)", show=False, priority=True),
+        # the live app's decision keys stay (they say "read-only"), out of the footer,
+        # which shows the player's keys instead
+        Binding("a", "approve", show=False),
+        Binding("e", "edit", show=False),
+        Binding("r", "reject", show=False),
+        Binding("s", "similar", show=False),
+        Binding("ctrl+t", "take_over", show=False),
+        Binding("z", "zoom", show=False),
     ]
 
     def __init__(

@@ -105,3 +105,16 @@ async def test_seek_moves_across_long_gaps(tmp_path: Path) -> None:
         assert app.pos == tl.position_at(tl.time_of(0) + 5) > 0
         await pilot.press("end", "right")
         assert app.pos == len(tl)
+
+
+async def test_the_footer_shows_the_players_keys_not_the_decisions(tmp_path: Path) -> None:
+    tl = Timeline(write_session(tmp_path / "data"))
+    app = ReplayApp(tl, autoplay=False)
+    async with app.run_test(size=(160, 40)):
+        shown = {
+            b.binding.action
+            for b in app.screen.active_bindings.values()
+            if b.binding.show and b.enabled
+        }
+        assert {"toggle_play", "step_marker(1)", "seek_by(5)"} <= shown
+        assert not shown & {"approve", "edit", "reject", "similar", "take_over", "zoom"}
