@@ -96,3 +96,27 @@ async def test_two_panes_stack_when_side_by_side_would_be_too_narrow() -> None:
         await pilot.resize_terminal(160, 48)
         await until(lambda: main.region.y == tests.region.y and main.region.x < tests.region.x)
         await until(lambda: all(t.sizes[-1][0] >= 40 for t in terms.values()))
+
+
+async def test_a_layout_change_resizes_each_terminal_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """160 -> 80 columns moves the grid and the sidebar in steps; each shell gets the
+    size it settles at, not the in-between one (22 columns, then 47 before)."""
+    from agentshell.tui.widgets.terminal import pane as pane_mod
+
+    monkeypatch.setattr(pane_mod, "RESIZE_SETTLE", 0.5)  # steps this close collapse
+    backend, terms = build()
+    app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        grid = app.query_one(TerminalGrid)
+        await until(lambda: len(grid.panes) == 2 and all(t.sizes for t in terms.values()))
+        before = {n: len(t.sizes) for n, t in terms.items()}
+        await pilot.resize_terminal(80, 24)
+        await until(lambda: all(len(t.sizes) > before[n] for n, t in terms.items()))
+        await pilot.pause(0.7)  # past the settle time: nothing more arrives
+        for name, t in terms.items():
+            pane = grid.pane(name)
+            assert pane is not None
+            region = pane.scrollable_content_region
+            assert t.sizes[before[name] :] == [(region.width, region.height)], t.sizes

@@ -39,6 +39,10 @@ def _history(emulator: Any) -> Any:
     return h if h is not None else ()
 
 
+#: How long a pane's size must hold before its terminal follows (seconds).
+RESIZE_SETTLE = 0.06
+
+
 class TerminalPane(ScrollView, can_focus=True):
     """One terminal. Focus + enter/click takes over typing; ctrl+] gives it back."""
 
@@ -75,6 +79,8 @@ class TerminalPane(ScrollView, can_focus=True):
         self._hist_len = 0
         self._follow = True
         self._auto_scrolling = False  # a scroll of ours, not the operator's
+        self._sized = False  # the terminal got this pane's size once
+        self._resize_timer: Any = None
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._agent = ""
         self._activity = ""
@@ -264,10 +270,23 @@ class TerminalPane(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ resize
 
     def on_resize(self, event: events.Resize) -> None:
+        self._row_cache.clear()
+        if not self._sized:  # the first size goes to the terminal at once
+            self._post_size()
+            return
+        # A layout change resizes a pane in steps (the grid, then the sidebar): the
+        # shell gets one SIGWINCH for the size it settles at, not one per step (the
+        # output printed at an in-between width stays wrapped at it).
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(RESIZE_SETTLE, self._post_size)
+
+    def _post_size(self) -> None:
+        self._resize_timer = None
         region = self.scrollable_content_region
         if region.width > 4 and region.height > 2:
+            self._sized = True
             self.post_message(PaneResized(self.terminal_name, region.width, region.height))
-        self._row_cache.clear()
 
     # ----------------------------------------------------------------- scrolling
 
