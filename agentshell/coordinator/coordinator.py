@@ -16,8 +16,6 @@ from typing import Any
 
 from agentshell.core import events as ev
 from agentshell.core.approvals import after_crash
-from agentshell.core.names import check_terminal_name
-from agentshell.core.state import TerminalInfo
 
 from .agents import EDIT, READ, RUN, TYPE
 from .results import CommandInterrupted
@@ -82,24 +80,6 @@ class Coordinator(TasksMixin):
                 await self.open_terminal(
                     t.name, t.cwd or self.project_dir, columns=t.columns, lines=t.lines
                 )
-
-    async def open_terminal(
-        self,
-        name: str,
-        cwd: str | None = None,
-        *,
-        columns: int | None = None,
-        lines: int | None = None,
-    ) -> TerminalInfo:
-        """Start a new shell named ``name`` in ``cwd`` (logged as terminal_opened).
-
-        A new terminal needs a plain name (:func:`agentshell.core.names.check_terminal_name`,
-        InvalidNameError otherwise: ``bad_request`` on the wire); one the log already
-        holds is reopened under its recorded name, whatever it is.
-        """
-        if name not in self.session.state["terminals"]:
-            check_terminal_name(name)
-        return await super().open_terminal(name, cwd, columns=columns, lines=lines)
 
     async def stop(self) -> None:
         """Stop executors and terminals, close subscriptions. The session stays open."""

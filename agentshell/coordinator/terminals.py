@@ -8,6 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from agentshell.core import events as ev
+from agentshell.core.names import check_terminal_name
 from agentshell.core.state import (
     TerminalInfo,
 )
@@ -48,9 +49,16 @@ class TerminalsMixin(ExecutorMixin):
         columns: int | None = None,
         lines: int | None = None,
     ) -> TerminalInfo:
-        """Start a new shell named ``name`` in ``cwd`` (logged as terminal_opened)."""
+        """Start a new shell named ``name`` in ``cwd`` (logged as terminal_opened).
+
+        A new terminal needs a plain name (:func:`agentshell.core.names.check_terminal_name`,
+        InvalidNameError otherwise: ``bad_request`` on the wire); one the log already
+        holds is reopened under its recorded name, whatever it is.
+        """
         from agentshell.terminal import Terminal
 
+        if name not in self.session.state["terminals"]:
+            check_terminal_name(name)
         if name in self._slots:
             raise InvalidStateError(f"terminal {name!r} is already open")
         cwd = cwd or self.project_dir
