@@ -18,6 +18,7 @@ from agentshell.core.state import (
 
 from .agents import RUN
 from .results import (
+    AGENT_REMOVED,
     CommandError,
     InvalidRequestError,
     InvalidStateError,
@@ -25,9 +26,6 @@ from .results import (
     RunResult,
 )
 from .terminals import TerminalsMixin
-
-#: Why the commands of a removed agent end without running.
-AGENT_REMOVED = "agent removed"
 
 
 class ApprovalsMixin(TerminalsMixin):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from agentshell.core import events as ev
 
-from .results import RunResult
+from .results import AGENT_REMOVED, RunResult
 from .rules import RulesMixin
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class ExecutorMixin(RulesMixin):
                     agent_id=ev.SYSTEM,
                     approval_id=approval_id,
                     status="failed",
-                    error="agent removed",
+                    error=AGENT_REMOVED,
                 )
             )
             return

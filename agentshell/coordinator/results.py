@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from agentshell.core.errors import AgentShellError
 
+#: Why the commands of a removed agent end without running.
+AGENT_REMOVED = "agent removed"
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
