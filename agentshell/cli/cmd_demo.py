@@ -10,24 +10,15 @@ from pathlib import Path
 import click
 
 from agentshell.cli.main import cli
-from agentshell.cli.options import check_session, resolve_data_dir
+from agentshell.cli.options import resolve_data_dir, session_options
 
 
 @cli.command()
-@click.option(
-    "--dir",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Data directory for the session [default: the user's data directory, or $AGENTSHELL_DIR].",
-)
-@click.option(
-    "--session",
-    default=None,
-    metavar="NAME",
-    help="Session name [default: demo-<date-time>].",
-    callback=check_session,
+@session_options(
+    session_default=None,
+    session_help="Session name [default: demo-<date-time>].",
+    dir_help="Data directory for the session [default: the user's data directory, or "
+    "$AGENTSHELL_DIR].",
 )
 @click.option(
     "--cast",

@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from agentshell.cli.main import cli
-from agentshell.cli.options import DEFAULT_SESSION, check_session, resolve_data_dir
+from agentshell.cli.options import DEFAULT_SESSION, resolve_data_dir, session_options
 
 if TYPE_CHECKING:
     from agentshell.replay.timeline import Timeline
@@ -95,20 +95,10 @@ def parse_point(timeline: Timeline, text: str | None, default: int) -> int:
 
 @cli.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--session",
-    default=None,
-    metavar="NAME",
-    help="Session to replay in the directory.",
-    callback=check_session,
-)
-@click.option(
-    "--dir",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Data directory instead of PATH: its only session, or the one --session names "
+@session_options(
+    session_default=None,
+    session_help="Session to replay in the directory.",
+    dir_help="Data directory instead of PATH: its only session, or the one --session names "
     "[default: the user's data directory, session 'default'].",
 )
 @click.option(
