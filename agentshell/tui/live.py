@@ -14,7 +14,7 @@ from typing import Any
 
 from agentshell.core import events as ev
 from agentshell.core import ot
-from agentshell.core.state import SessionState
+from agentshell.core.state import ApprovalInfo, SessionState
 from agentshell.tui.backend import ConflictSides, RuleDraft, SharedText, TerminalLike
 
 #: Event types the log view and the widgets care about (terminal bytes are excluded).
@@ -149,12 +149,16 @@ class CoordinatorBackend:
             return None
         return HumanDoc(self.coordinator, f"approval:{approval_id}")
 
-    def busy_terminals(self) -> list[str]:
-        by_approval = {
-            a.terminal
+    def _running_approvals(self) -> list[ApprovalInfo]:
+        """Approvals whose command is running (approved, not finished yet)."""
+        return [
+            a
             for a in self.state["pending_approvals"].values()
             if a.status in ("approved", "executing")
-        }
+        ]
+
+    def busy_terminals(self) -> list[str]:
+        by_approval = {a.terminal for a in self._running_approvals()}
         out = []
         for info in self.state["terminals"].values():
             if not info.open or info.name in by_approval:
@@ -165,11 +169,7 @@ class CoordinatorBackend:
         return out
 
     def running_commands(self) -> int:
-        return sum(
-            1
-            for a in self.state["pending_approvals"].values()
-            if a.status in ("approved", "executing")
-        )
+        return len(self._running_approvals())
 
 
 class HumanDoc:
