@@ -23,66 +23,65 @@ def rendered(app: AgentShellApp, widget: Static) -> str:
     )
 
 
-def one_line_conflict(b: FakeBackend) -> None:
-    """Both agents replaced base line 9; claude wrote two lines (9-10) in its place."""
+def add_conflict(
+    b: FakeBackend, conflict_id: str, ranges: list[list[int]], sides: ConflictSides
+) -> None:
+    """A conflict between claude and aider in app.py, with what each side shows."""
+    (a0, a1), (b0, b1) = ranges
     b.emit(
         ev.ConflictDetected(
             agent_id="system",
-            conflict_id="c-9",
+            conflict_id=conflict_id,
             file_path="app.py",
             agents=["claude", "aider"],
-            ranges=[[8, 9], [8, 9]],
-            overlap=[8, 9],
+            ranges=ranges,
+            overlap=[max(a0, b0), min(a1, b1)],
             timestamp=T0 + 50,
         )
     )
-    b.sides["c-9"] = ConflictSides(
-        "claude", ("x = 1", "y = 2"), "aider", ("x = 10",), first_start=8, second_start=8
-    )
+    b.sides[conflict_id] = sides
+
+
+async def shown_conflict(b: FakeBackend) -> tuple[str, str]:
+    """(detail text, list item) of the only conflict, as the F3 tab shows them."""
+    app = AgentShellApp(b, clock=lambda: T0 + 60, notify_new=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f3")
+        panel = app.query_one(ConflictPanel)
+        await until(lambda: panel.selected() is not None)
+        text = rendered(app, panel.query_one("#conflict-detail", Static))
+        ol = panel.query_one("#conflict-list", OptionList)
+        return text, str(ol.get_option_at_index(0).prompt)
 
 
 async def test_side_labels_name_the_lines_each_side_shows() -> None:
     b, _ = build(conflict=False)
-    one_line_conflict(b)
-    app = AgentShellApp(b, clock=lambda: T0 + 60, notify_new=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("f3")
-        panel = app.query_one(ConflictPanel)
-        await until(lambda: panel.selected() is not None)
-        text = rendered(app, panel.query_one("#conflict-detail", Static))
-        assert "claude L9-10" in text  # what that column shows: its new lines 9 and 10
-        assert "aider L9 " in text and "aider L9-" not in text
-        assert "both changed base lines L9" in text
-        ol = panel.query_one("#conflict-list", OptionList)
-        item = str(ol.get_option_at_index(0).prompt)
-        assert "base L9 vs L9; overlap L9" in item
+    # both agents replaced base line 9; claude wrote two lines (9-10) in its place
+    add_conflict(
+        b,
+        "c-9",
+        [[8, 9], [8, 9]],
+        ConflictSides(
+            "claude", ("x = 1", "y = 2"), "aider", ("x = 10",), first_start=8, second_start=8
+        ),
+    )
+    text, item = await shown_conflict(b)
+    assert "claude L9-10" in text  # what that column shows: its new lines 9 and 10
+    assert "aider L9 " in text and "aider L9-" not in text
+    assert "both changed base lines L9" in text
+    assert "base L9 vs L9; overlap L9" in item
 
 
 async def test_labels_for_touching_ranges_and_a_deleting_side() -> None:
     b, _ = build(conflict=False)
-    b.emit(
-        ev.ConflictDetected(
-            agent_id="system",
-            conflict_id="c-2",
-            file_path="app.py",
-            agents=["claude", "aider"],
-            ranges=[[0, 2], [2, 4]],
-            overlap=[2, 2],
-            timestamp=T0 + 50,
-        )
+    add_conflict(
+        b, "c-2", [[0, 2], [2, 4]], ConflictSides("claude", ("a", "b", "c"), "aider", (), 0, 2)
     )
-    b.sides["c-2"] = ConflictSides("claude", ("a", "b", "c"), "aider", (), 0, 2)
-    app = AgentShellApp(b, clock=lambda: T0 + 60, notify_new=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("f3")
-        panel = app.query_one(ConflictPanel)
-        await until(lambda: panel.selected() is not None)
-        text = rendered(app, panel.query_one("#conflict-detail", Static))
-        assert "claude L1-3" in text
-        assert "aider deleted L3-4" in text and "(lines deleted)" in text
-        assert "adjacent base lines (touching between L2 and L3)" in text
-        item = str(panel.query_one("#conflict-list", OptionList).get_option_at_index(0).prompt)
-        assert "base L1-2 vs L3-4; overlap touching between L2 and L3" in item
+    text, item = await shown_conflict(b)
+    assert "claude L1-3" in text
+    assert "aider deleted L3-4" in text and "(lines deleted)" in text
+    assert "adjacent base lines (touching between L2 and L3)" in text
+    assert "base L1-2 vs L3-4; overlap touching between L2 and L3" in item
 
 
 async def test_resolve_keys_hidden_without_conflicts(
