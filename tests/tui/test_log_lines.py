@@ -57,7 +57,22 @@ async def test_decision_lines_say_decision_who_command_and_reason(
                 timestamp=T0,
             )
         )
-        await until(lambda: line_of(app, "approval_decided", 4) != "")
+        # codex amends its own proposal in the shared text, then the human approves it;
+        # the second time the human also changes it on approving
+        for aid, command in (("ap-6", "make test"), ("ap-7", "make check")):
+            backend.propose(aid, "codex", "make", T0 + 52)
+            for who, revision, op in (("system", 1, ["make"]), ("codex", 2, [4, " test"])):
+                backend.emit(
+                    ev.DocOp(
+                        agent_id=who, doc=f"approval:{aid}", revision=revision, op=op, timestamp=T0
+                    )
+                )
+            backend.emit(
+                ev.ApprovalDecided(
+                    approval_id=aid, decision="approved", command=command, timestamp=T0
+                )
+            )
+        await until(lambda: line_of(app, "approval_decided", 6) != "")
         assert line_of(app, "approval_decided", 0).endswith(
             "approved by human: $ pytest -q tests/test_parser.py"
         )
@@ -68,6 +83,12 @@ async def test_decision_lines_say_decision_who_command_and_reason(
         assert line_of(app, "approval_decided", 3).endswith("approved by rule r-3: $ ls -la")
         assert line_of(app, "approval_decided", 4).endswith(
             "expired by system: $ sleep 99 · reason: no decision before the timeout"
+        )
+        assert line_of(app, "approval_decided", 5).endswith(
+            "approved by human (edited by codex): $ make test"
+        )
+        assert line_of(app, "approval_decided", 6).endswith(
+            "approved by human (edited by codex, human): $ make check"
         )
 
 

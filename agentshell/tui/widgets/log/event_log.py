@@ -13,7 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, RichLog
 
-from agentshell.core.events import HUMAN, Event
+from agentshell.core import ot
+from agentshell.core.events import HUMAN, SYSTEM, Event
 from agentshell.tui.text import printable
 
 NOISY = frozenset({"terminal_output", "terminal_input", "doc_op"})
@@ -30,18 +31,42 @@ RESOLUTION_WORDS = {
 @dataclass
 class LogContext:
     """What earlier events said, for lines whose event does not repeat it: the command
-    of each approval (``approval_queued``) and the file and agents of each conflict."""
+    of each approval (``approval_queued``), who amended its shared text and what that
+    text became (``doc_op`` on ``approval:ID``), and the file and agents of each
+    conflict."""
 
     commands: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    editors: dict[str, list[str]] = field(default_factory=dict)
     conflicts: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def learn(self, e: Event) -> None:
         p = e.payload
         if e.event_type == "approval_queued":
             self.commands[str(p.get("approval_id", ""))] = str(p.get("command", ""))
+        elif e.event_type == "doc_op" and str(p.get("doc", "")).startswith("approval:"):
+            self._learn_edit(e.agent_id, str(p["doc"]).removeprefix("approval:"), p.get("op"))
         elif e.event_type == "conflict_detected":
             agents = tuple(str(a) for a in p.get("agents") or ())
             self.conflicts[str(p.get("conflict_id", ""))] = (str(p.get("file_path", "")), agents)
+
+    def _learn_edit(self, agent_id: str, approval_id: str, op: Any) -> None:
+        try:
+            self.texts[approval_id] = ot.apply(self.texts.get(approval_id, ""), ot.from_wire(op))
+        except Exception:  # an op this view cannot follow: it just knows less
+            self.texts.pop(approval_id, None)
+        if agent_id != SYSTEM:  # the system seeds the text with the proposal
+            who = self.editors.setdefault(approval_id, [])
+            if agent_id not in who:
+                who.append(agent_id)
+
+    def edited_by(self, approval_id: str, command: str, decider: str) -> list[str]:
+        """Who changed the proposal into ``command``: the shared text's editors, and
+        the decider too when ``command`` is not that text (an edit made on approving)."""
+        who = list(self.editors.get(approval_id, ()))
+        if self.texts.get(approval_id) != command and decider not in who:
+            who.append(decider)
+        return who
 
 
 def decided_by(p: dict[str, Any]) -> str:
@@ -55,9 +80,11 @@ def _decision(p: dict[str, Any], ctx: LogContext) -> str:
     aid = str(p.get("approval_id", ""))
     edited = p.get("command") is not None
     command = p["command"] if edited else ctx.commands.get(aid)
-    text = f"{p.get('decision', '?')} by {decided_by(p)}"
+    decider = decided_by(p)
+    text = f"{p.get('decision', '?')} by {decider}"
     if edited:
-        text += " (edited)"
+        who = ctx.edited_by(aid, str(command), decider)
+        text += " (edited)" if who == [decider] else f" (edited by {', '.join(who)})"
     text += f": $ {command}" if command is not None else f": {aid}"
     if p.get("reason"):
         text += f" · reason: {p['reason']}"
