@@ -112,7 +112,11 @@ class AgentShellApp(App[None]):
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
                 yield ApprovalQueue(
-                    clock=self.clock, risk=self._risk, text=self._live_text, id="approvals"
+                    clock=self.clock,
+                    risk=self._risk,
+                    text=self._live_text,
+                    runs_in=self._runs_in,
+                    id="approvals",
                 )
                 yield AgentsMini(id="agents-mini")
             with TabbedContent(id="main", initial="tab-terminals"):
@@ -171,6 +175,11 @@ class AgentShellApp(App[None]):
     def _live_text(self, info: ApprovalInfo) -> str:
         doc = self.backend.state["docs"].get(f"approval:{info.approval_id}")
         return doc.text if doc is not None and doc.text else info.command
+
+    def _runs_in(self, info: ApprovalInfo) -> str:
+        """Where the command would run now: its terminal's current directory."""
+        t = self.backend.state["terminals"].get(info.terminal)
+        return t.cwd if t is not None and t.cwd else info.cwd
 
     def _risk(self, info: ApprovalInfo) -> tuple[str, ...]:
         return tuple(info.risk) or self.backend.risk_hints(info.command, info.cwd)
@@ -333,7 +342,9 @@ class AgentShellApp(App[None]):
                     markup=False,
                 )
                 doc = None
-        edited = await self.push_screen_wait(EditApprovalScreen(info, doc))
+        edited = await self.push_screen_wait(
+            EditApprovalScreen(info, doc, runs_in=self._runs_in(info))
+        )
         if edited is not None:
             await self._decide(
                 "approve",
@@ -347,7 +358,7 @@ class AgentShellApp(App[None]):
         info = self.selected_approval()
         if info is None:
             return self._no_request()
-        reason = await self.push_screen_wait(RejectScreen(info))
+        reason = await self.push_screen_wait(RejectScreen(info, runs_in=self._runs_in(info)))
         if reason is not None:
             await self._decide("reject", self.backend.reject(info.approval_id, reason))
 

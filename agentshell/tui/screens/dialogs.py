@@ -18,11 +18,18 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from agentshell.core.state import ApprovalInfo
 from agentshell.tui.backend import RuleDraft, SharedText
 from agentshell.tui.text import printable, safe, shorten
+from agentshell.tui.widgets.sidebar.approvals import moved_from
 
 
-def _describe(info: ApprovalInfo) -> Content:
-    """Agent, terminal and directory, as text (never parsed as markup)."""
-    return safe(f"{info.agent_id} → {info.terminal}  in {info.cwd or '?'}")
+def _describe(info: ApprovalInfo, runs_in: str = "") -> Content:
+    """Agent, terminal and the directory it runs in, as text (never parsed as markup);
+    the directory it was queued in too when the terminal has moved since."""
+    runs_in = runs_in or info.cwd
+    text = safe(f"{info.agent_id} → {info.terminal}  in {runs_in or '?'}")
+    queued_in = moved_from(info, runs_in)
+    if queued_in is None:
+        return text
+    return Content.assemble(text, safe(f"  (queued in {queued_in})", "bold yellow"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +59,12 @@ class EditApprovalScreen(ModalScreen[EditedCommand | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, info: ApprovalInfo, doc: SharedText | None = None) -> None:
+    def __init__(
+        self, info: ApprovalInfo, doc: SharedText | None = None, *, runs_in: str = ""
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.info = info
+        self.runs_in = runs_in
         self.doc = doc
         self._last_text = doc.text if doc is not None else info.command
 
@@ -64,7 +74,7 @@ class EditApprovalScreen(ModalScreen[EditedCommand | None]):
                 Content.assemble("Edit, then approve  ", safe(self.info.approval_id, "dim")),
                 classes="title",
             )
-            yield Static(_describe(self.info), classes="subtitle")
+            yield Static(_describe(self.info, self.runs_in), classes="subtitle")
             live = " · co-edited live with the agent" if self.doc is not None else ""
             yield Static(f"ctrl+s approves · escape cancels{live}", classes="hint")
             yield TextArea(self._last_text, id="edit-text", soft_wrap=True, show_line_numbers=False)
@@ -157,14 +167,15 @@ class RejectScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, info: ApprovalInfo) -> None:
+    def __init__(self, info: ApprovalInfo, *, runs_in: str = "") -> None:
         super().__init__(classes="dialog-screen")
         self.info = info
+        self.runs_in = runs_in
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reject-dialog", classes="dialog"):
             yield Label("Reject command", classes="title")
-            yield Static(_describe(self.info), classes="subtitle")
+            yield Static(_describe(self.info, self.runs_in), classes="subtitle")
             yield Static(safe(f"$ {self.info.command}"), classes="command")
             yield Input(placeholder="Reason (sent to the agent)", id="reason")
             with Horizontal(classes="buttons"):

@@ -21,6 +21,17 @@ def format_age(seconds: float) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
+def moved_from(info: ApprovalInfo, runs_in: str) -> str | None:
+    """The directory ``info`` was queued in when its terminal is now somewhere else.
+
+    An approved command runs in its terminal's current directory; a ``cd`` in the
+    pane or a restart (a shell reopened in the project when the old directory is
+    gone) can move it away from where the agent proposed the command."""
+    if info.cwd and runs_in and runs_in != info.cwd:
+        return info.cwd
+    return None
+
+
 def order_pending(pending: dict[str, ApprovalInfo]) -> list[ApprovalInfo]:
     """Requests still waiting for a decision, oldest first."""
     waiting = [a for a in pending.values() if a.status in ("queued", "interrupted")]
@@ -36,10 +47,12 @@ class ApprovalQueue(OptionList):
         clock: Callable[[], float],
         risk: Callable[[ApprovalInfo], tuple[str, ...]],
         text: Callable[[ApprovalInfo], str] | None = None,
+        runs_in: Callable[[ApprovalInfo], str] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._text = text or (lambda info: info.command)
+        self._runs_in = runs_in or (lambda info: info.cwd)
         self._clock = clock
         self._risk = risk
         self._items: list[ApprovalInfo] = []
@@ -59,7 +72,13 @@ class ApprovalQueue(OptionList):
             t.append("  interrupted", style="bold yellow")
         t.append("\n$ ", style="bold green")
         t.append(printable(self._text(info)))  # the live text: the agent may amend it
-        t.append(f"\n  {printable(info.cwd or '?')}", style="dim")
+        runs_in = self._runs_in(info)
+        queued_in = moved_from(info, runs_in)
+        if queued_in is None:
+            t.append(f"\n  {printable(runs_in or '?')}", style="dim")
+        else:  # it would run somewhere else than the agent proposed it for
+            t.append(f"\n  runs in {printable(runs_in)}", style="bold yellow")
+            t.append(f"\n  (queued in {printable(queued_in)})", style="dim")
         for hint in self._risk(info):
             t.append("  ")
             t.append(f" {printable(hint)} ", style="bold white on red")
