@@ -79,9 +79,12 @@ class ApprovalQueue(OptionList):
         else:  # it would run somewhere else than the agent proposed it for
             t.append(f"\n  runs in {printable(runs_in)}", style="bold yellow")
             t.append(f"\n  (queued in {printable(queued_in)})", style="dim")
-        for hint in self._risk(info):
-            t.append("  ")
-            t.append(f" {printable(hint)} ", style="bold white on red")
+        hints = self._risk(info)
+        if hints:  # a line of their own: beside the directory they wrapped into it
+            t.append("\n ")
+            for hint in hints:
+                t.append(" ")
+                t.append(f" {printable(hint)} ", style="bold white on red")
         return t
 
     def update_items(self, pending: dict[str, ApprovalInfo]) -> None:
