@@ -60,15 +60,21 @@ class CoordinatorBackend:
             sub.close()
 
     def recent_events(self, limit: int) -> list[ev.Event]:
+        """The last ``limit`` events the log view shows, with the edits of approval
+        texts among them (the view reads who amended a command from those)."""
         session = self.coordinator.session
         tail: deque[ev.Event] = deque(maxlen=limit)
+        edits: deque[ev.Event] = deque(maxlen=limit)
         try:
             for e in session.iter_events():
                 if e.event_type not in ("terminal_output", "terminal_input", "doc_op"):
                     tail.append(e)
+                elif isinstance(e, ev.DocOp) and e.doc.startswith("approval:"):
+                    edits.append(e)
         except Exception:
             return list(self._recent)[-limit:]
-        return list(tail)
+        first = tail[0].seq if tail else 0
+        return sorted([*tail, *(e for e in edits if e.seq > first)], key=lambda e: e.seq)
 
     async def approve(
         self, approval_id: str, command: str | None = None, revision: int | None = None
