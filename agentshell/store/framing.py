@@ -185,6 +185,41 @@ def _intact_frame_after(mv: memoryview, pos: int) -> int | None:
     return None
 
 
+def chain_start(data: bytes | bytearray | memoryview, after: int = -1) -> int | None:
+    """The first offset in ``data`` (a piece cut from the end of a log, starting
+    anywhere) after ``after`` from which intact frames run back to back to its end;
+    None if none does.
+
+    Lets a reader start near the end of a long log without scanning it from byte 0.
+    A frame still being written may end the piece (its header or body cut short);
+    anything else that breaks the chain rules that start out. A false start needs a
+    CRC-32 match at every frame up to the end, so it is not found by chance.
+    """
+    mv = memoryview(data).cast("B")
+    n = len(mv)
+    pos = after
+    while True:
+        start = _intact_frame_after(mv, pos)
+        if start is None:
+            return None
+        at = start
+        while at < n and _frame_problem(mv, at) is None:
+            length = HEADER.unpack_from(mv, at)[0] & ~BATCH_FLAG
+            at += HEADER_SIZE + length
+        if at >= n or _cut_short(mv, at):
+            return start
+        pos = start
+
+
+def _cut_short(mv: memoryview, pos: int) -> bool:
+    """Whether the frame at ``pos`` only lacks its end (a write still in progress)."""
+    n = len(mv)
+    if n - pos < HEADER_SIZE:
+        return True
+    length = HEADER.unpack_from(mv, pos)[0] & ~BATCH_FLAG
+    return bool(0 < length <= MAX_RECORD and pos + HEADER_SIZE + length > n)
+
+
 def _where(number: int, batch: bool) -> str:
     """How a message names the frame holding record ``number`` (the next one)."""
     return f"the batch frame starting with record #{number}" if batch else f"record #{number}"

@@ -15,10 +15,13 @@ from typing import Any
 from agentshell.core import events as ev
 from agentshell.core import ot
 from agentshell.core.state import ApprovalInfo, SessionState
+from agentshell.store.tail import read_recent_events
 from agentshell.tui.backend import ConflictSides, RuleDraft, SharedText, TerminalLike
 
 #: Event types the log view and the widgets care about (terminal bytes are excluded).
 _QUIET = frozenset({"terminal_output"})
+#: Event types the log view does not show (read at start: the tail without them).
+_HIDDEN = frozenset({"terminal_output", "terminal_input", "doc_op"})
 
 
 class CoordinatorBackend:
@@ -61,20 +64,20 @@ class CoordinatorBackend:
 
     def recent_events(self, limit: int) -> list[ev.Event]:
         """The last ``limit`` events the log view shows, with the edits of approval
-        texts among them (the view reads who amended a command from those)."""
+        texts among them (the view reads who amended a command from those); read
+        from the end of the log, however long it is."""
         session = self.coordinator.session
-        tail: deque[ev.Event] = deque(maxlen=limit)
-        edits: deque[ev.Event] = deque(maxlen=limit)
+
+        def shown(rec: dict[str, Any]) -> bool:
+            return rec["t"] not in _HIDDEN
+
+        def edit(rec: dict[str, Any]) -> bool:
+            return rec["t"] == "doc_op" and str(rec["p"].get("doc", "")).startswith("approval:")
+
         try:
-            for e in session.iter_events():
-                if e.event_type not in ("terminal_output", "terminal_input", "doc_op"):
-                    tail.append(e)
-                elif isinstance(e, ev.DocOp) and e.doc.startswith("approval:"):
-                    edits.append(e)
+            return read_recent_events(session.log_path, limit, shown, also=edit)
         except Exception:
             return list(self._recent)[-limit:]
-        first = tail[0].seq if tail else 0
-        return sorted([*tail, *(e for e in edits if e.seq > first)], key=lambda e: e.seq)
 
     async def approve(
         self, approval_id: str, command: str | None = None, revision: int | None = None
