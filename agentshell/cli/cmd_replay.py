@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -204,7 +206,7 @@ def replay(
     wanted = session if path or data_dir else session or DEFAULT_SESSION
     try:
         session_dir = find_session_dir(where, wanted)
-        timeline = Timeline(session_dir)
+        timeline = Timeline(session_dir, progress=_progress_line())
     except (AgentShellError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     if timeline.stopped:
@@ -232,6 +234,27 @@ def replay(
         from agentshell.replay.app import ReplayApp
 
         ReplayApp(timeline, start=start, stop=stop, speed=speed, autoplay=not paused).run()
+
+
+def _progress_line() -> Callable[[int, int], None] | None:
+    """How opening a long recording shows its progress: one line on stderr, redrawn,
+    when stderr is a terminal (nothing in pipes and logs)."""
+    if not sys.stderr.isatty():
+        return None
+    shown = [False]
+
+    def show(done: int, total: int) -> None:
+        if done < total:
+            shown[0] = True
+            click.echo(
+                f"\rreading the recording: {done * 100 // total}% of {total / 1e6:,.0f} MB",
+                nl=False,
+                err=True,
+            )
+        elif shown[0]:
+            click.echo("\r\x1b[K", nl=False, err=True)  # done: clear the line
+
+    return show
 
 
 async def _screenshot(timeline: Timeline, pos: int, out: Path) -> None:

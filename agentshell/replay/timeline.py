@@ -31,7 +31,7 @@ from __future__ import annotations
 import bisect
 import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ from agentshell.terminal.emulator import Emulator
 #: Marker kinds and the glyph the scrubber draws for each.
 MARKER_GLYPHS = {"approved": "✓", "rejected": "✗", "conflict": "!"}
 DEFAULT_SIZE = (80, 24)
+#: The index pass reports its progress every this many bytes of log.
+PROGRESS_STEP = 8 << 20
 #: Event types the index pass looks into (the others only give an offset and a time).
 _SPECIAL = frozenset(
     {
@@ -120,7 +122,15 @@ class _Screen:
 class Timeline:
     """The index of one recorded session (see the module docstring)."""
 
-    def __init__(self, session_dir: str | Path, *, checkpoint_every: int = 5000) -> None:
+    def __init__(
+        self,
+        session_dir: str | Path,
+        *,
+        checkpoint_every: int = 5000,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """``progress(done, total)`` is called with bytes indexed so far while the
+        index pass reads a long log (every :data:`PROGRESS_STEP` bytes, and at the end)."""
         self.session_dir = Path(session_dir)
         self.log_path = self.session_dir / LOG_NAME
         if not self.log_path.is_file():
@@ -139,7 +149,7 @@ class Timeline:
         self.tracks: dict[str, TerminalTrack] = {}
         #: Why the index ends before the end of the file ("" when it reads to the end).
         self.stopped = ""
-        self._scan()
+        self._scan(progress)
         self.start_time = self.times[0] if len(self.times) else 0.0
         self._snapshots: dict[int, Snapshot] = {}
         self._load_snapshots()
@@ -150,7 +160,7 @@ class Timeline:
 
     # ------------------------------------------------------------------ index
 
-    def _scan(self) -> None:
+    def _scan(self, progress: Callable[[int, int], None] | None) -> None:
         data = self.data
         mv = memoryview(data)
         n = len(data)
@@ -165,7 +175,12 @@ class Timeline:
         commands: dict[str, tuple[str, str]] = {}
         opened_pending: dict[str, bool] = {}  # terminal -> output seen, no opened yet
         i = 0
+        report = PROGRESS_STEP if progress is not None else n + 1
         while pos < n:
+            if pos >= report:
+                assert progress is not None
+                progress(pos, n)
+                report = pos + PROGRESS_STEP
             if n - pos < HEADER_SIZE:
                 self.stopped = f"torn header at byte {pos}"
                 break
@@ -201,6 +216,8 @@ class Timeline:
                 if t in special:
                     self._index_special(i - 1, t, rec, running, commands, opened_pending)
             pos = end
+        if progress is not None:
+            progress(pos, n)
         if not len(self.offsets):
             raise ReplayError(f"the session at {self.session_dir} holds no events")
         self.offsets.append(pos)  # the end of the last intact frame
