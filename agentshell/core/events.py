@@ -22,6 +22,7 @@ import time
 import types
 import typing
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -58,17 +59,12 @@ class Event:
         return {f.name: getattr(self, f.name) for f in _payload_fields(type(self))}
 
     def to_record(self) -> dict[str, Any]:
-        """The msgpack-ready record of this event (see the module docstring)."""
-        return {
-            "v": FORMAT_VERSION,
-            "t": self.event_type,
-            "s": self.seq,
-            "i": self.event_id,
-            "ts": self.timestamp,
-            "a": self.agent_id,
-            "c": self.clock,
-            "p": self.payload,
-        }
+        """The msgpack-ready record of this event (see the module docstring)::
+
+        {"v": FORMAT_VERSION, "t": event_type, "s": seq, "i": event_id,
+         "ts": timestamp, "a": agent_id, "c": clock, "p": payload}
+        """
+        return _compiled(type(self))[1](self)
 
     def with_seq(self, seq: int) -> Event:
         """A copy of this event carrying the sequence number the log assigned.
@@ -76,12 +72,7 @@ class Event:
         The copy shares every field value with this event (as a field-by-field
         ``replace`` would) without running ``__init__`` again: this event was
         already built and checked, and the copy is on every append's path."""
-        cls = type(self)
-        new = object.__new__(cls)
-        for name in _field_names(cls):
-            _set(new, name, getattr(self, name))
-        _set(new, "seq", seq)
-        return new
+        return _compiled(type(self))[0](self, seq)
 
 
 # --------------------------------------------------------------------------- agents
@@ -399,6 +390,45 @@ _HINTS: dict[type[Event], dict[str, Any]] = {}
 
 _FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
 _set = object.__setattr__
+
+
+_Compiled = tuple[Callable[[Any, int], "Event"], Callable[[Any], dict[str, Any]]]
+_COMPILED: dict[type[Event], _Compiled] = {}
+
+
+def _compiled(cls: type[Event]) -> _Compiled:
+    """``(with_seq, to_record)`` written out for ``cls``'s own fields.
+
+    Both run on every append; spelled out field by field (the way ``dataclasses``
+    writes ``__init__``) they take about half the time of a loop over the fields.
+    The names come from the class's dataclass fields, so they are identifiers.
+    """
+    got = _COMPILED.get(cls)
+    if got is None:
+        names = [n for n in _field_names(cls) if n != "seq"]
+        payload = [f.name for f in _payload_fields(cls)]
+        src = (
+            "def with_seq(self, seq):\n"
+            "    new = _new(cls)\n"
+            + "".join(f"    _set(new, {n!r}, self.{n})\n" for n in names)
+            + "    _set(new, 'seq', seq)\n"
+            "    return new\n"
+            "def to_record(self):\n"
+            "    return {'v': V, 't': T, 's': self.seq, 'i': self.event_id,"
+            " 'ts': self.timestamp, 'a': self.agent_id, 'c': self.clock, 'p': {"
+            + ", ".join(f"{n!r}: self.{n}" for n in payload)
+            + "}}\n"
+        )
+        ns: dict[str, Any] = {
+            "_new": object.__new__,
+            "_set": _set,
+            "cls": cls,
+            "V": FORMAT_VERSION,
+            "T": cls.event_type,
+        }
+        exec(src, ns)  # generated from field names only, see above
+        got = _COMPILED[cls] = (ns["with_seq"], ns["to_record"])
+    return got
 
 
 def _field_names(cls: type[Event]) -> tuple[str, ...]:

@@ -55,10 +55,21 @@ _crc32 = zlib.crc32
 _pack_header = HEADER.pack
 
 
-def pack_body(record: dict[str, Any]) -> bytes:
-    """msgpack bytes of ``record``; values msgpack cannot store raise InvalidEventError."""
+def new_packer() -> Any:
+    """A reusable msgpack packer for :func:`pack_body` (not thread-safe: one per lock)."""
+    return msgpack.Packer(use_bin_type=True)
+
+
+def pack_body(record: dict[str, Any], packer: Any = None) -> bytes:
+    """msgpack bytes of ``record``; values msgpack cannot store raise InvalidEventError.
+
+    ``packer`` (from :func:`new_packer`) saves making one per call on a hot path.
+    """
     try:
-        body: bytes = msgpack.packb(record, use_bin_type=True)
+        if packer is not None:
+            body: bytes = packer.pack(record)
+        else:
+            body = msgpack.packb(record, use_bin_type=True)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidEventError(f"event cannot be stored as msgpack: {exc}") from exc
     if len(body) > MAX_RECORD:

@@ -275,7 +275,8 @@ class _Round:
         #: Someone waits for this round to be fsync'd (a waiter, a callback, a flush).
         self.durable = False
         self.waiters: list[_Waiter] = []
-        self.callbacks: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        #: (loop, future, the future's result) of each async caller
+        self.callbacks: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Any]] = []
 
     def finish(self, error: BaseException | None) -> None:
         self.error = error
@@ -286,9 +287,9 @@ class _Round:
             waiters[0].lock.release()  # the rest of the chain wakes each other
         if not self.callbacks:
             return
-        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-        for loop, fut in self.callbacks:
-            by_loop.setdefault(loop, []).append(fut)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+        for loop, fut, result in self.callbacks:
+            by_loop.setdefault(loop, []).append((fut, result))
         for loop, futs in by_loop.items():
             try:
                 loop.call_soon_threadsafe(_resolve, futs, error)
@@ -296,12 +297,12 @@ class _Round:
                 pass
 
 
-def _resolve(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for fut in futs:
+def _resolve(futs: list[tuple[asyncio.Future[Any], Any]], error: BaseException | None) -> None:
+    for fut, result in futs:
         if fut.done():
             continue
         if error is None:
-            fut.set_result(None)
+            fut.set_result(result)
         else:
             exc = LogClosedError(f"event log failed: {error}")
             exc.__cause__ = error
@@ -371,18 +372,21 @@ class EventLog:
             self._writing = True
             self._bell.release()
 
-    def enqueue_async(self, body: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-        """Queue a record body; the returned future (of ``loop``) resolves when durable.
+    def enqueue_async(
+        self, body: bytes, loop: asyncio.AbstractEventLoop, result: Any = None
+    ) -> asyncio.Future[Any]:
+        """Queue a record body; the returned future (of ``loop``) resolves to
+        ``result`` when the record is durable.
 
         Never writes on the caller's thread: the writer thread does the round."""
-        fut: asyncio.Future[None] = loop.create_future()
+        fut: asyncio.Future[Any] = loop.create_future()
         with self._lock:
             self._check_open()
             self._pending.append(body)
             self._pending_bytes += len(body)
             r = self._round
             r.durable = True
-            r.callbacks.append((loop, fut))
+            r.callbacks.append((loop, fut, result))
             self._ring()
         return fut
 
@@ -421,9 +425,10 @@ class EventLog:
         if r.error is not None:
             raise LogClosedError(f"event log failed: {r.error}") from r.error
 
-    async def append_async(self, body: bytes) -> None:
-        """Append one record body without blocking the event loop; done when durable."""
-        await self.enqueue_async(body, asyncio.get_running_loop())
+    def append_async(self, body: bytes) -> asyncio.Future[None]:
+        """Append one record body without blocking the event loop: await the returned
+        future, done when the record is durable (call it from the loop's thread)."""
+        return self.enqueue_async(body, asyncio.get_running_loop())
 
     def append_buffered(self, body: bytes) -> None:
         """Queue a record body without waiting and without forcing an fsync.

@@ -24,7 +24,7 @@ import itertools
 import os
 import re
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from agentshell.store.framing import (
     HEADER_SIZE,
     ScanResult,
     iter_records,
+    new_packer,
     pack_body,
 )
 from agentshell.store.lock import SessionLock
@@ -136,6 +137,7 @@ class SessionManager:
         if not create and not self.log_path.exists():
             raise SessionNotFoundError(f"no session at {self.session_dir} (no {LOG_NAME})")
         self._lock = threading.Lock()
+        self._packer = new_packer()  # used under _lock only
         self.session_dir.mkdir(parents=True, exist_ok=True)
         # the one writer across processes, taken before recovery may cut a torn tail
         self._session_lock = SessionLock(self.session_dir)
@@ -231,7 +233,7 @@ class SessionManager:
         if failed is not None:
             raise LogClosedError(f"{self.log_path}: log stopped after {failed}; reopen")
         e = event.with_seq(self._next_seq)
-        body = pack_body(e.to_record())
+        body = pack_body(e.to_record(), self._packer)
         try:
             apply_event(self._state, e)
         except AgentShellError:
@@ -255,19 +257,19 @@ class SessionManager:
         self._log.append(body, unlock=self._lock)
         return e
 
-    def append_async(self, event: ev.Event) -> Coroutine[Any, Any, ev.Event]:
+    def append_async(self, event: ev.Event) -> asyncio.Future[ev.Event]:
         """Like :meth:`append` without blocking the event loop.
 
         Call it from the loop's thread: the seq is assigned and the event folded into
-        the state *at call time*, in call order; the returned coroutine finishes
-        (with the event carrying its seq) once the event is durable. The event is
-        written even if the coroutine is never awaited or is cancelled.
+        the state *at call time*, in call order; the returned future resolves (to the
+        event carrying its seq) once the event is durable. The event is written even
+        if the future is never awaited or is cancelled.
         """
         loop = asyncio.get_running_loop()
         with self._lock:
             e, body = self._prepare(event)
-            fut = self._log.enqueue_async(body, loop)
-        return _when_durable(fut, e)
+            fut: asyncio.Future[ev.Event] = self._log.enqueue_async(body, loop, e)
+        return fut
 
     def append_buffered(self, event: ev.Event) -> ev.Event:
         """Like :meth:`append` but without waiting for durability (bulk loads);
@@ -427,11 +429,6 @@ class SessionManager:
 
     def __repr__(self) -> str:
         return f"SessionManager({self.session_name!r}, {str(self.session_dir.parent)!r})"
-
-
-async def _when_durable(fut: asyncio.Future[None], e: ev.Event) -> ev.Event:
-    await fut
-    return e
 
 
 class _SeqMismatch(AgentShellError):

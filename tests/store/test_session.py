@@ -92,6 +92,8 @@ def test_invalid_events_raise_and_write_nothing(tmp_path: Path) -> None:
         assert sm.state["event_count"] == 0 and sm.last_seq == 0
         e = sm.record_event("command_executed", "coder", {"command": "ls"})
         assert e.seq == 1
+        # the failed packs left nothing behind in the session's reused packer
+        assert list(sm.iter_events()) == [e]
 
 
 def test_reopen_recovers_state_and_seq(tmp_path: Path) -> None:
