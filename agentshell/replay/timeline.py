@@ -129,8 +129,9 @@ class Timeline:
         checkpoint_every: int = 5000,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        """``progress(done, total)`` is called with bytes indexed so far while the
-        index pass reads a long log (every :data:`PROGRESS_STEP` bytes, and at the end)."""
+        """``progress(done, total)`` is called with the bytes indexed so far while
+        the index pass reads a long log (every :data:`PROGRESS_STEP` bytes), and with
+        ``(total, total)`` once it is done."""
         self.session_dir = Path(session_dir)
         self.log_path = self.session_dir / LOG_NAME
         if not self.log_path.is_file():
@@ -217,7 +218,7 @@ class Timeline:
                     self._index_special(i - 1, t, rec, running, commands, opened_pending)
             pos = end
         if progress is not None:
-            progress(pos, n)
+            progress(n, n)  # done, also when the log ends early (``stopped`` says why)
         if not len(self.offsets):
             raise ReplayError(f"the session at {self.session_dir} holds no events")
         self.offsets.append(pos)  # the end of the last intact frame
