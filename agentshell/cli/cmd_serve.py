@@ -14,6 +14,9 @@ import click
 from agentshell.cli.main import cli
 from agentshell.cli.options import resolve_data_dir, session_options
 
+#: How often serve looks whether the event log still records (seconds).
+FAILURE_POLL = 0.5
+
 
 async def serve_session(
     data_dir: Path,
@@ -49,7 +52,11 @@ async def serve_session(
         print(
             f"agentshell: serving session {session!r} on {sock_path}", file=sys.stderr, flush=True
         )
-        await stop.wait()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), FAILURE_POLL)
+            if sm.failure is not None:  # nothing can be recorded: stop serving
+                break
     finally:
         await server.close()  # removes the socket only if this server bound it
         await coord.stop()
@@ -57,6 +64,12 @@ async def serve_session(
             with contextlib.suppress(OSError):
                 record.unlink()
         sm.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    failure = sm.failure_note()
+    if failure is not None:
+        print(f"agentshell: {failure}; stopped serving", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

@@ -78,7 +78,7 @@ def tui(
     from agentshell.core.errors import AgentShellError
 
     try:
-        asyncio.run(
+        failure = asyncio.run(
             run_tui(
                 session=session,
                 data_dir=resolve_data_dir(data_dir),
@@ -90,4 +90,7 @@ def tui(
         )
     except AgentShellError as exc:  # session held elsewhere, a bad socket path ...
         raise click.ClickException(str(exc)) from None
+    if failure is not None:  # not "saved": say what was lost
+        click.echo(f"agentshell: {failure}", err=True)
+        raise SystemExit(1)
     click.echo(reopen_hint(session, data_dir, socket_path))

@@ -8,6 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from agentshell.core import events as ev
+from agentshell.core.errors import LogClosedError
 from agentshell.core.names import check_terminal_name
 from agentshell.core.state import (
     TerminalInfo,
@@ -115,11 +116,20 @@ class TerminalsMixin(ExecutorMixin):
         return self._slot(terminal).term.frame()
 
     async def send_input(self, terminal: str, data: bytes, by: str = ev.HUMAN) -> None:
-        """Type ``data`` into ``terminal`` (the human's keys; logged as terminal_input)."""
+        """Type ``data`` into ``terminal`` (the human's keys; logged as terminal_input).
+
+        Once the session's log has stopped (a full disk) nothing can be recorded: an
+        agent's keys are refused, the human's still reach the shell (to free the
+        space, say); the operator's UI says the recording stopped."""
         slot = self._slot(terminal)
         if by != ev.HUMAN:
             self.require(by, TYPE)
-        await self._emit(ev.TerminalInput(terminal=terminal, data=bytes(data), by=by, agent_id=by))
+        event = ev.TerminalInput(terminal=terminal, data=bytes(data), by=by, agent_id=by)
+        try:
+            await self._emit(event)
+        except LogClosedError:
+            if by != ev.HUMAN or self.session.failure is None:
+                raise
         slot.term.send(bytes(data), record=False)  # logged just above, with who typed
 
     async def resize(self, terminal: str, columns: int, lines: int) -> None:

@@ -150,6 +150,9 @@ class ReplayBackend:
     def busy_terminals(self) -> list[str]:
         return []  # nothing runs in a replay
 
+    def recording_error(self) -> str | None:
+        return None  # a replay records nothing
+
 
 def format_clock(seconds: float) -> str:
     seconds = max(0.0, seconds)

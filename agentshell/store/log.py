@@ -39,6 +39,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,6 +348,8 @@ class EventLog:
         self._pending_bytes = 0
         self._round = _Round()
         self._failed: BaseException | None = None
+        #: When the log failed (time.time()), for messages.
+        self.failed_at: float | None = None
         self._closing = False
         self._closed = False
         self.fsyncs = 0
@@ -541,6 +544,7 @@ class EventLog:
 
     def _fail(self, exc: BaseException, r: _Round) -> None:
         with self._lock:
+            self.failed_at = time.time()
             self._failed = exc
             current = self._round
             self._pending = []

@@ -24,6 +24,7 @@ import itertools
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,24 @@ class SessionManager:
             e, body = self._prepare(event)
             fut: asyncio.Future[ev.Event] = self._log.enqueue_async(body, loop, e)
         return fut
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The error that stopped the event log (a failed write or fsync), else None."""
+        return self._log.failed
+
+    def failure_note(self) -> str | None:
+        """What to tell the operator once the log has stopped (None while it works)."""
+        failed = self._log.failed
+        if failed is None:
+            return None
+        at = self._log.failed_at
+        when = time.strftime("%H:%M:%S", time.localtime(at)) if at is not None else "?"
+        return (
+            f"the event log of session {self.session_name!r} stopped at {when} ({failed}):"
+            " nothing after that is recorded. Fix the cause (free disk space), then"
+            " reopen the session; opening cuts the unfinished write"
+        )
 
     def append_buffered(self, event: ev.Event) -> ev.Event:
         """Like :meth:`append` but without waiting for durability (bulk loads);

@@ -651,7 +651,14 @@ class Terminal:
             if result is not None and inspect.isawaitable(result):
                 task = asyncio.ensure_future(result)
                 self._sink_tasks.add(task)
-                task.add_done_callback(self._sink_tasks.discard)
+                task.add_done_callback(self._sink_done)
+
+    def _sink_done(self, task: asyncio.Future[Any]) -> None:
+        self._sink_tasks.discard(task)
+        if not task.cancelled():
+            # retrieved here: a sink that failed (a stopped log) is reported by the
+            # log's owner, not once per output batch as "exception never retrieved"
+            task.exception()
 
     async def _drain_sink(self) -> None:
         self._flush_sink()

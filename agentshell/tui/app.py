@@ -104,6 +104,7 @@ class AgentShellApp(App[None]):
         self._first_refresh = True
         #: The newest event already shown in the log (events up to it are not re-added).
         self._logged_seq = 0
+        self._recording_stopped = False
 
     # ------------------------------------------------------------------- layout
 
@@ -156,6 +157,7 @@ class AgentShellApp(App[None]):
         self.query_one(ApprovalQueue).focus()
         self.set_interval(0.1, self._maybe_refresh)
         self.set_interval(1.0, self._tick_ages)
+        self.set_interval(1.0, self._check_recording)
         self._listen(events)
         if self.attach_text:
             self.notify(self.attach_text, title="Attach an agent", timeout=12)
@@ -211,6 +213,23 @@ class AgentShellApp(App[None]):
         if self._state_dirty and self.is_running:
             self._state_dirty = False
             self.refresh_state()
+
+    def _check_recording(self) -> None:
+        """Say it, loudly and once, when the session's log stops recording."""
+        if self._recording_stopped or not self.is_running:
+            return
+        note = self.backend.recording_error()
+        if note is None:
+            return
+        self._recording_stopped = True
+        self.sub_title = f"RECORDING STOPPED · {self.banner}"
+        self.notify(
+            printable(note[0].upper() + note[1:]),
+            title="Recording stopped",
+            severity="error",
+            timeout=24 * 3600,  # stays until dismissed: everything from now on is lost
+            markup=False,
+        )
 
     def _tick_ages(self) -> None:
         if self.is_running:

@@ -123,3 +123,7 @@ class Backend(Protocol):
     def busy_terminals(self) -> list[str]:
         """Terminals running a command no approval accounts for (typed in the pane)."""
         ...
+
+    def recording_error(self) -> str | None:
+        """Why the session's event log stopped recording (None while it records)."""
+        ...

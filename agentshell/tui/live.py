@@ -180,6 +180,10 @@ class CoordinatorBackend:
     def running_commands(self) -> int:
         return len(self._running_approvals())
 
+    def recording_error(self) -> str | None:
+        note: str | None = self.coordinator.session.failure_note()
+        return note
+
 
 class HumanDoc:
     """The operator's side of a shared OT document (Jupiter client, in-process).

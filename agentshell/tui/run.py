@@ -66,12 +66,13 @@ async def run_tui(
     headless_pilot: Callable[[AgentShellApp], Awaitable[None]] | None = None,
     size: tuple[int, int] = (160, 48),
     on_ready: Callable[[], None] | None = None,
-) -> None:
+) -> str | None:
     """Open (or create) the session, serve it, and run the app until the operator quits.
 
     ``headless_pilot`` runs the app under ``App.run_test`` instead (screenshots).
     ``on_ready`` is called once the session is open and served, before the app
     takes the screen (the CLI prints how agents attach then, not before a refusal).
+    Returns why the event log stopped recording, if it did (None: all recorded).
     """
     from agentshell.coordinator.coordinator import Coordinator
     from agentshell.server.paths import check_socket_path, default_socket_path, socket_record_path
@@ -128,3 +129,4 @@ async def run_tui(
             manager.close()
         if scratch is not None:
             scratch.cleanup()
+    return manager.failure_note()

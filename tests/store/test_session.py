@@ -254,3 +254,34 @@ def test_a_refused_append_leaves_the_session_usable(tmp_path: Path) -> None:
         sm.append(ev.CommandExecuted(agent_id="coder", command="two"))
     assert sm.get_session_state()["event_count"] >= 1  # would hang on a held lock
     sm.close()
+
+
+def test_failure_note_says_when_and_why_the_log_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from agentshell.core.errors import LogClosedError
+    from agentshell.store import log as log_mod
+
+    with SessionManager("s", tmp_path) as sm:
+        sm.record_event("command_executed", "coder", {"command": "ls"})
+        assert sm.failure is None and sm.failure_note() is None
+
+        def full(fd: int) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(log_mod.os, "fdatasync", full)
+        before = time.time()
+        with pytest.raises(LogClosedError):
+            sm.record_event("command_executed", "coder", {"command": "make"})
+        monkeypatch.undo()
+        assert isinstance(sm.failure, OSError)
+        note = sm.failure_note()
+        assert note is not None
+        assert "session 's' stopped at " in note and "No space left on device" in note
+        assert "nothing after that is recorded" in note
+        at = sm._log.failed_at
+        assert at is not None and before <= at <= time.time()
+        assert time.strftime("%H:%M:%S", time.localtime(at)) in note

@@ -99,6 +99,8 @@ class FakeBackend:
         self.docs: dict[str, FakeDoc] = {}
         #: Terminals running a command typed in the pane (the quit dialog asks).
         self.busy: list[str] = []
+        #: What recording_error says (a test sets it: the log stopped).
+        self.recording_failure: str | None = None
         self.seq = 0
 
     # -- feeding
@@ -224,6 +226,9 @@ class FakeBackend:
 
     def busy_terminals(self) -> list[str]:
         return list(self.busy)
+
+    def recording_error(self) -> str | None:
+        return self.recording_failure
 
     def running_commands(self) -> int:
         return sum(

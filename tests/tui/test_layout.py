@@ -110,7 +110,25 @@ async def test_a_layout_change_resizes_each_terminal_once(
     app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
     async with app.run_test(size=(160, 48)) as pilot:
         grid = app.query_one(TerminalGrid)
-        await until(lambda: len(grid.panes) == 2 and all(t.sizes for t in terms.values()))
+
+        def settled() -> bool:  # each terminal has the size of its pane now
+            for name, t in terms.items():
+                pane = grid.pane(name)
+                if pane is None or not t.sizes:
+                    return False
+                region = pane.scrollable_content_region
+                if t.sizes[-1] != (region.width, region.height):
+                    return False
+            return True
+
+        def side_by_side() -> bool:  # the grid laid out with both panes in it
+            regions = [p.region for p in grid.panes]
+            return (
+                len(regions) == 2 and regions[0].x != regions[1].x and all(r.width for r in regions)
+            )
+
+        # the start's own layout first (a pane added beside the first moves it)
+        await until(lambda: side_by_side() and settled())
         before = {n: len(t.sizes) for n, t in terms.items()}
         await pilot.resize_terminal(80, 24)
         await until(lambda: all(len(t.sizes) > before[n] for n, t in terms.items()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,66 @@ def test_exit_hint_without_dir(no_app: list[dict[str, Any]], tmp_path: Path) -> 
     assert (
         last_line(result.output) == "Session 's2' saved; `agentshell tui --session s2` reopens it."
     )
+
+
+def test_a_stopped_log_is_said_on_exit_not_saved(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    note = "the event log of session 's2' stopped at 12:01:09 (disk full): nothing after that"
+
+    async def failed_run_tui(**kwargs: Any) -> str:
+        return note
+
+    monkeypatch.setattr(run, "run_tui", failed_run_tui)
+    monkeypatch.delenv("AGENTSHELL_SOCKET", raising=False)
+    result = CliRunner().invoke(cli, ["tui", "--session", "s2", "--dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"agentshell: {note}" in result.stderr
+    assert "saved" not in result.output
+
+
+async def test_run_tui_returns_why_the_log_stopped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import errno
+    import os
+
+    from agentshell.store import log as log_mod
+    from agentshell.tui.app import AgentShellApp
+    from tests.tui.test_actions import until
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sock = Path(tempfile.mkdtemp(prefix="as-", dir="/tmp")) / "t.sock"
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    async def pilot(app: AgentShellApp) -> None:
+        await until(lambda: app.backend.terminals())
+        monkeypatch.setattr(log_mod.os, "fdatasync", disk_full)
+        await app.backend.send_input("main", b"echo hi\r")  # logged: the log fails
+        await until(lambda: "RECORDING STOPPED" in app.sub_title)
+        # nothing is recorded now, but the operator's keys still reach the shell
+        term = app.backend.terminals()["main"]
+        await app.backend.send_input("main", b"echo still-$((6*7))\r")
+        await until(lambda: "still-42" in term.frame().text())
+
+    failure = await run.run_tui(
+        session="t", data_dir=tmp_path / "data", socket_path=sock, headless_pilot=pilot
+    )
+    monkeypatch.undo()
+    assert failure is not None and "No space left on device" in failure
+    assert failure.startswith("the event log of session 't' stopped at ")
+    assert (
+        await run.run_tui(
+            session="t", data_dir=tmp_path / "data", socket_path=sock, headless_pilot=_quit
+        )
+        is None
+    )  # reopened after the failure: records again
+
+
+async def _quit(app: Any) -> None:
+    return None
 
 
 def _tui(*args: str, env: dict[str, str] | None = None) -> Any:
