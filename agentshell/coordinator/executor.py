@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from typing import TYPE_CHECKING
 
 from agentshell.core import events as ev
@@ -46,6 +47,21 @@ class ExecutorMixin(RulesMixin):
                                 error=f"internal error: {exc}",
                             )
                         )
+
+    async def _restart_shell(self, slot: _Slot) -> None:
+        """Start a new shell in a terminal whose shell exited, logged as
+        terminal_opened (where a replay resets the screen, as the live one was)."""
+        term = slot.term
+        await term.restart()
+        await self._emit(
+            ev.TerminalOpened(
+                terminal=slot.name,
+                cwd=str(term.cwd or ""),
+                columns=term.columns,
+                lines=term.lines,
+                shell=self.shell or os.environ.get("SHELL", ""),
+            )
+        )
 
     async def _wait_prompt(self, term: Terminal) -> None:
         delay = 0.005
@@ -95,7 +111,7 @@ class ExecutorMixin(RulesMixin):
             )
             if isinstance(exc, TerminalClosedError) and not self._stopping:
                 with contextlib.suppress(Exception):
-                    await slot.term.restart()
+                    await self._restart_shell(slot)
             return
         duration = float(res.duration)
         await self._emit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,13 @@ class TerminalsMixin(ExecutorMixin):
                 e: ev.Event = ev.TerminalOutput(terminal=name, data=bytes(data))
             elif kind == "input":
                 e = ev.TerminalInput(terminal=name, data=bytes(data), by=ev.SYSTEM)
+            elif kind == "closed" and not self._stopping:  # its shell exited by itself
+                info = json.loads(data)
+                e = ev.TerminalClosed(
+                    terminal=name,
+                    reason=str(info.get("reason") or ""),
+                    exit_status=info.get("exit_status"),
+                )
             else:
                 return
             if threading.get_ident() == owner:
@@ -124,6 +132,14 @@ class TerminalsMixin(ExecutorMixin):
         slot = self._slot(terminal)
         if by != ev.HUMAN:
             self.require(by, TYPE)
+        if slot.term.closed:  # its shell exited (`exit` typed in it, a crash)
+            if by != ev.HUMAN:
+                raise InvalidStateError(
+                    f"terminal {terminal!r}: its shell exited; the operator's next key"
+                    " in it starts a new one"
+                )
+            await self._restart_shell(slot)  # the human's key starts a new shell, and is spent
+            return
         event = ev.TerminalInput(terminal=terminal, data=bytes(data), by=by, agent_id=by)
         try:
             await self._emit(event)

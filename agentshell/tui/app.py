@@ -267,6 +267,8 @@ class AgentShellApp(App[None]):
             if a.status in ("approved", "executing"):
                 running[a.terminal] = (a.agent_id, f"runs $ {a.approved_command or a.command}")
         for pane in self.query_one(TerminalGrid).panes:
+            tinfo = state["terminals"].get(pane.terminal_name)
+            pane.set_exited(tinfo is not None and not tinfo.open)
             who, what = running.get(pane.terminal_name, ("", ""))
             draft = state["docs"].get(f"draft:{pane.terminal_name}")
             if not who and draft is not None and draft.text:

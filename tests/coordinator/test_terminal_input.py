@@ -57,3 +57,31 @@ async def test_a_resize_to_the_same_size_logs_nothing(co: Coordinator) -> None:
     assert [(e.columns, e.lines) for e in resized if isinstance(e, ev.TerminalResized)] == [
         (size[0] + 1, size[1])
     ]
+
+
+async def test_a_shell_that_exits_is_logged_and_the_humans_next_key_restarts_it(
+    co: Coordinator,
+) -> None:
+    import pytest
+
+    from agentshell.coordinator.results import InvalidStateError
+
+    await co.add_agent("bot", ALL)
+    await until(lambda: co.terminal("main").at_prompt, what="the prompt")
+    opened = len(logged(co.session, ["terminal_opened"]))
+    await co.send_input("main", b"exit 3\n")
+    await until(lambda: co.terminal("main").closed, what="the shell to exit")
+    await until(lambda: logged(co.session, ["terminal_closed"]), what="terminal_closed")
+    (closed,) = logged(co.session, ["terminal_closed"])
+    assert isinstance(closed, ev.TerminalClosed) and closed.exit_status == 3
+    assert closed.reason == "shell exited"
+    assert not co.state["terminals"]["main"].open
+    # an agent cannot type into it; the human's next key starts a new shell (and is spent)
+    with pytest.raises(InvalidStateError, match="shell exited"):
+        await co.send_input("main", b"x", by="bot")
+    await co.send_input("main", b"x")
+    assert co.state["terminals"]["main"].open
+    assert len(logged(co.session, ["terminal_opened"])) == opened + 1
+    await until(lambda: co.terminal("main").at_prompt, what="the new shell's prompt")
+    await co.send_input("main", b"echo again-$((3*3))\n")
+    await until(lambda: b"again-9" in _output(co), what="the new shell to answer")

@@ -101,6 +101,8 @@ class FakeBackend:
         self.busy: list[str] = []
         #: What recording_error says (a test sets it: the log stopped).
         self.recording_failure: str | None = None
+        #: What send_input raises (a test sets it: the keys are refused).
+        self.input_error: Exception | None = None
         self.seq = 0
 
     # -- feeding
@@ -205,6 +207,8 @@ class FakeBackend:
         )
 
     async def send_input(self, terminal: str, data: bytes) -> None:
+        if self.input_error is not None:
+            raise self.input_error
         self.calls.append(("input", terminal, data))
         self._terms[terminal].send(data)
 

@@ -24,7 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentshell.tui.messages import PaneResized, TypingChanged
-from agentshell.tui.text import safe
+from agentshell.tui.text import printable, safe
 from agentshell.tui.widgets.terminal.keys import LEAVE_KEY, key_to_bytes, paste_to_bytes
 from agentshell.tui.widgets.terminal.render import LineStyles, line_segments
 
@@ -85,6 +85,8 @@ class TerminalPane(ScrollView, can_focus=True):
         self._agent = ""
         self._activity = ""
         self._icon = "⚙"
+        #: The shell has exited (the next key typed here starts a new one).
+        self._exited = False
         self.repaints = 0
         self.border_title = safe(name)
         listener = getattr(terminal, "add_listener", None)
@@ -134,18 +136,35 @@ class TerminalPane(ScrollView, can_focus=True):
         self.run_worker(self._drain_outbox(), exclusive=False, group=f"send-{self.terminal_name}")
 
     async def _drain_outbox(self) -> None:
+        """Send what was typed, in order, for as long as the pane lives; a send that
+        fails is said (once in a row per message) and the keys after it still go."""
+        said = ""
         while True:
             data = await self._outbox.get()
-            if self._sender is not None:
-                result = self._sender(data)
-                if result is not None:
-                    await result
-            else:
-                send = getattr(self.terminal, "send", None)
-                if send is not None:
-                    r = send(data)
-                    if asyncio.iscoroutine(r):
-                        await r
+            try:
+                await self._send(data)
+                said = ""
+            except Exception as exc:  # a refused or failed send must not end the app
+                if str(exc) != said:
+                    said = str(exc)
+                    self.app.notify(
+                        printable(f"{self.terminal_name}: {exc}"),
+                        title="Keys not sent",
+                        severity="error",
+                        markup=False,
+                    )
+
+    async def _send(self, data: bytes) -> None:
+        if self._sender is not None:
+            result = self._sender(data)
+            if result is not None:
+                await result
+        else:
+            send = getattr(self.terminal, "send", None)
+            if send is not None:
+                r = send(data)
+                if asyncio.iscoroutine(r):
+                    await r
 
     def send_bytes(self, data: bytes) -> None:
         self._outbox.put_nowait(data)
@@ -350,6 +369,12 @@ class TerminalPane(ScrollView, can_focus=True):
             self._agent, self._activity, self._icon = who, what, icon
             self._update_titles()
 
+    def set_exited(self, exited: bool) -> None:
+        """Whether this terminal's shell has exited (``exit``, a crash)."""
+        if exited != self._exited:
+            self._exited = exited
+            self._update_titles()
+
     @property
     def marker(self) -> str:
         """Who is typing here: ``human`` (takeover), ``agent`` or ``idle``."""
@@ -362,7 +387,14 @@ class TerminalPane(ScrollView, can_focus=True):
         self.set_class(marker == "agent", "-agent")
         # names and commands may hold escape codes or "[": shown as text, never as markup
         name = self.terminal_name
-        if marker == "human":
+        if self._exited and marker != "agent":
+            self.border_title = safe(f"{name} · shell exited")
+            self.border_subtitle = (
+                "a key typed here starts a new shell · ctrl+] gives the keys back"
+                if marker == "human"
+                else "shell exited · enter/click, then a key, starts a new one"
+            )
+        elif marker == "human":
             self.border_title = safe(f"{name} · ⌨ human")
             self.border_subtitle = "⌨ you are typing here · ctrl+] gives the keys back"
         elif marker == "agent":

@@ -1,0 +1,43 @@
+"""A pane whose keys are refused, or whose shell exited, keeps the app running."""
+
+from __future__ import annotations
+
+from agentshell.core import events as ev
+from agentshell.tui.app import AgentShellApp
+from agentshell.tui.widgets.terminal.grid import TerminalGrid
+from tests.tui.fakes import T0, FakeBackend
+from tests.tui.test_actions import SIZE, until
+
+
+def errors(app: AgentShellApp) -> list[str]:
+    return [n.message for n in app._notifications if n.severity == "error"]
+
+
+async def test_refused_keys_are_said_and_the_app_goes_on(
+    app: AgentShellApp, backend: FakeBackend
+) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(TerminalGrid).pane("main")
+        assert pane is not None
+        await pilot.press("ctrl+t")
+        await until(lambda: pane.typing)
+        backend.input_error = RuntimeError("terminal 'main' is closed")
+        await pilot.press("a", "b")
+        await until(lambda: errors(app))
+        assert errors(app) == ["main: terminal 'main' is closed"]  # once, not per key
+        assert app.is_running
+        backend.input_error = None
+        await pilot.press("c")  # the keys after a failure still go
+        await until(lambda: ("input", "main", b"c") in backend.calls)
+
+
+async def test_a_pane_says_its_shell_exited(app: AgentShellApp, backend: FakeBackend) -> None:
+    async with app.run_test(size=SIZE):
+        pane = app.query_one(TerminalGrid).pane("main")
+        assert pane is not None
+        await until(lambda: "idle" in str(pane.border_title))
+        backend.emit(ev.TerminalClosed(terminal="main", reason="shell exited", timestamp=T0))
+        await until(lambda: "shell exited" in str(pane.border_title))
+        assert "starts a new one" in str(pane.border_subtitle)
+        backend.emit(ev.TerminalOpened(terminal="main", cwd="/work/demo", timestamp=T0))
+        await until(lambda: "shell exited" not in str(pane.border_title))
