@@ -56,6 +56,8 @@ class ApprovalQueue(OptionList):
         self._clock = clock
         self._risk = risk
         self._items: list[ApprovalInfo] = []
+        #: What the options show now: (info, live text, directory) per request.
+        self._shown: list[tuple[ApprovalInfo, str, str]] = []
 
     @property
     def items(self) -> list[ApprovalInfo]:
@@ -89,6 +91,12 @@ class ApprovalQueue(OptionList):
 
     def update_items(self, pending: dict[str, ApprovalInfo]) -> None:
         items = order_pending(pending)
+        # most events change nothing here: rebuilding hundreds of options for them
+        # took tens of milliseconds per refresh (ages are redrawn on their own)
+        shown = [(a, self._text(a), self._runs_in(a)) for a in items]
+        if shown == self._shown and self.option_count:
+            return
+        self._shown = shown
         keep = self.highlighted_id()
         self._items = items
         self.clear_options()
