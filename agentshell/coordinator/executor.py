@@ -65,7 +65,7 @@ class ExecutorMixin(RulesMixin):
 
     async def _wait_prompt(self, term: Terminal) -> None:
         delay = 0.005
-        while not term.at_prompt:
+        while not term.at_prompt and not term.closed:  # closed: run() says so
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
 
@@ -75,6 +75,8 @@ class ExecutorMixin(RulesMixin):
         info = self.session.state["pending_approvals"].get(approval_id)
         if info is None or info.status != "approved":
             return  # decided otherwise (interrupted, rejected) while it waited
+        if slot.term.closed and not self._stopping:
+            await self._restart_shell(slot)  # its shell exited since: a new one runs it
         await self._wait_prompt(slot.term)
         info = self.session.state["pending_approvals"].get(approval_id)
         if info is None or info.status != "approved":

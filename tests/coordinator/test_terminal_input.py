@@ -85,3 +85,21 @@ async def test_a_shell_that_exits_is_logged_and_the_humans_next_key_restarts_it(
     await until(lambda: co.terminal("main").at_prompt, what="the new shell's prompt")
     await co.send_input("main", b"echo again-$((3*3))\n")
     await until(lambda: b"again-9" in _output(co), what="the new shell to answer")
+
+
+async def test_an_approved_command_after_the_shell_exited_runs_in_a_new_one(
+    co: Coordinator,
+) -> None:
+    import asyncio
+
+    await co.add_agent("bot", ALL)
+    await until(lambda: co.terminal("main").at_prompt, what="the prompt")
+    await co.send_input("main", b"exit\n")
+    await until(lambda: co.terminal("main").closed, what="the shell to exit")
+    aid = await co.propose("bot", "echo after-$((5+5))")
+    await co.approve(aid)
+    # it waited for a prompt the exited shell would never show
+    res = await asyncio.wait_for(co.wait_result(aid), 20)
+    assert res.exit_code == 0 and res.output == "after-10\n"
+    kinds = [e.event_type for e in logged(co.session, ["terminal_closed", "terminal_opened"])]
+    assert kinds[-2:] == ["terminal_closed", "terminal_opened"]
