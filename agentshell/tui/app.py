@@ -33,7 +33,7 @@ from agentshell.tui.screens.dialogs import (
     SimilarRuleScreen,
 )
 from agentshell.tui.screens.help import HelpScreen
-from agentshell.tui.text import printable
+from agentshell.tui.text import printable, shorten
 from agentshell.tui.widgets.agents.panel import AgentsPanel, agent_state
 from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 from agentshell.tui.widgets.log.event_log import EventLogView
@@ -247,7 +247,7 @@ class AgentShellApp(App[None]):
         if self.notify_new:
             for a in new:
                 self.notify(
-                    printable(f"{a.agent_id} waits: $ {a.command}"),
+                    printable(f"{a.agent_id} waits: $ {shorten(a.command, 200)}"),
                     title="Approval needed",
                     timeout=4,
                     markup=False,

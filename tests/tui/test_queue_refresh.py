@@ -29,3 +29,15 @@ async def test_unrelated_events_leave_the_options_alone(
         backend.emit(ev.DirectoryChanged(path="/tmp", terminal="main", timestamp=T0 + 72))
         app.refresh_state()
         assert "runs in /tmp" in str(queue.get_option_at_index(0).prompt)
+
+
+async def test_a_huge_command_is_cut_on_its_card(app: AgentShellApp, backend: FakeBackend) -> None:
+    from agentshell.tui.widgets.sidebar.approvals import CARD_TEXT
+
+    async with app.run_test(size=SIZE):
+        queue = app.query_one(ApprovalQueue)
+        backend.propose("ap-big", "codex", "echo " + "x" * 50_000, T0 + 80)
+        await until(lambda: len(queue.items) == 4)
+        card = str(queue.get_option_at_index(3).prompt)
+        assert len(card) < CARD_TEXT + 200
+        assert f"… ({50_005 - CARD_TEXT:,} more characters: e shows them all)" in card

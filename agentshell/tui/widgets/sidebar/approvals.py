@@ -12,6 +12,10 @@ from agentshell.core.state import ApprovalInfo
 from agentshell.tui.text import printable
 
 
+#: A card shows at most this many characters of a command (the editor shows all).
+CARD_TEXT = 400
+
+
 def format_age(seconds: float) -> str:
     s = max(0, int(seconds))
     if s < 60:
@@ -73,7 +77,10 @@ class ApprovalQueue(OptionList):
         if info.status == "interrupted":
             t.append("  interrupted", style="bold yellow")
         t.append("\n$ ", style="bold green")
-        t.append(printable(self._text(info)))  # the live text: the agent may amend it
+        text = self._text(info)  # the live text: the agent may amend it
+        t.append(printable(text[:CARD_TEXT]))
+        if len(text) > CARD_TEXT:  # a card of hundreds of lines would bury the queue
+            t.append(f"… ({len(text) - CARD_TEXT:,} more characters: e shows them all)", "dim")
         runs_in = self._runs_in(info)
         queued_in = moved_from(info, runs_in)
         if queued_in is None:
