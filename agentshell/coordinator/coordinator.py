@@ -95,6 +95,9 @@ class Coordinator(TasksMixin):
                 await _cancelled(slot.worker)
             with contextlib.suppress(Exception):
                 await slot.term.close()
+        if self._snapshotting is not None:  # a thread writing one: let it finish
+            with contextlib.suppress(Exception):
+                await self._snapshotting
         for t in list(self._tasks):
             t.cancel()
         for t in list(self._tasks):
@@ -106,6 +109,9 @@ class Coordinator(TasksMixin):
                 if not f.done():
                     f.set_exception(CommandInterrupted("", "the coordinator stopped"))
         self._waiters.clear()
+        if self.session.events_since_snapshot and self.session.failure is None:
+            # the next open then reads this snapshot, not the log since the last one
+            await asyncio.to_thread(self._write_snapshot)
 
 
 async def _cancelled(task: asyncio.Task[Any]) -> None:

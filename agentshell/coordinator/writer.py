@@ -11,6 +11,7 @@ events were submitted. Checks and the append happen in one step of the event loo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 
 _FINISHED_KEEP = 4096
+#: Events between automatic snapshots: a reopen replays at most about this many.
+SNAPSHOT_EVERY = 100_000
 
 
 class CoordinatorBase:
@@ -79,6 +82,9 @@ class CoordinatorBase:
         self._seen: dict[str, dict[str, int]] = {}
         #: file_edited events reported since start, by event id (conflict side-by-side)
         self._edit_event_cache: dict[str, ev.FileEdited] = {}
+        #: A snapshot is written every this many events (and when the coordinator stops).
+        self.snapshot_every = SNAPSHOT_EVERY
+        self._snapshotting: asyncio.Task[Any] | None = None
         self._system_seq = 0
 
     async def _emit(self, event: ev.Event) -> ev.Event:
@@ -98,7 +104,20 @@ class CoordinatorBase:
             raise
         self._ready[ticket] = stored
         self._flush_broadcast()
+        if self.session.events_since_snapshot >= self.snapshot_every:
+            self._snapshot_soon()
         return stored
+
+    def _snapshot_soon(self) -> None:
+        """Write a snapshot in a thread (not on the loop): reopening then replays only
+        the log after it. One at a time; a failure leaves the older snapshots."""
+        if self._snapshotting is not None and not self._snapshotting.done():
+            return
+        self._snapshotting = self._spawn(asyncio.to_thread(self._write_snapshot))
+
+    def _write_snapshot(self) -> None:
+        with contextlib.suppress(Exception):  # a full disk: the log itself says so
+            self.session.persist_snapshot()
 
     def _flush_broadcast(self) -> None:
         while self._next_broadcast in self._ready:

@@ -139,6 +139,8 @@ class SessionManager:
             raise SessionNotFoundError(f"no session at {self.session_dir} (no {LOG_NAME})")
         self._lock = threading.Lock()
         self._packer = new_packer()  # used under _lock only
+        #: Events appended since the last snapshot this manager wrote (or since open).
+        self.events_since_snapshot = 0
         self.session_dir.mkdir(parents=True, exist_ok=True)
         # the one writer across processes, taken before recovery may cut a torn tail
         self._session_lock = SessionLock(self.session_dir)
@@ -242,6 +244,7 @@ class SessionManager:
         except Exception as exc:
             raise InvalidEventError(f"{e.event_type}: cannot be applied: {exc}") from exc
         self._next_seq += 1
+        self.events_since_snapshot += 1
         if e.timestamp > self._max_ts:
             self._max_ts = e.timestamp
         return e, body
@@ -384,6 +387,7 @@ class SessionManager:
             self._log.flush()
             offset = self._log.size
             last_record = self._log.last_frame
+            self.events_since_snapshot = 0
         return write_snapshot(
             self.snapshot_dir,
             plain,

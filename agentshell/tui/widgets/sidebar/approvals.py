@@ -11,7 +11,6 @@ from textual.widgets.option_list import Option
 from agentshell.core.state import ApprovalInfo
 from agentshell.tui.text import printable
 
-
 #: A card shows at most this many characters of a command (the editor shows all).
 CARD_TEXT = 400
 
