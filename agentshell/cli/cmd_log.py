@@ -20,6 +20,7 @@ from agentshell.store.lock import SessionLock
 from agentshell.store.log import copy_whole_and_cut
 from agentshell.store.session import LOG_NAME, SNAPSHOT_DIR, check_name
 from agentshell.store.snapshots import SnapshotError, load_snapshot, snapshot_paths
+from agentshell.store.tail import read_recent_events
 
 path_argument = click.argument(
     "path",
@@ -145,6 +146,23 @@ def log(
     def show(e: ev.Event) -> None:
         click.echo(json.dumps(ev.event_to_json(e)) if as_json else format_event(e))
 
+    if limit is not None and not follow:
+        # the last N: read from the end of the log, not all of it
+        def wanted(r: dict[str, Any]) -> bool:
+            return (not types or r["t"] in types) and (not agents or r["a"] in agents)
+
+        tail = ScanResult()
+        try:
+            for e in read_recent_events(log_path, limit, wanted, max_bytes=1 << 62, result=tail):
+                show(e)
+        except LogCorruptionError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if tail.torn:
+            click.echo(
+                f"(log ends with an unfinished frame at byte {tail.end}: {tail.tail_reason})",
+                err=True,
+            )
+        return
     res = ScanResult()
     data = log_path.read_bytes()
     selected: list[ev.Event] = []
@@ -157,7 +175,7 @@ def log(
     except LogCorruptionError as exc:
         damage = exc  # the good records before the damage are still shown
     if limit is not None:
-        selected = selected[len(selected) - limit :]
+        selected = selected[max(0, len(selected) - limit) :]
     for e in selected:
         show(e)
     if damage is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agentshell.core import events as ev
-from agentshell.store.framing import chain_start, iter_records
+from agentshell.store.framing import ScanResult, chain_start, iter_records
 
 #: The first window read from the end; it grows 4x while too few events are found.
 TAIL_WINDOW = 1 << 20
@@ -34,6 +34,7 @@ def read_recent_events(
     also: Keep | None = None,
     window: int = TAIL_WINDOW,
     max_bytes: int = TAIL_MAX,
+    result: ScanResult | None = None,
 ) -> list[ev.Event]:
     """The last ``limit`` events of the log at ``log_path`` whose record ``keep``
     accepts (all when None), oldest first, with those ``also`` accepts among them
@@ -41,8 +42,9 @@ def read_recent_events(
 
     Reads at most about ``max_bytes`` from the end: when that much holds fewer than
     ``limit`` kept events, those are returned. A frame being written at the end is
-    left out; corruption inside the window raises
-    :class:`~agentshell.core.errors.LogCorruptionError` as a full read does.
+    left out (``result``, when given, says so: ``result.torn``); corruption inside
+    the window raises :class:`~agentshell.core.errors.LogCorruptionError` as a full
+    read does.
     """
     if limit <= 0:
         return []
@@ -51,7 +53,8 @@ def read_recent_events(
         while True:
             start = max(0, size - window)
             f.seek(start)
-            records = _records_from(memoryview(f.read(size - start)), start, str(log_path))
+            data = memoryview(f.read(size - start))
+            records = _records_from(data, start, str(log_path), result or ScanResult())
             last = start == 0 or window >= max_bytes
             if records is not None:
                 counted = [i for i, r in enumerate(records) if keep is None or keep(r)]
@@ -67,7 +70,9 @@ def read_recent_events(
             window *= 4
 
 
-def _records_from(data: memoryview, base: int, path: str) -> list[dict[str, Any]] | None:
+def _records_from(
+    data: memoryview, base: int, path: str, result: ScanResult
+) -> list[dict[str, Any]] | None:
     """Every record of ``data`` (the log from byte ``base`` to its end) from the first
     frame boundary in it; None when no boundary is found.
 
@@ -76,10 +81,10 @@ def _records_from(data: memoryview, base: int, path: str) -> list[dict[str, Any]
     otherwise chain up to the real ones.
     """
     if base == 0:
-        return list(iter_records(data, path))
+        return list(iter_records(data, path, result))
     after = -1
     while (off := chain_start(data, after)) is not None:
-        records = list(iter_records(data[off:], path, base=base + off))
+        records = list(iter_records(data[off:], path, result, base=base + off))
         seqs = [int(r.get("s") or 0) for r in records]
         if seqs and all(b == a + 1 for a, b in itertools.pairwise(seqs)):
             return records

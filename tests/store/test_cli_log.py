@@ -59,6 +59,24 @@ def test_log_filters_and_json(session: Path) -> None:
     assert code != 0 and "unknown event type" in out
 
 
+def test_limit_shows_the_last_n_matching_even_when_fewer(session: Path) -> None:
+    def seqs(*args: str) -> list[str]:
+        code, out = run("log", str(session), *args)
+        assert code == 0, out
+        return [ln.split()[0] for ln in out.splitlines()]
+
+    assert seqs("--limit", "6") == ["1", "2", "3", "4"]  # it showed only 3 and 4 (4 - 6 = -2)
+    assert seqs("--limit", "1", "--type", "command_executed") == ["4"]
+    assert seqs("--limit", "5", "--agent", "coder") == ["1", "2", "3"]
+    assert seqs("--limit", "0") == []
+    # an unfinished frame at the end: still said, as without --limit
+    with open(session / "events.log", "ab") as f:
+        f.write(b"\x00\x00\x01\x00partial")
+    r = CliRunner().invoke(cli, ["log", str(session), "--limit", "2"])
+    assert r.exit_code == 0 and [ln.split()[0] for ln in r.stdout.splitlines()] == ["3", "4"]
+    assert "log ends with an unfinished frame" in r.stderr
+
+
 def test_missing_session_is_a_clear_error(tmp_path: Path) -> None:
     for cmd in ("log", "check", "repair"):
         code, out = run(cmd, str(tmp_path / "nope"))
