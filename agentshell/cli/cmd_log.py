@@ -153,16 +153,18 @@ def log(
 
         tail = ScanResult()
         try:
-            for e in read_recent_events(log_path, limit, wanted, max_bytes=1 << 62, result=tail):
+            last = read_recent_events(log_path, limit, wanted, max_bytes=1 << 62, result=tail)
+        except LogCorruptionError:
+            last = None  # damaged: the full read below shows the good records, then why
+        if last is not None:
+            for e in last:
                 show(e)
-        except LogCorruptionError as exc:
-            raise click.ClickException(str(exc)) from exc
-        if tail.torn:
-            click.echo(
-                f"(log ends with an unfinished frame at byte {tail.end}: {tail.tail_reason})",
-                err=True,
-            )
-        return
+            if tail.torn:
+                click.echo(
+                    f"(log ends with an unfinished frame at byte {tail.end}: {tail.tail_reason})",
+                    err=True,
+                )
+            return
     res = ScanResult()
     data = log_path.read_bytes()
     selected: list[ev.Event] = []
