@@ -21,6 +21,10 @@ from .results import (
     NotFoundError,
 )
 
+#: Reported edits kept in memory for conflict side-by-sides (each holds its new
+#: lines); an older one is read from the log when a conflict needs it.
+EDIT_CACHE_KEEP = 4096
+
 
 class EditsMixin(DocsMixin):
     """Edits, conflict detection and resolution."""
@@ -54,7 +58,10 @@ class EditsMixin(DocsMixin):
             )
         )
         assert isinstance(e, ev.FileEdited)
-        self._edit_event_cache[e.event_id] = e
+        cache = self._edit_event_cache
+        cache[e.event_id] = e
+        while len(cache) > EDIT_CACHE_KEEP:  # the oldest go (found in the log again)
+            del cache[next(iter(cache))]
         self.saw(agent_id, e)
         edits = self.session.state["file_edits"].get(path, [])
         mine = next((x for x in reversed(edits) if x.edit_id == e.event_id), None)

@@ -65,6 +65,22 @@ async def test_conflict_sides_show_what_each_agent_wrote(two: Coordinator) -> No
     assert two.conflict_sides("c-nope") is None
 
 
+async def test_the_edit_cache_keeps_only_the_newest(
+    two: Coordinator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentshell.coordinator import edits
+
+    monkeypatch.setattr(edits, "EDIT_CACHE_KEEP", 3)
+    await two.report_edit("a", "f.py", BASE, change(range(2, 5)))
+    _, (c,) = await two.report_edit("b", "f.py", BASE, change(range(4, 6), "other"))
+    for i in range(5):  # other files: the conflict's two edits leave the cache
+        await two.report_edit("a", f"g{i}.py", BASE, change(range(1, 2)))
+    assert len(two._edit_event_cache) == 3
+    assert not set(c.edit_ids) & set(two._edit_event_cache)
+    want = ("a", ("changed 2", "changed 3", "changed 4"), "b", ("other 4", "other 5"), 2, 4)
+    assert two.conflict_sides(c.conflict_id) == want  # read back from the log
+
+
 async def test_touching_ranges_conflict(two: Coordinator) -> None:
     await two.report_edit("a", "f.py", BASE, change(range(2, 4)))
     _, conflicts = await two.report_edit("b", "f.py", BASE, change(range(4, 5), "other"))
