@@ -137,6 +137,10 @@ class CoordinatorBase:
                 self._settle(e.approval_id, CommandExpired(e.approval_id))
         elif isinstance(e, ev.ApprovalExecuted) and e.status == "failed":
             self._settle(e.approval_id, CommandFailed(e.approval_id, e.error or "failed"))
+        if isinstance(e, ev.ApprovalDecided | ev.ApprovalExecuted) and (
+            e.approval_id not in self.session.state["pending_approvals"]
+        ):  # it ended: so did its shared text (the state dropped it too)
+            self._docs.pop(f"approval:{e.approval_id}", None)
 
     def _settle(self, approval_id: str, outcome: RunResult | AgentShellError) -> None:
         self._closing.discard(approval_id)

@@ -359,7 +359,7 @@ def _approval_decided(s: SessionState, e: Any) -> None:
     if p is None:
         return
     if e.decision in _FINAL_DECISIONS:
-        del s["pending_approvals"][e.approval_id]
+        _approval_done(s, e.approval_id)
         return
     s["pending_approvals"][e.approval_id] = _replace(
         p,
@@ -376,7 +376,14 @@ def _approval_executed(s: SessionState, e: Any) -> None:
     if e.status == "executing":
         s["pending_approvals"][e.approval_id] = _replace(p, status="executing")
     else:
-        del s["pending_approvals"][e.approval_id]
+        _approval_done(s, e.approval_id)
+
+
+def _approval_done(s: SessionState, approval_id: str) -> None:
+    """An approval ended: it leaves the queue, and its shared text goes with it (no op
+    is accepted on it any more; a long session would keep one per command ever)."""
+    del s["pending_approvals"][approval_id]
+    s["docs"].pop(f"approval:{approval_id}", None)
 
 
 def _rule_added(s: SessionState, e: Any) -> None:
@@ -908,6 +915,7 @@ def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> Non
     cwds = state["current_working_dirs"]
     terminals = state["terminals"]
     pending = state["pending_approvals"]
+    docs = state["docs"]
     clock = state["clock"]
     human = ev.HUMAN
     cmds_append = work.cmds.append
@@ -982,6 +990,7 @@ def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> Non
                         decision = p["decision"]
                         if decision in final:
                             del approvals[aid]
+                            docs.pop("approval:" + aid, None)  # as _approval_done
                         else:
                             entry = approvals[aid]
                             entry[1] = decision
@@ -994,6 +1003,7 @@ def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> Non
                             approvals[p["approval_id"]][1] = "executing"
                         else:
                             del approvals[p["approval_id"]]
+                            docs.pop("approval:" + p["approval_id"], None)
                     elif t in agent_events:
                         # Who is registered changes here: count the clock before it.
                         k = _position(batch, rec, work.clock_from)

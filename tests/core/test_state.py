@@ -327,3 +327,38 @@ def test_fold_batches_stops_at_a_bad_record_inside_a_list() -> None:
         with pytest.raises(AttributeError):
             fold_batches(bulk, [rest[:40], rest[40:200], rest[200:]])
         assert _ordered(bulk) == _ordered(one), k
+
+
+def test_an_ended_approval_takes_its_shared_text_along() -> None:
+    def life(aid: str, *end: ev.Event) -> list[ev.Event]:
+        return [
+            ev.ApprovalQueued(agent_id="bot", approval_id=aid, command="make", terminal="main"),
+            ev.DocOp(agent_id="system", doc=f"approval:{aid}", revision=1, op=["make"]),
+            ev.DocOp(agent_id="bot", doc=f"approval:{aid}", revision=2, op=[4, " test"]),
+            *end,
+        ]
+
+    events = [
+        ev.TerminalOpened(terminal="main"),
+        *life("a1", ev.ApprovalDecided(approval_id="a1", decision="rejected")),
+        *life(
+            "a2",
+            ev.ApprovalDecided(approval_id="a2", decision="approved", command="make test"),
+            ev.ApprovalExecuted(approval_id="a2", status="executing"),
+            ev.ApprovalExecuted(approval_id="a2", status="executed"),
+        ),
+        *life("a3"),  # still waiting: its text stays
+    ]
+    expected = fold_events(events)
+    assert set(expected["docs"]) == {"approval:a3"}
+    assert set(expected["pending_approvals"]) == {"a3"}
+    records = [e.with_seq(i + 1).to_record() for i, e in enumerate(events)]
+    bulk = new_state("s")
+    fold_records(bulk, copy.deepcopy(records))  # the replay's fast path agrees
+    assert state_to_plain(bulk) == expected
+    # ... also when the approvals were queued before the fold (a snapshot's state)
+    k = len(life("a1")) + 1
+    split = new_state("s")
+    fold_records(split, copy.deepcopy(records[: k - 1]))
+    fold_records(split, copy.deepcopy(records[k - 1 :]))
+    assert state_to_plain(split) == expected
