@@ -72,6 +72,9 @@ class _Backend:
     def risk_hints(self, command: str, cwd: str) -> tuple[str, ...]:
         return ()
 
+    def recording_error(self) -> str | None:
+        return None
+
     def conflict_sides(self, conflict_id: str) -> None:
         return None
 

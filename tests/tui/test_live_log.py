@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from agentshell.coordinator.coordinator import Coordinator
 from agentshell.core import ot
-from agentshell.store.session import SessionManager
 from agentshell.tui.app import AgentShellApp
 from agentshell.tui.live import CoordinatorBackend
 from tests.tui.test_actions import SIZE, until
@@ -16,33 +11,24 @@ from tests.tui.test_log_lines import line_of
 
 
 async def test_startup_tail_still_knows_the_agent_amended_its_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    live_co: Coordinator,
 ) -> None:
-    home = tmp_path / "home"  # no user ~/.bashrc in the test's shells
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    sm = SessionManager("t", tmp_path / "data")
-    co = Coordinator(sm, project_dir=tmp_path, run_timeout=30)
-    await co.start()
-    try:
-        await co.add_agent("claude", ["run", "type", "read"])
-        aid = await co.propose("claude", "echo one", terminal="main")
-        doc = f"approval:{aid}"
-        text, rev = await co.doc_open(doc)
-        op = ot.to_wire(ot.insert_op(len(text), len(text), " two"))
-        await co.doc_op("claude", doc, rev, list(op), 1)
-        await co.approve(aid)
-        backend = CoordinatorBackend(co)
-        kinds = [e.event_type for e in backend.recent_events(500)]
-        assert "doc_op" in kinds and "terminal_output" not in kinds
-        # the app opened after the decision reads it from the log, not from the stream
-        app = AgentShellApp(backend, notify_new=False)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("f5")
-            await until(lambda: line_of(app, "approval_decided") != "")
-            assert line_of(app, "approval_decided").endswith(
-                "approved by human (edited by claude): $ echo one two"
-            )
-    finally:
-        await co.stop()
-        sm.close()
+    co = live_co
+    await co.add_agent("claude", ["run", "type", "read"])
+    aid = await co.propose("claude", "echo one", terminal="main")
+    doc = f"approval:{aid}"
+    text, rev = await co.doc_open(doc)
+    op = ot.to_wire(ot.insert_op(len(text), len(text), " two"))
+    await co.doc_op("claude", doc, rev, list(op), 1)
+    await co.approve(aid)
+    backend = CoordinatorBackend(co)
+    kinds = [e.event_type for e in backend.recent_events(500)]
+    assert "doc_op" in kinds and "terminal_output" not in kinds
+    # the app opened after the decision reads it from the log, not from the stream
+    app = AgentShellApp(backend, notify_new=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(lambda: line_of(app, "approval_decided") != "")
+        assert line_of(app, "approval_decided").endswith(
+            "approved by human (edited by claude): $ echo one two"
+        )

@@ -7,10 +7,7 @@ from agentshell.tui.app import AgentShellApp
 from agentshell.tui.widgets.terminal.grid import TerminalGrid
 from tests.tui.fakes import T0, FakeBackend
 from tests.tui.test_actions import SIZE, until
-
-
-def errors(app: AgentShellApp) -> list[str]:
-    return [n.message for n in app._notifications if n.severity == "error"]
+from tests.tui.test_recording_stopped import errors
 
 
 async def test_refused_keys_are_said_and_the_app_goes_on(

@@ -8,6 +8,7 @@ from tests.tui.test_actions import SIZE, until
 
 
 def errors(app: AgentShellApp) -> list[str]:
+    """The error notifications the app has shown so far."""
     return [n.message for n in app._notifications if n.severity == "error"]
 
 
