@@ -208,6 +208,7 @@ class ReplayApp(AgentShellApp):
     """Plays a :class:`Timeline`; see the module docstring for the keys."""
 
     CSS_PATH = str(Path(tui_app.__file__).with_name("app.tcss"))  # the live app's stylesheet
+    TYPING = False
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_play", "Play/pause", priority=True),

@@ -56,6 +56,8 @@ _PRIORITY_ACTIONS = {"quit", "command_palette", "request_quit"}
 class AgentShellApp(App[None]):
     TITLE = "AgentShell"
     CSS_PATH = "app.tcss"
+    #: Keys typed in a pane reach its shell (a replay's panes only show a record).
+    TYPING = True
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {AgentShellCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
@@ -268,7 +270,7 @@ class AgentShellApp(App[None]):
                 running[a.terminal] = (a.agent_id, f"runs $ {a.approved_command or a.command}")
         for pane in self.query_one(TerminalGrid).panes:
             tinfo = state["terminals"].get(pane.terminal_name)
-            pane.set_exited(tinfo is not None and not tinfo.open)
+            pane.set_exited(tinfo is not None and not tinfo.open, restarts=self.TYPING)
             who, what = running.get(pane.terminal_name, ("", ""))
             draft = state["docs"].get(f"draft:{pane.terminal_name}")
             if not who and draft is not None and draft.text:

@@ -38,3 +38,14 @@ async def test_a_pane_says_its_shell_exited(app: AgentShellApp, backend: FakeBac
         assert "starts a new one" in str(pane.border_subtitle)
         backend.emit(ev.TerminalOpened(terminal="main", cwd="/work/demo", timestamp=T0))
         await until(lambda: "shell exited" not in str(pane.border_title))
+
+
+async def test_a_replay_pane_does_not_offer_a_new_shell(backend: FakeBackend) -> None:
+    app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
+    app.TYPING = False  # as the replay app (its panes only show a record)
+    async with app.run_test(size=SIZE):
+        pane = app.query_one(TerminalGrid).pane("main")
+        assert pane is not None
+        backend.emit(ev.TerminalClosed(terminal="main", reason="shell exited", timestamp=T0))
+        await until(lambda: "shell exited" in str(pane.border_title))
+        assert str(pane.border_subtitle) == "shell exited"

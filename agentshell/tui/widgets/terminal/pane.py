@@ -87,6 +87,7 @@ class TerminalPane(ScrollView, can_focus=True):
         self._icon = "⚙"
         #: The shell has exited (the next key typed here starts a new one).
         self._exited = False
+        self._restarts = True
         self.repaints = 0
         self.border_title = safe(name)
         listener = getattr(terminal, "add_listener", None)
@@ -369,10 +370,11 @@ class TerminalPane(ScrollView, can_focus=True):
             self._agent, self._activity, self._icon = who, what, icon
             self._update_titles()
 
-    def set_exited(self, exited: bool) -> None:
-        """Whether this terminal's shell has exited (``exit``, a crash)."""
-        if exited != self._exited:
-            self._exited = exited
+    def set_exited(self, exited: bool, *, restarts: bool = True) -> None:
+        """Whether this terminal's shell has exited (``exit``, a crash); ``restarts``:
+        a key typed here starts a new one (not in a replay)."""
+        if (exited, restarts) != (self._exited, self._restarts):
+            self._exited, self._restarts = exited, restarts
             self._update_titles()
 
     @property
@@ -389,11 +391,14 @@ class TerminalPane(ScrollView, can_focus=True):
         name = self.terminal_name
         if self._exited and marker != "agent":
             self.border_title = safe(f"{name} · shell exited")
-            self.border_subtitle = (
-                "a key typed here starts a new shell · ctrl+] gives the keys back"
-                if marker == "human"
-                else "shell exited · enter/click, then a key, starts a new one"
-            )
+            if not self._restarts:
+                self.border_subtitle = "shell exited"
+            elif marker == "human":
+                self.border_subtitle = (
+                    "a key typed here starts a new shell · ctrl+] gives the keys back"
+                )
+            else:
+                self.border_subtitle = "shell exited · enter/click, then a key, starts a new one"
         elif marker == "human":
             self.border_title = safe(f"{name} · ⌨ human")
             self.border_subtitle = "⌨ you are typing here · ctrl+] gives the keys back"
