@@ -573,6 +573,10 @@ def state_from_plain(d: dict[str, Any]) -> SessionState:
     s["last_updated_at"] = d.get("last_updated_at", 0.0)
     s["last_seq"] = d.get("last_seq", 0)
     s["clock"] = dict(d.get("clock", {}))
+    # a snapshot written before ended approvals dropped their shared text still has it
+    for doc in [k for k in s["docs"] if k.startswith("approval:")]:
+        if doc.removeprefix("approval:") not in s["pending_approvals"]:
+            del s["docs"][doc]
     return s
 
 

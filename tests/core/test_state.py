@@ -362,3 +362,17 @@ def test_an_ended_approval_takes_its_shared_text_along() -> None:
     fold_records(split, copy.deepcopy(records[: k - 1]))
     fold_records(split, copy.deepcopy(records[k - 1 :]))
     assert state_to_plain(split) == expected
+
+
+def test_an_old_snapshot_loses_the_texts_of_ended_approvals() -> None:
+    from agentshell.core.state import state_from_plain
+
+    events = [
+        ev.ApprovalQueued(agent_id="bot", approval_id="a1", command="make", terminal="main"),
+        ev.DocOp(agent_id="bot", doc="approval:a1", revision=1, op=["make"]),
+    ]
+    plain = fold_events(events)
+    # as written before: a1 ended, its text stayed (and a draft stays anyway)
+    plain["pending_approvals"] = {}
+    plain["docs"]["draft:main"] = {**plain["docs"]["approval:a1"], "doc": "draft:main"}
+    assert set(state_to_plain(state_from_plain(plain))["docs"]) == {"draft:main"}
