@@ -72,7 +72,9 @@ class Coordinator(TasksMixin):
                 await self._emit(
                     ev.AgentStatusChanged(agent_id=agent.agent_id, status="disconnected")
                 )
-        terminals = [t for t in state["terminals"].values() if t.open]
+        # every terminal comes back, a shell that exited included (its pane offered a
+        # new shell on the next key; after a restart it simply has one)
+        terminals = list(state["terminals"].values())
         if not terminals:
             await self.open_terminal("main", self.project_dir)
         else:

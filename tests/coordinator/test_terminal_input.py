@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agentshell.coordinator.coordinator import Coordinator
 from agentshell.core import events as ev
 
@@ -103,3 +105,29 @@ async def test_an_approved_command_after_the_shell_exited_runs_in_a_new_one(
     assert res.exit_code == 0 and res.output == "after-10\n"
     kinds = [e.event_type for e in logged(co.session, ["terminal_closed", "terminal_opened"])]
     assert kinds[-2:] == ["terminal_closed", "terminal_opened"]
+
+
+async def test_a_terminal_whose_shell_exited_comes_back_after_a_restart(
+    tmp_path: Path, project: Path
+) -> None:
+    from agentshell.store.session import SessionManager
+
+    from .conftest import stop
+
+    sm = SessionManager("t", tmp_path / "data2")
+    co = Coordinator(sm, project_dir=project, run_timeout=30, user_rc=False)
+    await co.start()
+    await co.open_terminal("build")
+    await until(lambda: co.terminal("build").at_prompt, what="build's prompt")
+    await co.send_input("build", b"exit\n")
+    await until(lambda: not sm.state["terminals"]["build"].open, what="terminal_closed")
+    await stop(co)
+    again = Coordinator(sm, project_dir=project, run_timeout=30, user_rc=False)
+    await again.start()
+    try:
+        assert {"main", "build"} <= set(again._slots)
+        assert sm.state["terminals"]["build"].open
+        await until(lambda: again.terminal("build").at_prompt, what="build's new prompt")
+    finally:
+        await stop(again)
+        sm.close()
