@@ -140,30 +140,35 @@ def log(
         )
     log_path = sdir / LOG_NAME
 
-    def keep(e: ev.Event) -> bool:
-        return (not types or e.event_type in types) and (not agents or e.agent_id in agents)
+    def matches(kind: str, agent: str) -> bool:
+        return (not types or kind in types) and (not agents or agent in agents)
 
     def show(e: ev.Event) -> None:
         click.echo(json.dumps(ev.event_to_json(e)) if as_json else format_event(e))
 
+    def say_torn(res: ScanResult) -> None:
+        click.echo(
+            f"(log ends with an unfinished frame at byte {res.end}: {res.tail_reason})", err=True
+        )
+
     if limit is not None and not follow:
         # the last N: read from the end of the log, not all of it
-        def wanted(r: dict[str, Any]) -> bool:
-            return (not types or r["t"] in types) and (not agents or r["a"] in agents)
-
         tail = ScanResult()
         try:
-            last = read_recent_events(log_path, limit, wanted, max_bytes=1 << 62, result=tail)
+            last = read_recent_events(
+                log_path,
+                limit,
+                lambda r: matches(r["t"], r["a"]),
+                max_bytes=1 << 62,
+                result=tail,
+            )
         except LogCorruptionError:
             last = None  # damaged: the full read below shows the good records, then why
         if last is not None:
             for e in last:
                 show(e)
             if tail.torn:
-                click.echo(
-                    f"(log ends with an unfinished frame at byte {tail.end}: {tail.tail_reason})",
-                    err=True,
-                )
+                say_torn(tail)
             return
     res = ScanResult()
     data = log_path.read_bytes()
@@ -171,9 +176,8 @@ def log(
     damage: LogCorruptionError | None = None
     try:
         for r in iter_records(data, str(log_path), res):
-            e = ev.event_from_record(r)
-            if keep(e):
-                selected.append(e)
+            if matches(r["t"], r["a"]):
+                selected.append(ev.event_from_record(r))
     except LogCorruptionError as exc:
         damage = exc  # the good records before the damage are still shown
     if limit is not None:
@@ -183,13 +187,11 @@ def log(
     if damage is not None:
         raise click.ClickException(str(damage)) from damage
     if res.torn and not follow:
-        click.echo(
-            f"(log ends with an unfinished frame at byte {res.end}: {res.tail_reason})", err=True
-        )
+        say_torn(res)
     if follow:
         try:
             for e in _follow(log_path, res.end, res.count + 1):
-                if keep(e):
+                if matches(e.event_type, e.agent_id):
                     show(e)
         except KeyboardInterrupt:
             pass

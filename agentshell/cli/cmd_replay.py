@@ -22,40 +22,39 @@ if TYPE_CHECKING:
 POINT_HELP = "use seconds from the start (12.5), seq:N or end"
 
 
-def check_point(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A click callback: ``value`` unless it is no position (see :func:`parse_point`).
-
-    Seconds are finite and >= 0 (``nan``, ``-3``, ``1e309`` are refused), ``seq:N``
-    takes N >= 0.
-    """
-    if value is None:
-        return None
-    t = value.strip()
+def _read_point(text: str) -> tuple[str, float]:
+    """``("end", 0)``, ``("seq", N)`` or ``("time", seconds)`` for a position ``T``;
+    ValueError, saying why, for anything else. Seconds are finite and >= 0 (``nan``,
+    ``-3``, ``1e309`` are refused); ``seq:N`` takes N >= 0."""
+    t = text.strip()
     if t == "end":
-        return t
+        return "end", 0
     if t.startswith("seq:"):
         try:
             n = int(t[4:])
         except ValueError:
             n = -1
         if n < 0:
-            raise click.BadParameter(
-                f"{value!r} is not a position: seq:N takes a sequence number N >= 0",
-                ctx=ctx,
-                param=param,
-            )
-        return t
+            raise ValueError(f"{text!r} is not a position: seq:N takes a sequence number N >= 0")
+        return "seq", n
     try:
         x = float(t)
     except ValueError:
         x = math.nan
     if not math.isfinite(x) or x < 0:
-        raise click.BadParameter(
-            f"{value!r} is not a time: {POINT_HELP} (seconds are finite and >= 0)",
-            ctx=ctx,
-            param=param,
-        )
-    return t
+        raise ValueError(f"{text!r} is not a time: {POINT_HELP} (seconds are finite and >= 0)")
+    return "time", x
+
+
+def check_point(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: ``value`` unless it is no position (see :func:`_read_point`)."""
+    if value is None:
+        return None
+    try:
+        _read_point(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value.strip()
 
 
 def check_non_negative(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -78,21 +77,15 @@ def parse_point(timeline: Timeline, text: str | None, default: int) -> int:
     """A position from ``T``: seconds from the start (``12.5``), ``seq:N`` or ``end``."""
     if text is None:
         return default
-    t = text.strip()
     try:
-        if t == "end":
-            return len(timeline)
-        if t.startswith("seq:"):
-            seq = int(t[4:])
-            if seq < 0:
-                raise ValueError(t)
-            return timeline.position_of_seq(seq)
-        x = float(t)
-        if not math.isfinite(x) or x < 0:
-            raise ValueError(t)
-        return timeline.position_at(timeline.start_time + x)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a time: {POINT_HELP}") from None
+        kind, x = _read_point(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if kind == "end":
+        return len(timeline)
+    if kind == "seq":
+        return timeline.position_of_seq(int(x))
+    return timeline.position_at(timeline.start_time + x)
 
 
 @cli.command()
@@ -241,17 +234,18 @@ def _progress_line() -> Callable[[int, int], None] | None:
     when stderr is a terminal (nothing in pipes and logs)."""
     if not sys.stderr.isatty():
         return None
-    shown = [False]
+    shown = False
 
     def show(done: int, total: int) -> None:
+        nonlocal shown
         if done < total:
-            shown[0] = True
+            shown = True
             click.echo(
                 f"\rreading the recording: {done * 100 // total}% of {total / 1e6:,.0f} MB",
                 nl=False,
                 err=True,
             )
-        elif shown[0]:
+        elif shown:
             click.echo("\r\x1b[K", nl=False, err=True)  # done: clear the line
 
     return show

@@ -15,6 +15,7 @@ import contextlib
 from pathlib import Path
 
 from agentshell.client.client import AgentClient
+from agentshell.core.events import approval_doc
 
 #: (agent id, capabilities) of the demo agents.
 DEMO_AGENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -76,7 +77,7 @@ async def _codex(c: AgentClient, root: Path) -> None:
     await asyncio.sleep(0.3)
     approval_id = await c.propose("rm -rf build/ dist/ && python3 -m build")  # risky
     await asyncio.sleep(0.4)
-    doc = await c.doc(f"approval:{approval_id}")  # amend the pending command
+    doc = await c.doc(approval_doc(approval_id))  # amend the pending command
     doc.insert(len(doc.text), " --wheel")
     with contextlib.suppress(Exception):
         await doc.sync()

@@ -186,7 +186,7 @@ class ApprovalsMixin(TerminalsMixin):
         if command is not None and (not isinstance(command, str) or not command.strip()):
             raise InvalidRequestError("an edited command must be a non-empty string")
         info = self.approval(approval_id)
-        sd = self._docs.get(f"approval:{approval_id}")
+        sd = self._docs.get(ev.approval_doc(approval_id))
         if revision is not None:
             if sd is None or sd.revision != revision:
                 current = sd.revision if sd is not None else 0

@@ -23,8 +23,8 @@ class DocsMixin(ApprovalsMixin):
         if sd is None:
             if doc.startswith("draft:"):
                 self._slot(doc[len("draft:") :])
-            elif doc.startswith("approval:"):
-                self.approval(doc[len("approval:") :])
+            elif (approval_id := ev.approval_of_doc(doc)) is not None:
+                self.approval(approval_id)
             else:
                 raise InvalidRequestError(
                     f"unknown document {doc!r}: use draft:<terminal> or approval:<id>"
@@ -78,8 +78,9 @@ class DocsMixin(ApprovalsMixin):
         command's text (one system op, so the log replays to the same text).
         """
         sd = self._doc(doc)
-        if doc.startswith("approval:") and sd.revision == 0:
-            text = self.approval(doc[len("approval:") :]).command
+        approval_id = ev.approval_of_doc(doc)
+        if approval_id is not None and sd.revision == 0:
+            text = self.approval(approval_id).command
             op, rev = sd.receive(0, ot.insert_op(0, 0, text), ev.SYSTEM, self._next_system_seq())
             await self._emit(
                 ev.DocOp(agent_id=ev.SYSTEM, doc=doc, revision=rev, op=ot.to_wire(op), client_seq=0)
@@ -105,7 +106,8 @@ class DocsMixin(ApprovalsMixin):
         A resend of an applied ``(agent, client_seq)`` returns the first result."""
         if agent_id != ev.HUMAN:
             self.require(agent_id, TYPE)
-        if doc.startswith("approval:") and doc not in self._docs:
+        approval_id = ev.approval_of_doc(doc)
+        if approval_id is not None and doc not in self._docs:
             await self.doc_open(doc)
         sd = self._doc(doc)
         try:
@@ -113,8 +115,8 @@ class DocsMixin(ApprovalsMixin):
             if sd.is_duplicate(agent_id, client_seq):
                 done, rev = sd.receive(base_revision, parsed, agent_id, client_seq)
                 return ot.to_wire(done), rev
-            if doc.startswith("approval:"):
-                info = self.approval(doc[len("approval:") :])
+            if approval_id is not None:
+                info = self.approval(approval_id)
                 if info.status != "queued":
                     raise InvalidStateError(f"approval {info.approval_id} is {info.status}")
             applied, rev = sd.receive(base_revision, parsed, agent_id, client_seq)

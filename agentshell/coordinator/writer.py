@@ -140,7 +140,7 @@ class CoordinatorBase:
         if isinstance(e, ev.ApprovalDecided | ev.ApprovalExecuted) and (
             e.approval_id not in self.session.state["pending_approvals"]
         ):  # it ended: so did its shared text (the state dropped it too)
-            self._docs.pop(f"approval:{e.approval_id}", None)
+            self._docs.pop(ev.approval_doc(e.approval_id), None)
 
     def _settle(self, approval_id: str, outcome: RunResult | AgentShellError) -> None:
         self._closing.discard(approval_id)

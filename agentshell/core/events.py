@@ -326,6 +326,20 @@ class TerminalInput(Event):
 # ---------------------------------------------------------------- shared documents
 
 
+#: Shared documents are named ``draft:<terminal>`` or ``approval:<approval id>``.
+APPROVAL_DOC = "approval:"
+
+
+def approval_doc(approval_id: str) -> str:
+    """The name of approval ``approval_id``'s shared text (its co-edited command)."""
+    return APPROVAL_DOC + approval_id
+
+
+def approval_of_doc(doc: str) -> str | None:
+    """The approval id whose shared text ``doc`` is, or None for another document."""
+    return doc[len(APPROVAL_DOC) :] if doc.startswith(APPROVAL_DOC) else None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DocOp(Event):
     """A transformed OT operation applied to shared document ``doc``.

@@ -383,7 +383,7 @@ def _approval_done(s: SessionState, approval_id: str) -> None:
     """An approval ended: it leaves the queue, and its shared text goes with it (no op
     is accepted on it any more; a long session would keep one per command ever)."""
     del s["pending_approvals"][approval_id]
-    s["docs"].pop(f"approval:{approval_id}", None)
+    s["docs"].pop(ev.approval_doc(approval_id), None)
 
 
 def _rule_added(s: SessionState, e: Any) -> None:
@@ -574,8 +574,9 @@ def state_from_plain(d: dict[str, Any]) -> SessionState:
     s["last_seq"] = d.get("last_seq", 0)
     s["clock"] = dict(d.get("clock", {}))
     # a snapshot written before ended approvals dropped their shared text still has it
-    for doc in [k for k in s["docs"] if k.startswith("approval:")]:
-        if doc.removeprefix("approval:") not in s["pending_approvals"]:
+    for doc in list(s["docs"]):
+        approval_id = ev.approval_of_doc(doc)
+        if approval_id is not None and approval_id not in s["pending_approvals"]:
             del s["docs"][doc]
     return s
 
@@ -994,7 +995,7 @@ def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> Non
                         decision = p["decision"]
                         if decision in final:
                             del approvals[aid]
-                            docs.pop("approval:" + aid, None)  # as _approval_done
+                            docs.pop(ev.approval_doc(aid), None)  # as _approval_done
                         else:
                             entry = approvals[aid]
                             entry[1] = decision
@@ -1007,7 +1008,7 @@ def _fold_list(work: _BulkFold, batch: list[dict[str, Any]], counts: Any) -> Non
                             approvals[p["approval_id"]][1] = "executing"
                         else:
                             del approvals[p["approval_id"]]
-                            docs.pop("approval:" + p["approval_id"], None)
+                            docs.pop(ev.approval_doc(p["approval_id"]), None)
                     elif t in agent_events:
                         # Who is registered changes here: count the clock before it.
                         k = _position(batch, rec, work.clock_from)

@@ -163,7 +163,7 @@ def recorded_shell(timeline: Timeline, terminal: str, first: int | None = None) 
     lo = track.index[resets[k]]
     # the opened event is the reset itself, or (output logged before it) comes after it
     hi = track.index[resets[k + 1]] if k + 1 < len(resets) else len(timeline)
-    step = 64
+    step = 64  # records() decodes its whole range at once: look a few at a time
     for chunk in range(lo, hi, step):
         for rec in timeline.records(chunk, min(hi, chunk + step)):
             p = rec.get("p") or {}

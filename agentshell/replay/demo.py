@@ -84,7 +84,7 @@ async def run_headless_demo(
                 info = co.state["pending_approvals"].get(e.approval_id)
                 if info is None or info.status != "queued":
                     return
-                doc = co.state["docs"].get(f"approval:{e.approval_id}")
+                doc = co.state["docs"].get(ev.approval_doc(e.approval_id))
                 command = doc.text if doc is not None and doc.text else info.command
                 decision, reason = operator_decision(command, tuple(info.risk))
                 with contextlib.suppress(Exception):

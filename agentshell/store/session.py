@@ -282,7 +282,7 @@ class SessionManager:
 
     def failure_note(self) -> str | None:
         """What to tell the operator once the log has stopped (None while it works)."""
-        failed = self._log.failed
+        failed = self.failure
         if failed is None:
             return None
         at = self._log.failed_at

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from agentshell.core.events import Event
+from agentshell.core.events import Event, approval_doc
 from agentshell.core.state import ApprovalInfo, SessionState
 from agentshell.tui.backend import Backend, RuleDraft
 from agentshell.tui.commands import AgentShellCommands
@@ -38,7 +38,7 @@ from agentshell.tui.widgets.agents.panel import AgentsPanel, agent_state
 from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 from agentshell.tui.widgets.log.event_log import EventLogView
 from agentshell.tui.widgets.sidebar.agents_mini import AgentRow, AgentsMini
-from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue, order_pending
+from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue, order_pending, order_running
 from agentshell.tui.widgets.terminal.grid import TerminalGrid
 from agentshell.tui.widgets.terminal.keys import ALT_DIGIT_KEYS
 from agentshell.tui.widgets.terminal.pane import TerminalPane
@@ -177,7 +177,7 @@ class AgentShellApp(App[None]):
         return self.backend.state
 
     def _live_text(self, info: ApprovalInfo) -> str:
-        doc = self.backend.state["docs"].get(f"approval:{info.approval_id}")
+        doc = self.backend.state["docs"].get(approval_doc(info.approval_id))
         return doc.text if doc is not None and doc.text else info.command
 
     def _runs_in(self, info: ApprovalInfo) -> str:
@@ -264,10 +264,10 @@ class AgentShellApp(App[None]):
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("tab-conflicts").label = f"Conflicts ({n_conf})" if n_conf else "Conflicts"
         self.query_one(AgentsPanel).update_state(state)
-        running: dict[str, tuple[str, str]] = {}
-        for a in pending.values():
-            if a.status in ("approved", "executing"):
-                running[a.terminal] = (a.agent_id, f"runs $ {a.approved_command or a.command}")
+        running = {
+            a.terminal: (a.agent_id, f"runs $ {a.approved_command or a.command}")
+            for a in order_running(pending)
+        }
         for pane in self.query_one(TerminalGrid).panes:
             tinfo = state["terminals"].get(pane.terminal_name)
             pane.set_exited(tinfo is not None and not tinfo.open, restarts=self.TYPING)
@@ -500,16 +500,18 @@ class AgentShellApp(App[None]):
         (same tab): the TabbedContent then switches back to that tab, or tab and
         shift+tab start from a widget nobody sees. So a focus inside another tab
         first moves to the approval queue (always shown, the app's home)."""
-        pane = self._tab_of(self.focused)
-        if pane is not None and pane.id != tab_id:
-            self.screen.set_focus(self.query_one(ApprovalQueue))
+        self._focus_out_of_tabs_but(tab_id)
         self.query_one(TabbedContent).active = tab_id
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         # however the tab changed (a click, the tab bar's arrow keys): not hidden focus
+        self._focus_out_of_tabs_but(event.pane.id)
+
+    def _focus_out_of_tabs_but(self, tab_id: str | None) -> None:
+        """A focus inside a tab other than ``tab_id`` moves to the approval queue."""
         pane = self._tab_of(self.focused)
-        if pane is not None and pane.id != event.pane.id:
+        if pane is not None and pane.id != tab_id:
             self.screen.set_focus(self.query_one(ApprovalQueue))
 
     def action_show_tab(self, tab: str) -> None:
@@ -539,14 +541,7 @@ class AgentShellApp(App[None]):
         running = self.backend.running_commands()
         typed = self.backend.busy_terminals()
         if running or typed:
-            commands = sorted(
-                (
-                    a
-                    for a in self.state["pending_approvals"].values()
-                    if a.status in ("approved", "executing")
-                ),
-                key=lambda a: (a.queued_at, a.seq),
-            )
+            commands = order_running(self.state["pending_approvals"])
             if not await self.push_screen_wait(QuitScreen(running, commands, typed)):
                 return
         self.exit()

@@ -14,14 +14,14 @@ from typing import Any
 
 from agentshell.core import events as ev
 from agentshell.core import ot
-from agentshell.core.state import ApprovalInfo, SessionState
+from agentshell.core.state import SessionState
 from agentshell.store.tail import read_recent_events
 from agentshell.tui.backend import ConflictSides, RuleDraft, SharedText, TerminalLike
+from agentshell.tui.widgets.log.event_log import NOISY
+from agentshell.tui.widgets.sidebar.approvals import order_running
 
 #: Event types the log view and the widgets care about (terminal bytes are excluded).
 _QUIET = frozenset({"terminal_output"})
-#: Event types the log view does not show (read at start: the tail without them).
-_HIDDEN = frozenset({"terminal_output", "terminal_input", "doc_op"})
 
 
 class CoordinatorBackend:
@@ -69,10 +69,13 @@ class CoordinatorBackend:
         session = self.coordinator.session
 
         def shown(rec: dict[str, Any]) -> bool:
-            return rec["t"] not in _HIDDEN
+            return rec["t"] not in NOISY  # what the log view does not show
 
         def edit(rec: dict[str, Any]) -> bool:
-            return rec["t"] == "doc_op" and str(rec["p"].get("doc", "")).startswith("approval:")
+            return (
+                rec["t"] == "doc_op"
+                and ev.approval_of_doc(str(rec["p"].get("doc", ""))) is not None
+            )
 
         try:
             return read_recent_events(session.log_path, limit, shown, also=edit)
@@ -156,18 +159,10 @@ class CoordinatorBackend:
     def approval_doc(self, approval_id: str) -> SharedText | None:
         if not hasattr(self.coordinator, "doc_open"):
             return None
-        return HumanDoc(self.coordinator, f"approval:{approval_id}")
-
-    def _running_approvals(self) -> list[ApprovalInfo]:
-        """Approvals whose command is running (approved, not finished yet)."""
-        return [
-            a
-            for a in self.state["pending_approvals"].values()
-            if a.status in ("approved", "executing")
-        ]
+        return HumanDoc(self.coordinator, ev.approval_doc(approval_id))
 
     def busy_terminals(self) -> list[str]:
-        by_approval = {a.terminal for a in self._running_approvals()}
+        by_approval = {a.terminal for a in order_running(self.state["pending_approvals"])}
         out = []
         for info in self.state["terminals"].values():
             if not info.open or info.name in by_approval:
@@ -178,7 +173,7 @@ class CoordinatorBackend:
         return out
 
     def running_commands(self) -> int:
-        return len(self._running_approvals())
+        return len(order_running(self.state["pending_approvals"]))
 
     def recording_error(self) -> str | None:
         note: str | None = self.coordinator.session.failure_note()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.polling import until
@@ -49,6 +51,19 @@ def _never_retrieved(calls: list[dict[str, object]]) -> list[str]:
     return [str(c.get("message")) for c in calls if "never retrieved" in str(c.get("message"))]
 
 
+@contextlib.contextmanager
+def _loop_errors() -> Iterator[list[dict[str, object]]]:
+    """What the running loop's exception handler is handed meanwhile (the contexts)."""
+    loop = asyncio.get_running_loop()
+    calls: list[dict[str, object]] = []
+    old = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: calls.append(ctx))
+    try:
+        yield calls
+    finally:
+        loop.set_exception_handler(old)
+
+
 async def test_a_frame_too_large_leaves_no_unretrieved_future(served: Served) -> None:
     import gc
 
@@ -56,11 +71,7 @@ async def test_a_frame_too_large_leaves_no_unretrieved_future(served: Served) ->
 
     from agentshell.coordinator.wire import MAX_FRAME, FrameTooLarge
 
-    loop = asyncio.get_running_loop()
-    calls: list[dict[str, object]] = []
-    old = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _loop, ctx: calls.append(ctx))
-    try:
+    with _loop_errors() as calls:
         c = await served.agent("big")
         with pytest.raises(FrameTooLarge):
             await c.report_edit("x.py", "", "x" * (MAX_FRAME + 10))
@@ -70,8 +81,6 @@ async def test_a_frame_too_large_leaves_no_unretrieved_future(served: Served) ->
         gc.collect()
         await asyncio.sleep(0)
         assert _never_retrieved(calls) == []
-    finally:
-        loop.set_exception_handler(old)
 
 
 async def test_futures_failed_when_the_server_drops_us_log_nothing(served: Served) -> None:
@@ -86,10 +95,7 @@ async def test_futures_failed_when_the_server_drops_us_log_nothing(served: Serve
     from agentshell.coordinator.wire import MAX_FRAME
 
     loop = asyncio.get_running_loop()
-    calls: list[dict[str, object]] = []
-    old = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _loop, ctx: calls.append(ctx))
-    try:
+    with _loop_errors() as calls:
         c = await served.agent("big")
         orphan: asyncio.Future[dict[str, object]] = loop.create_future()
         c._pending[10_000] = orphan  # a request whose caller is gone
@@ -105,5 +111,3 @@ async def test_futures_failed_when_the_server_drops_us_log_nothing(served: Serve
         gc.collect()
         await asyncio.sleep(0)
         assert _never_retrieved(calls) == []
-    finally:
-        loop.set_exception_handler(old)

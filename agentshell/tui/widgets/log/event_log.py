@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, RichLog
 
 from agentshell.core import ot
-from agentshell.core.events import HUMAN, SYSTEM, Event
+from agentshell.core.events import HUMAN, SYSTEM, Event, approval_of_doc
 from agentshell.tui.text import printable
 
 NOISY = frozenset({"terminal_output", "terminal_input", "doc_op"})
@@ -44,8 +44,10 @@ class LogContext:
         p = e.payload
         if e.event_type == "approval_queued":
             self.commands[str(p.get("approval_id", ""))] = str(p.get("command", ""))
-        elif e.event_type == "doc_op" and str(p.get("doc", "")).startswith("approval:"):
-            self._learn_edit(e.agent_id, str(p["doc"]).removeprefix("approval:"), p.get("op"))
+        elif e.event_type == "doc_op":
+            aid = approval_of_doc(str(p.get("doc", "")))
+            if aid is not None:
+                self._learn_edit(e.agent_id, aid, p.get("op"))
         elif e.event_type == "conflict_detected":
             agents = tuple(str(a) for a in p.get("agents") or ())
             self.conflicts[str(p.get("conflict_id", ""))] = (str(p.get("file_path", "")), agents)

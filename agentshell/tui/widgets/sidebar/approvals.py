@@ -35,10 +35,18 @@ def moved_from(info: ApprovalInfo, runs_in: str) -> str | None:
     return None
 
 
+def _in_queue_order(infos: list[ApprovalInfo]) -> list[ApprovalInfo]:
+    return sorted(infos, key=lambda a: (a.queued_at, a.seq, a.approval_id))
+
+
 def order_pending(pending: dict[str, ApprovalInfo]) -> list[ApprovalInfo]:
     """Requests still waiting for a decision, oldest first."""
-    waiting = [a for a in pending.values() if a.status in ("queued", "interrupted")]
-    return sorted(waiting, key=lambda a: (a.queued_at, a.seq, a.approval_id))
+    return _in_queue_order([a for a in pending.values() if a.status in ("queued", "interrupted")])
+
+
+def order_running(pending: dict[str, ApprovalInfo]) -> list[ApprovalInfo]:
+    """Approved requests whose command runs or waits its turn, oldest first."""
+    return _in_queue_order([a for a in pending.values() if a.status in ("approved", "executing")])
 
 
 class ApprovalQueue(OptionList):
