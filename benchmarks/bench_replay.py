@@ -4,6 +4,8 @@
   (state = snapshot + tail fold; screens = recorded output re-fed to an emulator),
   beside a full replay of the same session (a timeline on the same log without the
   snapshot: every record folded). Opening (the one read-only index pass) is printed too.
+* Stepping back one position at a time through 50 MB of terminal output (screen
+  keyframes), beside feeding that output from the terminal's start.
 * asciicast export of a session with 10 MB of terminal output, beside a bare
   ``json.dumps`` of the same chunks (already decoded) as the anchor.
 
@@ -26,6 +28,7 @@ from agentshell.replay.cast import write_cast
 from agentshell.replay.timeline import Timeline
 from agentshell.store.framing import frame, pack_body
 from agentshell.store.session import SessionManager
+from agentshell.terminal.emulator import Emulator
 
 SCALE = float(os.environ.get("AGENTSHELL_BENCH_SCALE", "1"))
 AGENTS = ["coder", "reviewer", "tester", "ops"]
@@ -153,9 +156,50 @@ def bench_cast(mb: float, tmp: Path) -> None:
     )
 
 
+def bench_step_back(mb: float, tmp: Path) -> None:
+    """Stepping back through a recording with ``mb`` MB of terminal output, one
+    position at a time from its end (the scrubber's left key), beside the anchor:
+    feeding the same output to an emulator from the terminal's start (what each such
+    step cost before keyframes)."""
+    rnd = random.Random(4)
+    t = 1_795_000_000.0
+    events: list[ev.Event] = [ev.TerminalOpened(terminal="main", columns=120, lines=40)]
+    size = 0
+    while size < mb * 1e6:
+        t += 0.01
+        data = b"".join(_line(rnd) for _ in range(30))
+        size += len(data)
+        events.append(ev.TerminalOutput(terminal="main", data=data, timestamp=t))
+    sdir = tmp / "steps" / "s"
+    sdir.mkdir(parents=True)
+    _write_log(sdir / "events.log", events)
+    tl = Timeline(sdir)
+    n = len(tl)
+    t0 = time.perf_counter()
+    tl.seek(n)
+    t_end = time.perf_counter() - t0
+    steps = 10
+    t0 = time.perf_counter()
+    for k in range(1, steps + 1):
+        tl.seek(n - k)
+    t_step = (time.perf_counter() - t0) / steps
+    anchor = Emulator(120, 40)
+    chunks = [e.data for e in events if isinstance(e, ev.TerminalOutput)]
+    t0 = time.perf_counter()
+    anchor.feed(b"".join(chunks))
+    t_anchor = time.perf_counter() - t0
+    print(
+        f"step back through {size / 1e6:.0f} MB of terminal output: {t_step * 1000:.0f} ms a step"
+        f" (mean of {steps}; {tl.keyframe_count} keyframes) | anchor feeding the output from"
+        f" the terminal's start: {t_anchor * 1000:.0f} ms | ratio {t_anchor / t_step:.0f}x"
+        f" (first seek to the end {t_end:.2f} s)"
+    )
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agentshell-bench-replay-") as tmp:
         bench_seek(int(1_000_000 * SCALE), Path(tmp))
+        bench_step_back(50 * SCALE, Path(tmp))
         bench_cast(10 * SCALE, Path(tmp))
 
 

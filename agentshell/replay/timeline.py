@@ -16,10 +16,13 @@ terminal at that position:
   fold only the records in between with the store's fast fold. While folding
   forward, a copy of the state is kept every ``checkpoint_every`` records, so later
   seeks backwards are short too.
-* Screens: an emulator is never copied (its parser state cannot be); a terminal's
-  emulator moves forward with the timeline, and a seek backwards re-feeds the
-  recorded output from the terminal's last reset point (its ``terminal_opened``).
-  Replay never starts a shell or a PTY: only emulators fed recorded bytes.
+* Screens: a terminal's emulator moves forward with the timeline. While it is fed
+  forward, a copy of it is kept every :data:`KEYFRAME_BYTES` of output (a keyframe,
+  :meth:`Emulator.clone`, taken between escape sequences); a seek backwards, or far
+  forwards past a keyframe, starts from a copy of the nearest keyframe (or the
+  terminal's last reset, its ``terminal_opened``, when that is nearer) and re-feeds
+  only the output after it. Replay never starts a shell or a PTY: only emulators
+  fed recorded bytes.
 
 Times: the *time of a position* is the largest event timestamp up to it (a running
 maximum, so time never goes backwards even when producers' clocks disagree);
@@ -48,6 +51,11 @@ from agentshell.terminal.emulator import Emulator
 #: Marker kinds and the glyph the scrubber draws for each.
 MARKER_GLYPHS = {"approved": "✓", "rejected": "✗", "conflict": "!"}
 DEFAULT_SIZE = (80, 24)
+#: A terminal's emulator is copied (a keyframe) every this many bytes of output fed:
+#: a seek re-feeds at most about this much (realistic output: ~50 MB/s, so ~40 ms).
+#: Each keyframe holds its screen rows and the scrollback's row references (~80 kB
+#: with a full 10,000-row scrollback; the rows themselves are shared).
+KEYFRAME_BYTES = 2 << 20
 #: The index pass reports its progress every this many bytes of log.
 PROGRESS_STEP = 8 << 20
 #: Event types the index pass looks into (the others only give an offset and a time).
@@ -106,8 +114,12 @@ class TerminalTrack:
     kinds: list[str] = field(default_factory=list)
     values: list[Any] = field(default_factory=list)
     size: tuple[int, int] = DEFAULT_SIZE
+    #: Where in the track its resets are (ascending).
+    resets: list[int] = field(default_factory=list)
 
     def add(self, i: int, kind: str, value: Any) -> None:
+        if kind == "reset":
+            self.resets.append(len(self.kinds))
         self.index.append(i)
         self.kinds.append(kind)
         self.values.append(value)
@@ -117,6 +129,26 @@ class TerminalTrack:
 class _Screen:
     emulator: Emulator
     applied: int  # how many of the track's events are in the emulator
+    fed: int = 0  # output bytes fed since the last keyframe (or reset)
+
+
+@dataclass(slots=True)
+class _Keyframes:
+    """Copies of one terminal's emulator: ``emulators[i]`` has the first
+    ``applied[i]`` events of the track in it (``applied`` ascending)."""
+
+    applied: list[int] = field(default_factory=list)
+    emulators: list[Emulator] = field(default_factory=list)
+
+    def keep(self, applied: int, emulator: Emulator) -> None:
+        i = bisect.bisect_left(self.applied, applied)
+        if i == len(self.applied) or self.applied[i] != applied:
+            self.applied.insert(i, applied)
+            self.emulators.insert(i, emulator.clone())
+
+    def at_or_before(self, k: int) -> int:
+        """The index of the last keyframe with at most ``k`` events, or -1."""
+        return bisect.bisect_right(self.applied, k) - 1
 
 
 class Timeline:
@@ -158,6 +190,7 @@ class Timeline:
         self._pos = 0
         self._state = new_state(self.session_name)
         self._screens: dict[str, _Screen] = {}
+        self._keyframes: dict[str, _Keyframes] = {}
 
     # ------------------------------------------------------------------ index
 
@@ -397,20 +430,32 @@ class Timeline:
                 self._checkpoints[pos] = copy_state(state)
         self._state = state
 
+    @property
+    def keyframe_count(self) -> int:
+        """How many emulator copies the timeline keeps (see :data:`KEYFRAME_BYTES`)."""
+        return sum(len(kf.applied) for kf in self._keyframes.values())
+
     def screens_at(self, target: int) -> dict[str, Emulator]:
         """One emulator per terminal that has a screen at ``target``."""
         out: dict[str, Emulator] = {}
         for name, track in self.tracks.items():
             k = bisect.bisect_left(track.index, target)  # events before target
             screen = self._screens.get(name)
-            if screen is None or screen.applied > k:
-                start = 0
-                for j in range(k - 1, -1, -1):
-                    if track.kinds[j] == "reset":
-                        start = j
-                        break
-                screen = self._screens[name] = _Screen(_new_emulator(track.size), start)
-            _apply(track, screen, k)
+            keyframes = self._keyframes.setdefault(name, _Keyframes())
+            # the nearest starting points at or before k: a keyframe, a reset
+            i = keyframes.at_or_before(k)
+            kf = keyframes.applied[i] if i >= 0 else -1
+            r = bisect.bisect_right(track.resets, k - 1) - 1
+            reset = track.resets[r] if r >= 0 else 0
+            now = -1 if screen is None or screen.applied > k else screen.applied
+            if max(kf, reset) > now:  # start over from there (nearer than going on)
+                if kf > reset:
+                    screen = _Screen(keyframes.emulators[i].clone(), kf)
+                else:
+                    screen = _Screen(_new_emulator(track.size), reset)
+                self._screens[name] = screen
+            assert screen is not None
+            _apply(track, screen, k, keyframes.keep)
             if k > 0 or screen.applied > 0:
                 out[name] = screen.emulator
         return out
@@ -421,24 +466,39 @@ def _new_emulator(size: tuple[int, int] | None) -> Emulator:
     return Emulator(columns, lines)  # no reply callback: nothing is written anywhere
 
 
-def _apply(track: TerminalTrack, screen: _Screen, k: int) -> None:
+def _apply(
+    track: TerminalTrack, screen: _Screen, k: int, keep: Callable[[int, Emulator], None]
+) -> None:
+    """Feed ``screen`` the track's events up to ``k``; ``keep(applied, emulator)``
+    every :data:`KEYFRAME_BYTES` of output (at the first event boundary after them
+    where the emulator is between escape sequences)."""
     kinds, values = track.kinds, track.values
     em = screen.emulator
     run: list[bytes] = []  # consecutive output is fed as one chunk (the emulator's fast paths)
+    size = 0
     for j in range(screen.applied, k):
         kind = kinds[j]
         if kind == "output":
             run.append(values[j])
+            size += len(values[j])
+            if screen.fed + size >= KEYFRAME_BYTES:
+                em.feed(b"".join(run))
+                run, screen.fed, size = [], screen.fed + size, 0
+                if em.at_rest:
+                    keep(j + 1, em)
+                    screen.fed = 0
             continue
         if run:
             em.feed(b"".join(run))
-            run = []
+            run, screen.fed, size = [], screen.fed + size, 0
         if kind == "reset":
             em = screen.emulator = _new_emulator(values[j])
+            screen.fed = 0
         elif kind == "resize":
             em.resize(*values[j])
     if run:
         em.feed(b"".join(run))
+        screen.fed += size
     screen.applied = max(screen.applied, k)
 
 

@@ -255,6 +255,44 @@ class Emulator(_ScreenBase):  # type: ignore[misc]
         self.savepoints = []
 
     @property
+    def at_rest(self) -> bool:
+        """True between escape sequences (pyte's parser in its ground state), when
+        :meth:`clone` can copy the screen."""
+        return bool(self._stream._taking_plain_text)
+
+    def clone(self) -> Emulator:
+        """An independent copy of this screen, its scrollback, modes and pending
+        input, which then goes on as this one would with the same bytes.
+
+        Only at rest (:attr:`at_rest`): pyte's parser mid-sequence is a generator,
+        which cannot be copied. Rows on screen are copied; stored scrollback rows and
+        cells are shared (never changed in place); caches start empty."""
+        if not self.at_rest:
+            raise ValueError("the emulator is inside an escape sequence; feed on first")
+        new: Emulator = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.buffer = [row[:] for row in self.buffer]
+        new._alt = None if self._alt is None else [row[:] for row in self._alt]
+        new.cursor = copy.copy(self.cursor)
+        new._alt_cursor = copy.copy(self._alt_cursor)
+        # restore_cursor makes a savepoint's cursor the live one: each copy its own
+        new.savepoints = [sp._replace(cursor=copy.copy(sp.cursor)) for sp in self.savepoints]
+        new.mode = set(self.mode)
+        new.tabstops = set(self.tabstops)
+        new.dirty = set(self.dirty)
+        new._g = list(self._g)
+        new.history = self.history.copy()
+        new._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        new._decoder.setstate(self._decoder.getstate())
+        new._frame = None
+        new._blank_tails = []
+        new._width_hints = {}
+        new._clean = {}
+        new._stream = Stream(new)
+        new._stream.use_utf8 = self._stream.use_utf8
+        return new
+
+    @property
     def default_char(self) -> Cell:
         return BLANK
 

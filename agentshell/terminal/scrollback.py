@@ -86,6 +86,13 @@ class Scrollback:
     def clear(self) -> None:
         self._rows.clear()
 
+    def copy(self) -> Scrollback:
+        """An independent scrollback holding the same rows (rows are never changed
+        in place once stored; a lazy block renders the same rows for every holder)."""
+        new = Scrollback(self.maxlen)
+        new._rows.extend(self._rows)
+        return new
+
     def _materialise(self, index: int, block: LazyBlock) -> None:
         rows = self._rows
         start = index
