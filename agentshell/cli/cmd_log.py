@@ -13,6 +13,7 @@ import click
 
 from agentshell.cli.main import cli
 from agentshell.cli.options import resolve_data_dir, session_options
+from agentshell.cli.progress import progress_line
 from agentshell.core import events as ev
 from agentshell.core.errors import InvalidNameError, LogCorruptionError, SessionLockedError
 from agentshell.store.framing import ScanResult, iter_records
@@ -212,8 +213,9 @@ class _Verdict:
         self.last_seq = 0
         data = log_path.read_bytes()
         expected = 1
+        show = progress_line("checking the log")
         try:
-            for rec in iter_records(data, str(log_path), self.result):
+            for rec in iter_records(data, str(log_path), self.result, progress=show):
                 if rec.get("s") != expected and self.seq_problem is None:
                     self.seq_problem = (
                         f"record #{expected} carries seq {rec.get('s')!r}, expected {expected}"
@@ -222,6 +224,8 @@ class _Verdict:
                 expected += 1
         except LogCorruptionError as exc:
             self.error = exc
+        if show is not None:
+            show(self.size, self.size)  # done: clears the line
 
     @property
     def clean(self) -> bool:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +12,7 @@ from click.core import ParameterSource
 
 from agentshell.cli.main import cli
 from agentshell.cli.options import DEFAULT_SESSION, resolve_data_dir, session_options
+from agentshell.cli.progress import progress_line
 
 if TYPE_CHECKING:
     from agentshell.replay.timeline import Timeline
@@ -199,7 +198,7 @@ def replay(
     wanted = session if path or data_dir else session or DEFAULT_SESSION
     try:
         session_dir = find_session_dir(where, wanted)
-        timeline = Timeline(session_dir, progress=_progress_line())
+        timeline = Timeline(session_dir, progress=progress_line("reading the recording"))
     except (AgentShellError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     if timeline.stopped:
@@ -227,28 +226,6 @@ def replay(
         from agentshell.replay.app import ReplayApp
 
         ReplayApp(timeline, start=start, stop=stop, speed=speed, autoplay=not paused).run()
-
-
-def _progress_line() -> Callable[[int, int], None] | None:
-    """How opening a long recording shows its progress: one line on stderr, redrawn,
-    when stderr is a terminal (nothing in pipes and logs)."""
-    if not sys.stderr.isatty():
-        return None
-    shown = False
-
-    def show(done: int, total: int) -> None:
-        nonlocal shown
-        if done < total:
-            shown = True
-            click.echo(
-                f"\rreading the recording: {done * 100 // total}% of {total / 1e6:,.0f} MB",
-                nl=False,
-                err=True,
-            )
-        elif shown:
-            click.echo("\r\x1b[K", nl=False, err=True)  # done: clear the line
-
-    return show
 
 
 async def _screenshot(timeline: Timeline, pos: int, out: Path) -> None:

@@ -43,7 +43,7 @@ import msgpack  # type: ignore[import-untyped]
 
 from agentshell.core.errors import AgentShellError
 from agentshell.core.state import SessionState, copy_state, fold_records, new_state
-from agentshell.store.framing import BATCH_FLAG, HEADER, HEADER_SIZE, MAX_RECORD
+from agentshell.store.framing import BATCH_FLAG, HEADER, HEADER_SIZE, MAX_RECORD, PROGRESS_STEP
 from agentshell.store.session import LOG_NAME, SNAPSHOT_DIR, SessionNotFoundError
 from agentshell.store.snapshots import Snapshot, iter_good_snapshots
 from agentshell.terminal.emulator import Emulator
@@ -56,8 +56,6 @@ DEFAULT_SIZE = (80, 24)
 #: Each keyframe holds its screen rows and the scrollback's row references (~80 kB
 #: with a full 10,000-row scrollback; the rows themselves are shared).
 KEYFRAME_BYTES = 2 << 20
-#: The index pass reports its progress every this many bytes of log.
-PROGRESS_STEP = 8 << 20
 #: Event types the index pass looks into (the others only give an offset and a time).
 _SPECIAL = frozenset(
     {

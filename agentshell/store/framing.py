@@ -32,7 +32,7 @@ from __future__ import annotations
 import operator
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,8 @@ BATCH_FLAG = 0x80000000
 #: A batch frame the writer makes holds at most this many payload bytes (a round
 #: with more is written as several frames, still with one write and one fdatasync).
 MAX_BATCH = 1 << 14
+#: :func:`iter_records` reports its progress every this many bytes (when asked to).
+PROGRESS_STEP = 8 << 20
 
 _crc32 = zlib.crc32
 _pack_header = HEADER.pack
@@ -282,6 +284,7 @@ def iter_records(
     result: ScanResult | None = None,
     base: int = 0,
     first_number: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the records of ``data`` in order (the exact, frame-by-frame reader).
 
@@ -293,11 +296,14 @@ def iter_records(
     record before it. A batch frame's records are checked as a whole before the
     first of them is yielded. ``result`` counts whole frames: when the consumer
     stops inside a batch, it reports the progress up to the frame before it.
+    ``progress(done, total)`` is called with file offsets every
+    :data:`PROGRESS_STEP` bytes read (a long log's check).
     """
     if result is None:
         result = ScanResult()
     mv = memoryview(data).cast("B")
     n = len(mv)
+    report = PROGRESS_STEP if progress is not None else n + 1
     result.data_size = base + n
     pos = 0
     count = 0
@@ -310,6 +316,10 @@ def iter_records(
     version = FORMAT_VERSION
     try:
         while pos < n:
+            if pos >= report:
+                assert progress is not None
+                progress(base + pos, base + n)
+                report = pos + PROGRESS_STEP
             if n - pos >= HEADER_SIZE:
                 length, crc = unpack_from(mv, pos)
                 batch = length & BATCH_FLAG

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,33 @@ def test_log_prints_the_good_records_before_damage_then_the_error(session: Path)
     assert out.index("first-cmd") < out.index("corrupt record")
     code, out = run("log", str(session), "--limit", "1")
     assert code == 1 and "first-cmd" in out and "agent_registered" not in out
+
+
+def test_check_of_a_long_log_shows_how_far_it_got(
+    session: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentshell.cli import cmd_log
+    from agentshell.store import framing
+
+    with SessionManager.open_existing(session) as sm:
+        for i in range(200):
+            sm.append_buffered(sm_event(i))
+    size = (session / "events.log").stat().st_size
+    monkeypatch.setattr(framing, "PROGRESS_STEP", 1024)
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        cmd_log, "progress_line", lambda what: lambda done, total: calls.append((done, total))
+    )
+    code, out = run("check", str(session))
+    assert code == 0 and out.startswith("OK"), out
+    dones = [d for d, _ in calls]
+    assert len(calls) >= 3 and all(t == size for _, t in calls)
+    # one report a step at most (batch frames of the buffered appends span several)
+    assert dones[0] >= 1024 and all(b - a >= 1024 for a, b in itertools.pairwise(dones[:-1]))
+    assert dones[-2] < size and calls[-1] == (size, size)  # then "done", which clears it
+
+
+def sm_event(i: int) -> object:
+    from agentshell.core import events as ev
+
+    return ev.CommandExecuted(agent_id="coder", command=f"make test-{i}", exit_code=0)

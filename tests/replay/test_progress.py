@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from agentshell.cli import progress
 from agentshell.replay import timeline as timeline_mod
 from agentshell.replay.timeline import Timeline
 from tests.replay.sessions import write_session
@@ -40,12 +41,10 @@ def test_short_recording_reports_only_the_end(tmp_path: Path) -> None:
 def test_replay_command_draws_one_progress_line_on_a_terminal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from agentshell.cli import cmd_replay
-
-    monkeypatch.setattr(cmd_replay.sys.stderr, "isatty", lambda: False)
-    assert cmd_replay._progress_line() is None  # pipes and logs get no progress line
-    monkeypatch.setattr(cmd_replay.sys.stderr, "isatty", lambda: True)
-    show = cmd_replay._progress_line()
+    monkeypatch.setattr(progress.sys.stderr, "isatty", lambda: False)
+    assert progress.progress_line("reading the recording") is None  # pipes and logs: none
+    monkeypatch.setattr(progress.sys.stderr, "isatty", lambda: True)
+    show = progress.progress_line("reading the recording")
     assert show is not None
     show(25 << 20, 100 << 20)
     show(50 << 20, 100 << 20)
