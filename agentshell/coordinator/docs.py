@@ -52,7 +52,7 @@ class DocsMixin(ApprovalsMixin):
             docs: dict[str, ot.OTServerDoc] = {}
             broken: set[str] = set()
             if known:
-                for e in self.session.iter_events():
+                for e in self.session.iter_events(types=("doc_op",)):
                     if not isinstance(e, ev.DocOp) or e.doc not in known or e.doc in broken:
                         continue
                     sd = docs.setdefault(e.doc, ot.OTServerDoc())

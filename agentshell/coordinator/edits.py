@@ -127,11 +127,21 @@ class EditsMixin(DocsMixin):
         if c is None or len(c.edit_ids) < 2 or len(c.ranges) < 2:
             return None
         cache = self._edit_event_cache
-        missing = [i for i in c.edit_ids if i not in cache]
+        missing = {i for i in c.edit_ids if i not in cache}
         if missing:
-            for e in self.session.iter_events(after_seq=max(0, c.seq - 100_000)):
+            # read from the first of the edits when the state still knows its seq
+            # (the log is read from near there), else from well before the conflict
+            edits = self.session.state["file_edits"].get(c.file_path, [])
+            seqs = [x.seq for x in edits if x.edit_id in missing]
+            after = min(seqs) - 1 if len(seqs) == len(missing) else max(0, c.seq - 100_000)
+            for e in self.session.iter_events(after_seq=after, types=("file_edited",)):
+                if e.seq > c.seq:
+                    break  # a conflict is detected after both of its edits
                 if isinstance(e, ev.FileEdited) and e.event_id in missing:
                     cache[e.event_id] = e
+                    missing.discard(e.event_id)
+                    if not missing:
+                        break
         sides: list[tuple[str, tuple[str, ...], int]] = []
         for edit_id, rng in zip(c.edit_ids[:2], c.ranges[:2], strict=True):
             fe = cache.get(edit_id)

@@ -25,7 +25,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ from agentshell.store.snapshots import (
     iter_good_snapshots,
     write_snapshot,
 )
+from agentshell.store.tail import records_after_seq
 
 LOG_NAME = "events.log"
 SNAPSHOT_DIR = "snapshots"
@@ -427,9 +428,15 @@ class SessionManager:
 
     # -------------------------------------------------------------- reading
 
-    def iter_events(self, after_seq: int = 0) -> Iterator[ev.Event]:
-        """The stored (durable) events with seq > ``after_seq``, in order."""
-        yield from read_events(self.log_path, after_seq)
+    def iter_events(
+        self, after_seq: int = 0, types: Collection[str] | None = None
+    ) -> Iterator[ev.Event]:
+        """The stored (durable) events with seq > ``after_seq``, in order (only those
+        of ``types``, event type names, when given). Reading starts near
+        ``after_seq``: the events after a recent seq come without reading the log
+        from its start."""
+        anchor = self._log.last_frame[0] if self._log.size else None
+        yield from read_events(self.log_path, after_seq, types=types, anchor=anchor)
 
     # ------------------------------------------------------------- lifecycle
 
@@ -475,12 +482,29 @@ def _no_gc() -> Iterator[None]:
 
 
 def read_events(
-    log_path: Path, after_seq: int = 0, result: ScanResult | None = None
+    log_path: Path,
+    after_seq: int = 0,
+    result: ScanResult | None = None,
+    types: Collection[str] | None = None,
+    *,
+    anchor: int | None = None,
 ) -> Iterator[ev.Event]:
-    """Events of the log file at ``log_path`` (read-only; a torn tail just ends it)."""
+    """Events of the log file at ``log_path`` with seq > ``after_seq`` (read-only; a
+    torn tail just ends it), only those of ``types`` when given (the others are not
+    turned into events).
+
+    With ``after_seq`` and ``anchor`` (the offset of the writer's last frame)
+    reading starts near that event, not at byte 0
+    (:func:`agentshell.store.tail.records_after_seq`; ``result`` then counts from
+    there)."""
     if not log_path.is_file():
         raise SessionNotFoundError(f"no event log at {log_path}")
-    data = log_path.read_bytes()
-    for rec in iter_records(data, str(log_path), result):
-        if rec["s"] > after_seq:
+    if after_seq > 0:
+        records: Iterable[dict[str, Any]] = records_after_seq(
+            log_path, after_seq, result, anchor=anchor
+        )
+    else:
+        records = iter_records(log_path.read_bytes(), str(log_path), result)
+    for rec in records:
+        if types is None or rec["t"] in types:
             yield ev.event_from_record(rec)

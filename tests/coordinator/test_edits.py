@@ -81,6 +81,33 @@ async def test_the_edit_cache_keeps_only_the_newest(
     assert two.conflict_sides(c.conflict_id) == want  # read back from the log
 
 
+async def test_a_cache_miss_reads_the_log_from_the_first_edit_on(
+    two: Coordinator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(30):  # history before the edits that a read need not go through
+        await two.report_edit("a", f"old{i}.py", BASE, change(range(1, 2)))
+    first, _ = await two.report_edit("a", "f.py", BASE, change(range(2, 5)))
+    _, (c,) = await two.report_edit("b", "f.py", BASE, change(range(4, 6), "other"))
+    await two.report_edit("a", "later.py", BASE, change(range(1, 2)))
+    two._edit_event_cache.clear()
+    reads: list[tuple[int, object]] = []
+    real = two.session.iter_events
+
+    def iter_events(after_seq: int = 0, types: object = None) -> object:
+        reads.append((after_seq, types))
+        return real(after_seq, types)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(two.session, "iter_events", iter_events)
+    want = ("a", ("changed 2", "changed 3", "changed 4"), "b", ("other 4", "other 5"), 2, 4)
+    assert two.conflict_sides(c.conflict_id) == want
+    assert reads == [(first.seq - 1, ("file_edited",))]
+    # the first edit no longer among the file's recent edits: from well before it
+    monkeypatch.setitem(two.session.state["file_edits"], "f.py", [])
+    two._edit_event_cache.clear()
+    assert two.conflict_sides(c.conflict_id) == want
+    assert reads[-1] == (0, ("file_edited",))
+
+
 async def test_touching_ranges_conflict(two: Coordinator) -> None:
     await two.report_edit("a", "f.py", BASE, change(range(2, 4)))
     _, conflicts = await two.report_edit("b", "f.py", BASE, change(range(4, 5), "other"))

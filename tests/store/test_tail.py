@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+
+import pytest
 
 from agentshell import SessionManager
 from agentshell.core import events as ev
-from agentshell.store.framing import chain_start, encode_record
+from agentshell.store.framing import (
+    BATCH_FLAG,
+    ScanResult,
+    chain_start,
+    encode_record,
+    iter_records,
+)
 from agentshell.store.session import read_events
-from agentshell.store.tail import read_recent_events
+from agentshell.store.tail import SEEK_WINDOW, read_recent_events, records_after_seq, seek_seq
 
 
 def make_session(tmp_path: Path, n: int = 400) -> Path:
@@ -111,3 +120,89 @@ def test_no_frame_boundary_in_the_window_grows_it(tmp_path: Path) -> None:
     sm.close()
     got = read_recent_events(sm.log_path, 1, window=1000)
     assert seqs(got) == [big.seq]
+
+
+# ------------------------------------------------------- events after a seq number
+
+
+def frame_starts(data: bytes) -> list[int]:
+    """Where each frame of a whole log starts."""
+    starts, pos = [], 0
+    while pos < len(data):
+        starts.append(pos)
+        pos += 8 + (int.from_bytes(data[pos : pos + 4], "big") & ~BATCH_FLAG)
+    return starts
+
+
+def test_events_after_any_seq_match_a_full_read(tmp_path: Path) -> None:
+    log = make_session(tmp_path, n=1500)
+    everything = list(read_events(log))
+    last = everything[-1].seq
+    anchor = frame_starts(log.read_bytes())[-1]
+    for after in [1, 2, 57, last // 3, last // 2, last - 40, last - 1, last, last + 5]:
+        for window in (64, 700, 4096, SEEK_WINDOW):
+            result = ScanResult()
+            got = list(records_after_seq(log, after, result, anchor=anchor, window=window))
+            assert [r["s"] for r in got] == [e.seq for e in everything if e.seq > after]
+            # well past the log's first half, read from near the first of them, not
+            # from byte 0: the records read before it fit in a window and a batch frame
+            skipped = result.count - len(got)
+            assert after < last * 3 // 4 or skipped <= window // 20 + 40, (after, window, skipped)
+        assert list(read_events(log, after)) == [e for e in everything if e.seq > after]
+        assert list(read_events(log, after, anchor=anchor)) == list(read_events(log, after))
+
+
+def test_the_seek_lands_near_the_wanted_record(tmp_path: Path) -> None:
+    log = make_session(tmp_path, n=3000)
+    data = log.read_bytes()
+    size = len(data)
+    frame_of: dict[int, int] = {}  # seq -> where its frame starts (batch frames hold several)
+    starts = frame_starts(data)
+    for a, b in itertools.pairwise([*starts, size]):
+        for rec in iter_records(data[a:b], base=a):
+            frame_of[rec["s"]] = a
+    biggest = max(b - a for a, b in itertools.pairwise([*starts, size]))
+    with open(log, "rb") as f:
+        for seq in [5, 400, 1777, max(frame_of)]:
+            at = seek_seq(f, size, str(log), seq, window=1024)
+            assert at in starts  # a real frame boundary
+            assert at <= frame_of[seq]  # at or before the record's own frame
+            assert frame_of[seq] - at <= 1024 + biggest, (seq, at, frame_of[seq])
+
+
+@pytest.mark.parametrize("after_copy", [0, 30])
+def test_frames_copied_into_output_do_not_mislead_the_seek(tmp_path: Path, after_copy: int) -> None:
+    # the log shown in one of its own terminals, again and again: copies of its real
+    # frames (consecutive seqs, good checksums) inside terminal_output records, long
+    # enough for a probe's window to start and end inside one. When the last record
+    # is such a copy, from inside it frames chain and seqs run on to the very end
+    # (only the anchor tells); else they chain on into the real frames after it
+    # (only the jump in seqs tells).
+    sm = SessionManager("s", tmp_path)
+    for i in range(120 + after_copy):
+        sm.append(ev.CommandExecuted(command=f"cmd {i}"))
+        if i % 30 == 29 and i < 120:
+            sm.append(ev.TerminalOutput(terminal="main", data=sm.log_path.read_bytes()))
+    anchor = sm._log.last_frame[0]
+    log = sm.log_path
+    data = log.read_bytes()
+    everything = list(read_events(log))
+    fooled = 0
+    for after in range(1, everything[-1].seq + 1, 3):
+        for window in (256, 1024):
+            got = [r["s"] for r in records_after_seq(log, after, anchor=anchor, window=window)]
+            assert got == [e.seq for e in everything if e.seq > after], (after, window)
+            with open(log, "rb") as f:
+                at = seek_seq(f, len(data), str(log), after + 1, window)
+            fooled += data.find(data[at : at + 64]) < at  # the bytes at `at` are a copy
+        assert [e.seq for e in sm.iter_events(after)] == [e.seq for e in everything[after:]]
+    sm.close()
+    assert fooled  # the bisection did land in copies: the check after it was needed
+
+
+def test_types_are_filtered_before_events_are_made(tmp_path: Path) -> None:
+    log = make_session(tmp_path)
+    everything = list(read_events(log))
+    got = list(read_events(log, 10, types=("command_executed",)))
+    assert got == [e for e in everything if e.seq > 10 and e.event_type == "command_executed"]
+    assert got and all(isinstance(e, ev.CommandExecuted) for e in got)
