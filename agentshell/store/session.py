@@ -435,8 +435,13 @@ class SessionManager:
         of ``types``, event type names, when given). Reading starts near
         ``after_seq``: the events after a recent seq come without reading the log
         from its start."""
-        anchor = self._log.last_frame[0] if self._log.size else None
-        yield from read_events(self.log_path, after_seq, types=types, anchor=anchor)
+        yield from read_events(self.log_path, after_seq, types=types, anchor=self.last_frame_at)
+
+    @property
+    def last_frame_at(self) -> int | None:
+        """The file offset of the last frame written to the log (None while empty):
+        a frame boundary readers starting mid-file can trust."""
+        return self._log.last_frame[0] if self._log.size else None
 
     # ------------------------------------------------------------- lifecycle
 

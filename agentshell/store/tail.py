@@ -51,6 +51,7 @@ def read_recent_events(
     window: int = TAIL_WINDOW,
     max_bytes: int = TAIL_MAX,
     result: ScanResult | None = None,
+    anchor: int | None = None,
 ) -> list[ev.Event]:
     """The last ``limit`` events of the log at ``log_path`` whose record ``keep``
     accepts (all when None), oldest first, with those ``also`` accepts among them
@@ -60,7 +61,9 @@ def read_recent_events(
     ``limit`` kept events, those are returned. A frame being written at the end is
     left out (``result``, when given, says so: ``result.torn``); corruption inside
     the window raises :class:`~agentshell.core.errors.LogCorruptionError` as a full
-    read does.
+    read does. ``anchor``, the offset of a frame known to be real (the writer's
+    last), rules out a start inside a last record that holds copied frames: the
+    chain from a start must pass through it (else the window grows).
     """
     if limit <= 0:
         return []
@@ -71,6 +74,8 @@ def read_recent_events(
             f.seek(start)
             data = memoryview(f.read(size - start))
             found = _records_from(data, start, str(log_path), result or ScanResult())
+            if found and anchor is not None and not _reaches(data, start, found[0], anchor):
+                found = None  # inside a copy: no real boundary in this window
             records = None if found is None else found[1]
             last = start == 0 or window >= max_bytes
             if records is not None:
@@ -133,13 +138,7 @@ def _runs_on(data: bytes, base: int, path: str, after_seq: int, anchor: int | No
     """Whether the frames of ``data`` (the log from byte ``base`` to its end) chain
     through ``anchor`` and their records decode with consecutive seqs, the first
     at most ``after_seq + 1``."""
-    if anchor is None or anchor < base:
-        return False
-    mv = memoryview(data)
-    pos, n = 0, len(mv)
-    while pos + HEADER_SIZE <= n and base + pos < anchor:
-        pos += HEADER_SIZE + (HEADER.unpack_from(mv, pos)[0] & ~BATCH_FLAG)
-    if base + pos != anchor:
+    if anchor is None or not _reaches(data, base, base, anchor):
         return False
     expected = None
     try:
@@ -154,6 +153,16 @@ def _runs_on(data: bytes, base: int, path: str, after_seq: int, anchor: int | No
     except LogCorruptionError:
         return False
     return expected is not None
+
+
+def _reaches(data: bytes | memoryview, base: int, start: int, anchor: int) -> bool:
+    """Whether frames hopped by their lengths from file offset ``start`` (in ``data``,
+    the log from byte ``base``) land on file offset ``anchor``."""
+    mv = memoryview(data)
+    pos, n = start - base, len(mv)
+    while pos + HEADER_SIZE <= n and base + pos < anchor:
+        pos += HEADER_SIZE + (HEADER.unpack_from(mv, pos)[0] & ~BATCH_FLAG)
+    return base + pos == anchor
 
 
 def seek_seq(f: BinaryIO, size: int, path: str, seq: int, window: int = SEEK_WINDOW) -> int:

@@ -78,7 +78,9 @@ class CoordinatorBackend:
             )
 
         try:
-            return read_recent_events(session.log_path, limit, shown, also=edit)
+            return read_recent_events(
+                session.log_path, limit, shown, also=edit, anchor=session.last_frame_at
+            )
         except Exception:
             return list(self._recent)[-limit:]
 

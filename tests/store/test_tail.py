@@ -206,3 +206,20 @@ def test_types_are_filtered_before_events_are_made(tmp_path: Path) -> None:
     got = list(read_events(log, 10, types=("command_executed",)))
     assert got == [e for e in everything if e.seq > 10 and e.event_type == "command_executed"]
     assert got and all(isinstance(e, ev.CommandExecuted) for e in got)
+
+
+def test_the_anchor_keeps_the_tail_out_of_a_copy_in_the_last_record(tmp_path: Path) -> None:
+    sm = SessionManager("s", tmp_path)
+    for i in range(200):
+        sm.append_buffered(ev.CommandExecuted(command=f"cmd {i}"))
+    sm.flush()
+    last = sm.append(ev.TerminalOutput(terminal="main", data=sm.log_path.read_bytes()))
+    anchor = sm.last_frame_at
+    sm.close()
+    everything = list(read_events(sm.log_path))
+    assert everything[-1] == last
+    # the window starts inside the copy: without the anchor its frames pass for the log
+    fooled = read_recent_events(sm.log_path, 5, window=4096)
+    assert last.seq not in seqs(fooled)
+    got = read_recent_events(sm.log_path, 5, window=4096, anchor=anchor)
+    assert got == everything[-5:]
