@@ -270,7 +270,7 @@ class AgentShellApp(App[None]):
         }
         for pane in self.query_one(TerminalGrid).panes:
             tinfo = state["terminals"].get(pane.terminal_name)
-            pane.set_exited(tinfo is not None and not tinfo.open, restarts=self.TYPING)
+            pane.set_exited(tinfo is not None and not tinfo.open, interactive=self.TYPING)
             who, what = running.get(pane.terminal_name, ("", ""))
             draft = state["docs"].get(f"draft:{pane.terminal_name}")
             if not who and draft is not None and draft.text:

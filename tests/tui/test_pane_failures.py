@@ -33,6 +33,7 @@ async def test_a_pane_says_its_shell_exited(app: AgentShellApp, backend: FakeBac
         pane = app.query_one(TerminalGrid).pane("main")
         assert pane is not None
         await until(lambda: "idle" in str(pane.border_title))
+        assert "enter/click to type" in str(pane.border_subtitle)
         backend.emit(ev.TerminalClosed(terminal="main", reason="shell exited", timestamp=T0))
         await until(lambda: "shell exited" in str(pane.border_title))
         assert "starts a new one" in str(pane.border_subtitle)
@@ -40,12 +41,14 @@ async def test_a_pane_says_its_shell_exited(app: AgentShellApp, backend: FakeBac
         await until(lambda: "shell exited" not in str(pane.border_title))
 
 
-async def test_a_replay_pane_does_not_offer_a_new_shell(backend: FakeBackend) -> None:
+async def test_a_replay_pane_offers_neither_typing_nor_a_new_shell(backend: FakeBackend) -> None:
     app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
     app.TYPING = False  # as the replay app (its panes only show a record)
     async with app.run_test(size=SIZE):
         pane = app.query_one(TerminalGrid).pane("main")
         assert pane is not None
+        # idle, without "enter/click to type" (once the first state refresh is in)
+        await until(lambda: str(pane.border_subtitle) == "idle")
         backend.emit(ev.TerminalClosed(terminal="main", reason="shell exited", timestamp=T0))
         await until(lambda: "shell exited" in str(pane.border_title))
         assert str(pane.border_subtitle) == "shell exited"

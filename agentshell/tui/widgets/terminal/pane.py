@@ -87,7 +87,7 @@ class TerminalPane(ScrollView, can_focus=True):
         self._icon = "⚙"
         #: The shell has exited (the next key typed here starts a new one).
         self._exited = False
-        self._restarts = True
+        self._interactive = True  # keys typed here reach the shell (not in a replay)
         self.repaints = 0
         self.border_title = safe(name)
         listener = getattr(terminal, "add_listener", None)
@@ -370,11 +370,12 @@ class TerminalPane(ScrollView, can_focus=True):
             self._agent, self._activity, self._icon = who, what, icon
             self._update_titles()
 
-    def set_exited(self, exited: bool, *, restarts: bool = True) -> None:
-        """Whether this terminal's shell has exited (``exit``, a crash); ``restarts``:
-        a key typed here starts a new one (not in a replay)."""
-        if (exited, restarts) != (self._exited, self._restarts):
-            self._exited, self._restarts = exited, restarts
+    def set_exited(self, exited: bool, *, interactive: bool = True) -> None:
+        """Whether this terminal's shell has exited (``exit``, a crash);
+        ``interactive``: keys typed here reach the shell, and after an exit start a
+        new one (not in a replay)."""
+        if (exited, interactive) != (self._exited, self._interactive):
+            self._exited, self._interactive = exited, interactive
             self._update_titles()
 
     @property
@@ -391,7 +392,7 @@ class TerminalPane(ScrollView, can_focus=True):
         name = self.terminal_name
         if self._exited and marker != "agent":
             self.border_title = safe(f"{name} · shell exited")
-            if not self._restarts:
+            if not self._interactive:
                 self.border_subtitle = "shell exited"
             elif marker == "human":
                 self.border_subtitle = (
@@ -407,7 +408,7 @@ class TerminalPane(ScrollView, can_focus=True):
             self.border_subtitle = safe(f"{self._icon} {self._agent} {self._activity}")
         else:
             self.border_title = safe(f"{name} · idle")
-            self.border_subtitle = "idle · enter/click to type"
+            self.border_subtitle = "idle · enter/click to type" if self._interactive else "idle"
 
     def on_focus(self) -> None:
         self._row_cache.clear()
