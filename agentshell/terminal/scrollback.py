@@ -67,6 +67,12 @@ class Scrollback:
     def __bool__(self) -> bool:
         return bool(self._rows)
 
+    @property
+    def newest(self) -> object:
+        """The newest stored entry as it is held (not turned into a Line, a lazy block
+        not emulated): another object here means the rows moved on. None if empty."""
+        return self._rows[-1] if self._rows else None
+
     def push(self, cells: list[Cell]) -> None:
         self._rows.append(cells)
 

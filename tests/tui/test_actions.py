@@ -549,3 +549,34 @@ async def test_a_shorter_screen_swapped_in_is_shown_not_scrolled_past(
         term.feed(b"")  # tell the pane, as ReplayTerminal.show does
         await until(lambda: "REOPENED-PROMPT$" in app.export_screenshot())
         assert pane.scroll_offset.y <= pane.max_scroll_y
+
+
+async def test_scrollback_rows_above_a_short_screen_follow_it() -> None:
+    """A recording shorter than its pane shows the newest scrollback rows above the
+    screen. With the scrollback full, its length stays while its rows move on (more
+    output, or replay swapping in the screen of another moment): those rows must be
+    redrawn too, not only the screen's (they kept showing the old moment)."""
+    from agentshell.terminal.emulator import Emulator
+    from tests.tui.fakes import RecordedTerminal
+
+    short = RecordedTerminal("main", b"", columns=80, lines=8)
+    short.resizable = False  # as a replayed terminal: the recording's size stays
+    short.emulator = Emulator(80, 8, scrollback=40)
+    backend = FakeBackend({"main": short})
+    backend.emit(ev.TerminalOpened(terminal="main", cwd="/w", timestamp=T0))
+    app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
+    async with app.run_test(size=SIZE):
+        pane = app.query_one(TerminalGrid).current
+        assert pane is not None
+        short.feed(b"".join(b"first-%d\r\n" % i for i in range(100)))
+        await until(lambda: "first-99" in app.export_screenshot())
+        assert pane.size.height > 8 + 2 and "first-90" in app.export_screenshot()
+        short.feed(b"".join(b"second-%d\r\n" % i for i in range(100)))  # scrollback stays full
+        await until(lambda: "second-99" in app.export_screenshot())
+        await until(lambda: "first-" not in app.export_screenshot(), timeout=3)
+        later = Emulator(80, 8, scrollback=40)
+        later.feed(b"".join(b"third-%d\r\n" % i for i in range(100)))
+        short.emulator = later
+        short.feed(b"")  # tell the pane, as ReplayTerminal.show does
+        await until(lambda: "third-99" in app.export_screenshot())
+        await until(lambda: "second-" not in app.export_screenshot(), timeout=3)

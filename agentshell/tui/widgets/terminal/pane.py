@@ -39,6 +39,16 @@ def _history(emulator: Any) -> Any:
     return h if h is not None else ()
 
 
+def _newest_row(emulator: Any) -> Any:
+    """The newest scrollback entry, read without rendering it (see
+    :attr:`Scrollback.newest`: a lazy block of a flood stays unemulated)."""
+    h = _history(emulator)
+    newest = getattr(h, "newest", None)
+    if newest is not None:
+        return newest
+    return h[len(h) - 1] if len(h) else None
+
+
 #: How long a pane's size must hold before its terminal follows (seconds).
 RESIZE_SETTLE = 0.06
 
@@ -77,6 +87,10 @@ class TerminalPane(ScrollView, can_focus=True):
         self._cursor: tuple[int, int, bool] = (-1, -1, False)
         self._frame: Any = None
         self._hist_len = 0
+        #: The newest scrollback row at the last repaint: when another one is newest
+        #: at an unchanged length (a full scrollback moving on, another screen
+        #: swapped in), every scrollback row in view may have changed.
+        self._newest_row: Any = None
         self._follow = True
         self._auto_scrolling = False  # a scroll of ours, not the operator's
         self._sized = False  # the terminal got this pane's size once
@@ -198,6 +212,9 @@ class TerminalPane(ScrollView, can_focus=True):
         # full-screen programs (vim, less) own the alternate screen: no scrollback then
         hist_len = 0 if getattr(em, "alternate_screen", False) else len(_history(em))
         self._hist_len = hist_len
+        newest = _newest_row(em) if hist_len else None
+        history_moved = newest is not self._newest_row
+        self._newest_row = newest
         cursor = (frame.cursor[0], frame.cursor[1], bool(frame.cursor_visible))
         old_cursor = self._cursor
         self._cursor = cursor
@@ -236,6 +253,8 @@ class TerminalPane(ScrollView, can_focus=True):
         # ``refresh_lines`` takes a line of the virtual content (it subtracts the
         # scroll offset itself): the screen's row r is line hist_len + r
         top = int(self.scroll_offset.y)
+        if history_moved and top < hist_len:
+            self.refresh_lines(top, min(hist_len, top + self.size.height) - top)
         for r in rows:
             y = hist_len + r
             if top <= y < top + self.size.height:
