@@ -210,9 +210,9 @@ def _first_boundary(
 def _records_from(
     data: memoryview, base: int, path: str, result: ScanResult
 ) -> tuple[int, list[dict[str, Any]]] | None:
-    """``(offset, records)``: every record of ``data`` (the log from byte ``base``,
-    to its end or cut anywhere) from the first frame boundary in it, at ``base +
-    offset``; None when no boundary is found.
+    """``(start, records)``: every record of ``data`` (the log from byte ``base``,
+    to its end or cut anywhere) from the first frame boundary in it, at file offset
+    ``start``; None when no boundary is found.
 
     A start is taken only when the records from it carry consecutive sequence
     numbers: frames copied into a record (a log file shown in a terminal) could
