@@ -34,6 +34,11 @@ from agentshell.tui.widgets.log.event_log import EventLogView
 
 READ_ONLY = "replay is read-only: nothing can be decided or typed here"
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+#: A seek forward through more recorded terminal output than this (about half a
+#: second of feeding emulators) goes in steps of SEEK_STEP_BYTES: between steps the
+#: app draws and takes keys, and the title says how far the seek got.
+LONG_SEEK_BYTES = 24 << 20
+SEEK_STEP_BYTES = 4 << 20
 
 
 class ReadOnlyError(RuntimeError):
@@ -250,6 +255,9 @@ class ReplayApp(AgentShellApp):
         self.playing = autoplay
         self.idle_limit = idle_limit
         self.pos = -1
+        #: Where a long seek in steps is going (None when none is under way).
+        self._seek_target: int | None = None
+        self._seek_from = 0
         self.play_time = timeline.time_of(self.start_pos)
         self._last_tick = 0.0
         self._replay_ready = False
@@ -275,9 +283,21 @@ class ReplayApp(AgentShellApp):
     # ------------------------------------------------------------------ player
 
     def seek(self, pos: int) -> None:
-        """Show position ``pos`` (clamped to the replayed range)."""
+        """Show position ``pos`` (clamped to the replayed range). A long way forward
+        goes in steps (:data:`LONG_SEEK_BYTES`); :attr:`seeking` meanwhile."""
         pos = max(self.start_pos, min(pos, self.stop_pos))
-        if pos == self.pos:
+        tl = self.timeline
+        stepped = self._seek_target is not None
+        if stepped:
+            if pos > tl.position:  # further on (or back, but still ahead): go there
+                self._seek_target = pos
+                return
+            self._seek_target = None  # back past the steps made: an ordinary seek
+        if pos == self.pos and not stepped:  # (the steps moved the timeline on)
+            return
+        if pos > tl.position and tl.seek_cost(pos) > LONG_SEEK_BYTES:
+            self._seek_target, self._seek_from = pos, tl.position
+            self._seek_step()
             return
         old = self.pos
         self.replay.move(pos)
@@ -289,6 +309,35 @@ class ReplayApp(AgentShellApp):
             self._maybe_refresh()
             self._update_scrubber()
 
+    @property
+    def seeking(self) -> bool:
+        """A long seek is under way (in steps)."""
+        return self._seek_target is not None
+
+    def _seek_step(self) -> None:
+        """One step of a long seek: feed the next :data:`SEEK_STEP_BYTES` of output
+        (the panes show the result at the end), say how far it got, and let the app
+        draw and take keys before the next step."""
+        target = self._seek_target
+        if target is None:
+            return
+        tl = self.timeline
+        nxt = min(target, tl.position_after_output(tl.position, SEEK_STEP_BYTES))
+        if nxt >= target:
+            self._seek_target = None
+            self.seek(target)
+            self._update_scrubber()
+            return
+        tl.seek(nxt)
+        total = tl.output_bytes(self._seek_from, target)
+        done = tl.output_bytes(self._seek_from, nxt)
+        self.sub_title = (
+            f"seeking: {done * 100 // max(1, total)}% of {total / 1e6:,.0f} MB of terminal output"
+        )
+        if self._replay_ready:
+            self.query_one(Scrubber).update_position(nxt, self.playing, self.speed)
+        self.set_timer(0.005, self._seek_step)
+
     def _log_moved(self, old: int, new: int) -> None:
         view = self.query_one(EventLogView)
         if 0 <= old < new and new - old <= 2000:
@@ -299,6 +348,8 @@ class ReplayApp(AgentShellApp):
         view.add_events(self.replay.recent_events(500))
 
     def _update_scrubber(self) -> None:
+        if self._seek_target is not None:
+            return  # the seek's steps say where it is
         self.query_one(Scrubber).update_position(self.pos, self.playing, self.speed)
         state = "playing" if self.playing else "paused"
         self.sub_title = f"{state} x{self.speed:g} · {self.timeline.session_dir}"
@@ -306,7 +357,7 @@ class ReplayApp(AgentShellApp):
     def _play_tick(self) -> None:
         now = time.monotonic()
         dt, self._last_tick = now - self._last_tick, now
-        if not self.playing:
+        if not self.playing or self._seek_target is not None:
             return
         if self.pos >= self.stop_pos:
             self.playing = False

@@ -114,6 +114,8 @@ class TerminalTrack:
     size: tuple[int, int] = DEFAULT_SIZE
     #: Where in the track its resets are (ascending).
     resets: list[int] = field(default_factory=list)
+    #: ``output_before[j]``: bytes of output in the track's first ``j`` events.
+    output_before: array[int] = field(default_factory=lambda: array("q", [0]))
 
     def add(self, i: int, kind: str, value: Any) -> None:
         if kind == "reset":
@@ -121,6 +123,7 @@ class TerminalTrack:
         self.index.append(i)
         self.kinds.append(kind)
         self.values.append(value)
+        self.output_before.append(self.output_before[-1] + (len(value) if kind == "output" else 0))
 
 
 @dataclass(slots=True)
@@ -178,6 +181,10 @@ class Timeline:
         self.seqs = array("q")
         self.markers: list[Marker] = []
         self.tracks: dict[str, TerminalTrack] = {}
+        #: Per terminal_output record, in log order: its position and the output
+        #: recorded up to and with it, all terminals (for :meth:`output_bytes`).
+        self._out_pos = array("q")
+        self._out_end = array("q")
         #: Why the index ends before the end of the file ("" when it reads to the end).
         self.stopped = ""
         self._scan(progress)
@@ -295,7 +302,10 @@ class Timeline:
                 # opened event fills in below
                 opened_pending[name] = True
                 track.add(i, "reset", None)
-            track.add(i, "output", p["data"])
+            data = p["data"]
+            track.add(i, "output", data)
+            self._out_pos.append(i)
+            self._out_end.append((self._out_end[-1] if self._out_end else 0) + len(data))
         elif t == "terminal_opened":
             size = (int(p.get("columns", 80)), int(p.get("lines", 24)))
             track.size = size
@@ -358,6 +368,21 @@ class Timeline:
     def position_of_seq(self, seq: int) -> int:
         """The position just after the event with sequence number ``seq``."""
         return bisect.bisect_right(self.seqs, seq)
+
+    def output_bytes(self, start: int, stop: int) -> int:
+        """Bytes of terminal output recorded in positions ``start..stop-1`` (all
+        terminals): what a seek from ``start`` to ``stop`` may have to feed."""
+        return self._output_before(stop) - self._output_before(start)
+
+    def position_after_output(self, start: int, nbytes: int) -> int:
+        """The first position by which ``nbytes`` more of terminal output than up to
+        ``start`` are recorded (the end when the recording holds less)."""
+        j = bisect.bisect_left(self._out_end, self._output_before(start) + nbytes)
+        return len(self) if j >= len(self._out_end) else self._out_pos[j] + 1
+
+    def _output_before(self, pos: int) -> int:
+        j = bisect.bisect_left(self._out_pos, pos)
+        return self._out_end[j - 1] if j > 0 else 0
 
     def next_marker(self, pos: int) -> Marker | None:
         for m in self.markers:
@@ -438,25 +463,49 @@ class Timeline:
         out: dict[str, Emulator] = {}
         for name, track in self.tracks.items():
             k = bisect.bisect_left(track.index, target)  # events before target
-            screen = self._screens.get(name)
             keyframes = self._keyframes.setdefault(name, _Keyframes())
-            # the nearest starting points at or before k: a keyframe, a reset
-            i = keyframes.at_or_before(k)
-            kf = keyframes.applied[i] if i >= 0 else -1
-            r = bisect.bisect_right(track.resets, k - 1) - 1
-            reset = track.resets[r] if r >= 0 else 0
-            now = -1 if screen is None or screen.applied > k else screen.applied
-            if max(kf, reset) > now:  # start over from there (nearer than going on)
-                if kf > reset:
-                    screen = _Screen(keyframes.emulators[i].clone(), kf)
-                else:
-                    screen = _Screen(_new_emulator(track.size), reset)
+            start, i = self._start(name, track, k)
+            if start == "keyframe":
+                screen = _Screen(keyframes.emulators[i].clone(), keyframes.applied[i])
                 self._screens[name] = screen
-            assert screen is not None
+            elif start == "reset":
+                screen = self._screens[name] = _Screen(_new_emulator(track.size), i)
+            else:
+                screen = self._screens[name]
             _apply(track, screen, k, keyframes.keep)
             if k > 0 or screen.applied > 0:
                 out[name] = screen.emulator
         return out
+
+    def seek_cost(self, target: int) -> int:
+        """Bytes of output :meth:`seek` to ``target`` would feed emulators (from the
+        nearest keyframe, reset or the screens where they are)."""
+        cost = 0
+        for name, track in self.tracks.items():
+            k = bisect.bisect_left(track.index, target)
+            start, i = self._start(name, track, k)
+            if start == "keyframe":
+                i = self._keyframes[name].applied[i]
+            elif start == "here":
+                i = self._screens[name].applied
+            cost += track.output_before[k] - track.output_before[i]
+        return cost
+
+    def _start(self, name: str, track: TerminalTrack, k: int) -> tuple[str, int]:
+        """Where a screen of ``track`` with its first ``k`` events starts from: its
+        emulator as it is (``("here", 0)``), a copy of keyframe ``i``
+        (``("keyframe", i)``) or a new emulator at reset event ``i`` (``("reset",
+        i)``), whichever leaves the least to feed."""
+        screen = self._screens.get(name)
+        keyframes = self._keyframes.get(name)
+        i = keyframes.at_or_before(k) if keyframes is not None else -1
+        kf = keyframes.applied[i] if keyframes is not None and i >= 0 else -1
+        r = bisect.bisect_right(track.resets, k - 1) - 1
+        reset = track.resets[r] if r >= 0 else 0
+        now = -1 if screen is None or screen.applied > k else screen.applied
+        if max(kf, reset) <= now:
+            return "here", 0
+        return ("keyframe", i) if kf > reset else ("reset", reset)
 
 
 def _new_emulator(size: tuple[int, int] | None) -> Emulator:

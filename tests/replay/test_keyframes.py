@@ -139,3 +139,29 @@ def test_a_step_back_feeds_only_the_output_after_a_keyframe(
         assert sum(fed) <= len(tl.tracks) * (SPACING + biggest), (back, sum(fed), total)
         tl.seek(n)
     assert sum(fed) < total / 10
+
+
+def test_seek_cost_counts_what_a_seek_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sdir = record(tmp_path, seed=9)
+    monkeypatch.setattr(tl_mod, "KEYFRAME_BYTES", SPACING)
+    fed: list[int] = []
+    real_feed = Emulator.feed
+
+    def counting_feed(self: Emulator, data: bytes) -> None:
+        fed.append(len(data))
+        real_feed(self, data)
+
+    monkeypatch.setattr(Emulator, "feed", counting_feed)
+    tl = Timeline(sdir)
+    n = len(tl)
+    total = tl.output_bytes(0, n)
+    for target in (n, 3, n - 1, n // 2, n, 0, n):
+        cost = tl.seek_cost(target)
+        fed.clear()
+        tl.seek(target)
+        assert sum(fed) == cost, (target, sum(fed), cost)
+    assert tl.seek_cost(n) == 0  # there already
+    tl.seek(0)
+    assert 0 < tl.seek_cost(n) <= len(tl.tracks) * (SPACING + 64 * 1024) < total
