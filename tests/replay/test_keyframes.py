@@ -68,6 +68,20 @@ def record(data_dir: Path, seed: int = 5, events: int = 400) -> Path:
     return data_dir / "rec"
 
 
+@pytest.fixture
+def fed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every chunk fed to any emulator from now on."""
+    sizes: list[int] = []
+    real_feed = Emulator.feed
+
+    def counting_feed(self: Emulator, data: bytes) -> None:
+        sizes.append(len(data))
+        real_feed(self, data)
+
+    monkeypatch.setattr(Emulator, "feed", counting_feed)
+    return sizes
+
+
 def screens(tl: Timeline, pos: int) -> dict[str, object]:
     _, got = tl.seek(pos)
     return {name: state(em) for name, em in got.items()}
@@ -115,18 +129,10 @@ def test_seeks_from_keyframes_show_what_feeding_from_the_start_shows(
 
 
 def test_a_step_back_feeds_only_the_output_after_a_keyframe(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fed: list[int]
 ) -> None:
     sdir = record(tmp_path, seed=8)
     monkeypatch.setattr(tl_mod, "KEYFRAME_BYTES", SPACING)
-    fed: list[int] = []
-    real_feed = Emulator.feed
-
-    def counting_feed(self: Emulator, data: bytes) -> None:
-        fed.append(len(data))
-        real_feed(self, data)
-
-    monkeypatch.setattr(Emulator, "feed", counting_feed)
     tl = Timeline(sdir)
     n = len(tl)
     tl.seek(n)
@@ -142,18 +148,10 @@ def test_a_step_back_feeds_only_the_output_after_a_keyframe(
 
 
 def test_seek_cost_counts_what_a_seek_feeds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fed: list[int]
 ) -> None:
     sdir = record(tmp_path, seed=9)
     monkeypatch.setattr(tl_mod, "KEYFRAME_BYTES", SPACING)
-    fed: list[int] = []
-    real_feed = Emulator.feed
-
-    def counting_feed(self: Emulator, data: bytes) -> None:
-        fed.append(len(data))
-        real_feed(self, data)
-
-    monkeypatch.setattr(Emulator, "feed", counting_feed)
     tl = Timeline(sdir)
     n = len(tl)
     total = tl.output_bytes(0, n)

@@ -22,7 +22,7 @@ from agentshell.tui.screens.help import HelpScreen
 from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue
 from agentshell.tui.widgets.terminal.grid import TerminalGrid
-from tests.tui.fakes import T0, FakeBackend, FakeDoc
+from tests.tui.fakes import T0, FakeBackend, FakeDoc, RecordedTerminal
 
 SIZE = (160, 48)
 
@@ -508,17 +508,21 @@ async def test_footer_shows_only_live_keys_while_typing(app: AgentShellApp) -> N
         assert "leave" not in shown()
 
 
+def recording_app(columns: int, lines: int) -> tuple[RecordedTerminal, AgentShellApp]:
+    """An app showing one terminal at a recording's own size (as in a replay: the
+    pane's size does not resize it)."""
+    term = RecordedTerminal("main", b"", columns=columns, lines=lines)
+    term.resizable = False
+    backend = FakeBackend({"main": term})
+    backend.emit(ev.TerminalOpened(terminal="main", cwd="/w", timestamp=T0))
+    return term, AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
+
+
 async def test_a_screen_taller_than_its_pane_keeps_its_cursor_in_view() -> None:
     """Replay shows a recording at its own size, which may be taller than the pane:
     the view follows the cursor, so a fresh screen's first rows (the prompt) are not
     scrolled off to show blank rows at its bottom, and later output still shows."""
-    from tests.tui.fakes import RecordedTerminal
-
-    tall = RecordedTerminal("main", b"", columns=80, lines=60)
-    tall.resizable = False  # as a replayed terminal: the recording's size stays
-    backend = FakeBackend({"main": tall})
-    backend.emit(ev.TerminalOpened(terminal="main", cwd="/w", timestamp=T0))
-    app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
+    tall, app = recording_app(80, 60)
     async with app.run_test(size=SIZE):
         pane = app.query_one(TerminalGrid).current
         assert pane is not None
@@ -557,14 +561,9 @@ async def test_scrollback_rows_above_a_short_screen_follow_it() -> None:
     output, or replay swapping in the screen of another moment): those rows must be
     redrawn too, not only the screen's (they kept showing the old moment)."""
     from agentshell.terminal.emulator import Emulator
-    from tests.tui.fakes import RecordedTerminal
 
-    short = RecordedTerminal("main", b"", columns=80, lines=8)
-    short.resizable = False  # as a replayed terminal: the recording's size stays
+    short, app = recording_app(80, 8)
     short.emulator = Emulator(80, 8, scrollback=40)
-    backend = FakeBackend({"main": short})
-    backend.emit(ev.TerminalOpened(terminal="main", cwd="/w", timestamp=T0))
-    app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=False)
     async with app.run_test(size=SIZE):
         pane = app.query_one(TerminalGrid).current
         assert pane is not None
