@@ -3,7 +3,9 @@
 Opening reads ``events.log`` once, read-only, and keeps a light index: each
 record's byte offset and timestamp, the markers (approvals, rejections, conflicts)
 and, per terminal, its ``terminal_opened``/``terminal_resized``/``terminal_output``/
-``terminal_closed`` events (output bytes kept in memory). A torn or damaged end
+``terminal_closed`` events (output kept as views of the log, which is mapped into
+memory read-only, not read: only the pages a seek touches are resident, and they are
+the page cache's). A torn or damaged end
 stops the index at the last intact record (``Timeline.stopped`` says why): replay
 shows everything durable and never repairs the log.
 
@@ -32,6 +34,8 @@ maximum, so time never goes backwards even when producers' clocks disagree);
 from __future__ import annotations
 
 import bisect
+import mmap
+import os
 import zlib
 from array import array
 from collections.abc import Callable, Iterator
@@ -171,7 +175,14 @@ class Timeline:
             raise SessionNotFoundError(f"no session at {self.session_dir} (no {LOG_NAME} there)")
         self.session_name = self.session_dir.name
         self.checkpoint_every = max(1, checkpoint_every)
-        self.data = self.log_path.read_bytes()
+        # mapped, not read: the log's pages stay the page cache's, and recorded output
+        # is kept as views of them, not as copies (a 1 GB recording costs ~1 GB less)
+        with open(self.log_path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self.data: bytes | mmap.mmap = (
+                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+            )
+        self._view = memoryview(self.data)
         #: Per record: where its msgpack body starts and ends in the file (record
         #: frames hold one body, batch frames several); ``offsets`` has one more
         #: entry, the end of the last intact frame.
@@ -303,7 +314,13 @@ class Timeline:
                 opened_pending[name] = True
                 track.add(i, "reset", None)
             data = p["data"]
-            track.add(i, "output", data)
+            end = self.ends[i]
+            n = len(data)
+            view = self._view[end - n : end]
+            if view.tobytes() == data:  # the output's bytes end the record (as written)
+                track.add(i, "output", view)
+            else:
+                track.add(i, "output", data)
             self._out_pos.append(i)
             self._out_end.append((self._out_end[-1] if self._out_end else 0) + len(data))
         elif t == "terminal_opened":
@@ -401,7 +418,7 @@ class Timeline:
         if stop <= start:
             return iter(())
         # The bodies were verified by the index pass; one unpacker decodes them all.
-        mv = memoryview(self.data)
+        mv = self._view
         starts, ends = self.offsets, self.ends
         unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=0)
         unpacker.feed(b"".join([mv[starts[i] : ends[i]] for i in range(start, stop)]))

@@ -137,7 +137,12 @@ def test_a_step_back_feeds_only_the_output_after_a_keyframe(
     n = len(tl)
     tl.seek(n)
     total = sum(fed)
-    biggest = max(len(v) for t in tl.tracks.values() for v in t.values if isinstance(v, bytes))
+    biggest = max(
+        len(v)
+        for t in tl.tracks.values()
+        for kind, v in zip(t.kinds, t.values, strict=True)
+        if kind == "output"
+    )
     for back in (1, 7, 40):
         fed.clear()
         tl.seek(n - back)
@@ -163,3 +168,26 @@ def test_seek_cost_counts_what_a_seek_feeds(
     assert tl.seek_cost(n) == 0  # there already
     tl.seek(0)
     assert 0 < tl.seek_cost(n) <= len(tl.tracks) * (SPACING + 64 * 1024) < total
+
+
+def test_recorded_output_is_kept_as_views_of_the_mapped_log(tmp_path: Path) -> None:
+    from agentshell.store.framing import encode_record
+
+    sdir = record(tmp_path, events=30)
+    # a record laid out otherwise (its data not last): kept as the decoded copy
+    odd = ev.TerminalOutput(terminal="side", data=b"odd-layout\r\n", seq=10_000).to_record()
+    odd["p"] = {"data": odd["p"]["data"], "terminal": "side"}
+    with open(sdir / "events.log", "ab") as f:
+        f.write(encode_record(odd))
+    tl = Timeline(sdir)
+    outputs = [
+        v
+        for t in tl.tracks.values()
+        for kind, v in zip(t.kinds, t.values, strict=True)
+        if kind == "output"
+    ]
+    assert len(outputs) > 20
+    assert all(isinstance(v, memoryview) for v in outputs[:-1])  # no copies
+    assert outputs[-1] == b"odd-layout\r\n" and isinstance(outputs[-1], bytes)
+    _, got = tl.seek(len(tl))
+    assert "odd-layout" in "\n".join(got["side"].display)
