@@ -178,10 +178,12 @@ class Timeline:
         # mapped, not read: the log's pages stay the page cache's, and recorded output
         # is kept as views of them, not as copies (a 1 GB recording costs ~1 GB less)
         with open(self.log_path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            self.data: bytes | mmap.mmap = (
-                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-            )
+            self.data: bytes | mmap.mmap = b""
+            if os.fstat(f.fileno()).st_size:
+                try:
+                    self.data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError):  # a file system that cannot map files
+                    self.data = f.read()
         self._view = memoryview(self.data)
         #: Per record: where its msgpack body starts and ends in the file (record
         #: frames hold one body, batch frames several); ``offsets`` has one more

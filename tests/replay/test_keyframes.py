@@ -191,3 +191,18 @@ def test_recorded_output_is_kept_as_views_of_the_mapped_log(tmp_path: Path) -> N
     assert outputs[-1] == b"odd-layout\r\n" and isinstance(outputs[-1], bytes)
     _, got = tl.seek(len(tl))
     assert "odd-layout" in "\n".join(got["side"].display)
+
+
+def test_a_log_that_cannot_be_mapped_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sdir = record(tmp_path, events=30)
+    mapped = Timeline(sdir)
+
+    def no_mmap(*args: object, **kwargs: object) -> None:
+        raise OSError(19, "No such device")
+
+    monkeypatch.setattr(tl_mod.mmap, "mmap", no_mmap)
+    read = Timeline(sdir)
+    assert isinstance(read.data, bytes) and len(read) == len(mapped)
+    assert screens(read, len(read)) == screens(mapped, len(mapped))
