@@ -73,6 +73,14 @@ class Scrollback:
         not emulated): another object here means the rows moved on. None if empty."""
         return self._rows[-1] if self._rows else None
 
+    def entries_after(self, entry: object) -> int | None:
+        """How many entries were stored after ``entry`` (one of :attr:`newest`'s
+        values), None when it is no longer held (dropped, or turned into a Line)."""
+        for k, held in enumerate(reversed(self._rows)):
+            if held is entry:
+                return k
+        return None
+
     def push(self, cells: list[Cell]) -> None:
         self._rows.append(cells)
 

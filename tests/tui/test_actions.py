@@ -579,3 +579,31 @@ async def test_scrollback_rows_above_a_short_screen_follow_it() -> None:
         short.feed(b"")  # tell the pane, as ReplayTerminal.show does
         await until(lambda: "third-99" in app.export_screenshot())
         await until(lambda: "second-" not in app.export_screenshot(), timeout=3)
+
+
+async def test_reading_back_in_a_full_scrollback_keeps_the_lines_in_view(
+    app: AgentShellApp, backend: FakeBackend
+) -> None:
+    """Scrolled back while output goes on, with the scrollback full: rows fall off its
+    front, and the view follows the lines it shows (as terminals do) instead of the
+    text moving under the reader."""
+    from agentshell.terminal.emulator import Emulator
+
+    async with app.run_test(size=SIZE) as pilot:
+        term = backend.terminals()["main"]
+        pane = app.query_one(TerminalGrid).current
+        assert pane is not None
+        term.emulator = Emulator(term.emulator.columns, term.emulator.lines, scrollback=200)
+        term.feed(b"".join(b"line-%03d\r\n" % i for i in range(400)))
+        await until(lambda: "line-399" in app.export_screenshot())
+        pane.scroll_to(y=50, animate=False, immediate=True)  # the operator reads back
+        await pilot.pause()
+        shown = [pane.render_line(y).text for y in range(4)]
+        assert all(text.startswith("line-") for text in shown) and not pane._follow
+        term.feed(b"".join(b"more-%03d\r\n" % i for i in range(30)))  # 30 rows drop off
+        await until(lambda: pane.scroll_offset.y == 20)
+        await pilot.pause()
+        assert [pane.render_line(y).text for y in range(4)] == shown
+        term.feed(b"".join(b"much-more-%03d\r\n" % i for i in range(100)))  # past the top
+        await until(lambda: pane.scroll_offset.y == 0)
+        assert not pane._follow  # still reading back, at the oldest line kept

@@ -49,6 +49,14 @@ def _newest_row(emulator: Any) -> Any:
     return h[len(h) - 1] if len(h) else None
 
 
+def _dropped(emulator: Any, old_newest: Any, old_len: int, new_len: int) -> int:
+    """Rows that fell off the front of the scrollback since ``old_newest`` was its
+    newest entry and it held ``old_len`` rows (0 when that cannot be told)."""
+    after = getattr(_history(emulator), "entries_after", None)
+    k = after(old_newest) if after is not None else None
+    return 0 if k is None else max(0, old_len + k - new_len)
+
+
 #: How long a pane's size must hold before its terminal follows (seconds).
 RESIZE_SETTLE = 0.06
 
@@ -211,9 +219,10 @@ class TerminalPane(ScrollView, can_focus=True):
         em = self.emulator
         # full-screen programs (vim, less) own the alternate screen: no scrollback then
         hist_len = 0 if getattr(em, "alternate_screen", False) else len(_history(em))
+        prev_len, prev_newest = self._hist_len, self._newest_row
         self._hist_len = hist_len
         newest = _newest_row(em) if hist_len else None
-        history_moved = newest is not self._newest_row
+        history_moved = newest is not prev_newest
         self._newest_row = newest
         cursor = (frame.cursor[0], frame.cursor[1], bool(frame.cursor_visible))
         old_cursor = self._cursor
@@ -244,6 +253,19 @@ class TerminalPane(ScrollView, can_focus=True):
             self._scroll_live()  # the cursor left the view of a taller screen
             self.refresh()
             return
+        if history_moved and not self._follow and prev_newest is not None:
+            # read back in a full scrollback: rows fell off its front, so the lines in
+            # view moved up; follow them, as terminals do, instead of the text moving
+            dropped = _dropped(em, prev_newest, prev_len, hist_len)
+            if dropped:
+                self._auto_scrolling = True
+                try:
+                    y = max(0, int(self.scroll_offset.y) - dropped)
+                    self.scroll_to(y=y, animate=False, immediate=True)
+                finally:
+                    self._auto_scrolling = False
+                self.refresh()
+                return
         rows = {
             i for i, (a, b) in enumerate(zip(frame.lines, prev.lines, strict=True)) if a is not b
         }
