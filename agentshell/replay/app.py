@@ -5,7 +5,10 @@ approval queue, conflicts, agents and log) over a :class:`ReplayBackend` whose s
 and screens come from a :class:`~agentshell.replay.timeline.Timeline`. A
 :class:`Scrubber` line shows the position and the markers. Keys: space play/pause,
 ``+``/``-`` speed, ``n``/``p`` next/previous decision, left/right seek 5 s
-(shift: 30 s; at least one event, see :meth:`ReplayApp.action_seek_by`), home/end. Every decision key only says "replay is read-only".
+(shift: 30 s; at least one event, see :meth:`ReplayApp.action_seek_by`), home/end.
+A seek that would feed more than :data:`LONG_SEEK_BYTES` of recorded output goes in
+steps, the title saying how far it got. Every decision key only says "replay is
+read-only".
 """
 
 from __future__ import annotations
