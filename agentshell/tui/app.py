@@ -49,6 +49,9 @@ TABS = {
     "agents": "tab-agents",
     "log": "tab-log",
 }
+#: An "approval needed" toast shows this long; requests arriving meanwhile wait for
+#: it to go and then share one toast (six agents asking at once made a column of six).
+APPROVAL_TOAST_SECONDS = 4.0
 #: Actions a typing pane must not lose its keys to (they are priority bindings).
 _PRIORITY_ACTIONS = {"quit", "command_palette", "request_quit"}
 
@@ -103,6 +106,9 @@ class AgentShellApp(App[None]):
         self.notify_new = notify_new
         self._state_dirty = True
         self._seen_pending: set[str] = set()
+        #: Until when the last approval toast shows; requests held back for the next.
+        self._toast_until = 0.0
+        self._held: list[ApprovalInfo] = []
         self._first_refresh = True
         #: The newest event already shown in the log (events up to it are not re-added).
         self._logged_seq = 0
@@ -237,6 +243,33 @@ class AgentShellApp(App[None]):
         if self.is_running:
             self.query_one(ApprovalQueue).refresh_ages()
 
+    def _toast_approvals(self, new: list[ApprovalInfo]) -> None:
+        """Say that ``new`` requests wait: at once when no approval toast shows, else
+        in one toast when the one showing goes."""
+        wait = self._toast_until - time.monotonic()
+        if wait > 0 or self._held:
+            if not self._held:
+                self.set_timer(wait, self._toast_held)
+            self._held.extend(new)
+            return
+        if len(new) == 1:
+            a = new[0]
+            text = printable(f"{a.agent_id} waits: $ {shorten(a.command, 200)}")
+            title = "Approval needed"
+        else:  # one line each (names and commands shown safely, line by line)
+            lines = [printable(f"{a.agent_id} $ {shorten(a.command, 60)}") for a in new[:4]]
+            if len(new) > 4:
+                lines.append(f"and {len(new) - 4} more")
+            text, title = "\n".join(lines), f"{len(new)} approvals needed"
+        self.notify(text, title=title, timeout=APPROVAL_TOAST_SECONDS, markup=False)
+        self._toast_until = time.monotonic() + APPROVAL_TOAST_SECONDS
+
+    def _toast_held(self) -> None:
+        held = [a for a in self._held if a.approval_id in self._seen_pending]  # still waiting
+        self._held = []
+        if held:
+            self._toast_approvals(held)
+
     def refresh_state(self) -> None:
         """Redraw every widget fed by state (coalesced to at most 10 times a second)."""
         state = self.backend.state
@@ -246,14 +279,8 @@ class AgentShellApp(App[None]):
         waiting = order_pending(pending)
         new = [a for a in waiting if a.approval_id not in self._seen_pending]
         self._seen_pending = {a.approval_id for a in waiting}
-        if self.notify_new:
-            for a in new:
-                self.notify(
-                    printable(f"{a.agent_id} waits: $ {shorten(a.command, 200)}"),
-                    title="Approval needed",
-                    timeout=4,
-                    markup=False,
-                )
+        if self.notify_new and new:
+            self._toast_approvals(new)
         n_agents = len({a.agent_id for a in waiting})
         queue.border_title = f"Approvals · {len(waiting)} pending"
         queue.border_subtitle = f"{n_agents} agent{'s' if n_agents != 1 else ''} waiting"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
 from textual.command import CommandList, CommandPalette
 from textual.geometry import Region
 from textual.widgets import Footer, Input, Select, Static, TabbedContent, TextArea
@@ -147,6 +148,38 @@ async def test_new_request_notifies_and_updates(backend: FakeBackend) -> None:
         # App.notify posts a message: the notification lands when that message is handled
         await until(lambda: any("make docs" in str(n.message) for n in app._notifications))
         assert "4 pending" in str(app.query_one(ApprovalQueue).border_title)
+
+
+async def test_requests_arriving_together_share_a_toast(
+    backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentshell.tui import app as app_mod
+
+    monkeypatch.setattr(app_mod, "APPROVAL_TOAST_SECONDS", 1.0)
+    app = AgentShellApp(backend, clock=lambda: T0 + 60, notify_new=True)
+
+    def toasts() -> list[tuple[str, str]]:
+        return [(n.title, str(n.message)) for n in app._notifications if "pproval" in n.title]
+
+    async with app.run_test(size=SIZE):
+        backend.propose("ap-10", "alpha", "make one", T0 + 50)
+        await until(lambda: toasts() == [("Approval needed", "alpha waits: $ make one")])
+        # six more while that toast shows: they wait for it, then share one
+        for i, agent in enumerate(["beta", "gamma", "delta", "eps", "zeta", "eta"]):
+            backend.propose(f"ap-{11 + i}", agent, f"make {agent}", T0 + 51)
+        queue = app.query_one(ApprovalQueue)
+        await until(lambda: len(queue.items) == 10)
+        assert len(toasts()) == 1
+        await until(lambda: any(t == "6 approvals needed" for t, _ in toasts()), timeout=5)
+        (summary,) = [m for t, m in toasts() if t == "6 approvals needed"]
+        assert summary.splitlines() == [
+            "beta $ make beta",
+            "gamma $ make gamma",
+            "delta $ make delta",
+            "eps $ make eps",
+            "and 2 more",
+        ]
+        assert len(toasts()) <= 2  # the first may still be going
 
 
 async def test_resolve_conflict_keys_and_manual(app: AgentShellApp, backend: FakeBackend) -> None:
