@@ -233,7 +233,7 @@ async def _screenshot(timeline: Timeline, pos: int, out: Path) -> None:
 
     app = ReplayApp(timeline, autoplay=False)
     async with app.run_test(size=(160, 48)) as pilot:
-        app.seek(pos)
+        app.seek(pos, in_steps=False)
         app.refresh_state()
         await pilot.pause()
         await pilot.pause(0.2)

@@ -285,9 +285,10 @@ class ReplayApp(AgentShellApp):
 
     # ------------------------------------------------------------------ player
 
-    def seek(self, pos: int) -> None:
+    def seek(self, pos: int, *, in_steps: bool = True) -> None:
         """Show position ``pos`` (clamped to the replayed range). A long way forward
-        goes in steps (:data:`LONG_SEEK_BYTES`); :attr:`seeking` meanwhile."""
+        goes in steps (:data:`LONG_SEEK_BYTES`; :attr:`seeking` meanwhile) unless
+        ``in_steps`` is False (a screenshot of that moment: it is there on return)."""
         pos = max(self.start_pos, min(pos, self.stop_pos))
         tl = self.timeline
         stepped = self._seek_target is not None
@@ -298,7 +299,7 @@ class ReplayApp(AgentShellApp):
             self._seek_target = None  # back past the steps made: an ordinary seek
         if pos == self.pos and not stepped:  # (the steps moved the timeline on)
             return
-        if pos > tl.position and tl.seek_cost(pos) > LONG_SEEK_BYTES:
+        if in_steps and pos > tl.position and tl.seek_cost(pos) > LONG_SEEK_BYTES:
             self._seek_target, self._seek_from = pos, tl.position
             self._seek_step()
             return

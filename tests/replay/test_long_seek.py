@@ -131,3 +131,14 @@ async def test_home_from_the_start_during_a_long_seek_shows_the_start_again(
         assert not app.seeking and app.pos == 0 and tl.position == 0
         await pilot.pause()
         assert screen_text(app, "main") == start
+
+
+@pytest.mark.usefixtures("small_steps")
+async def test_a_screenshot_far_in_is_taken_there_not_on_the_way(tmp_path: Path) -> None:
+    from agentshell.cli.cmd_replay import _screenshot
+
+    tl = Timeline(record(tmp_path))
+    out = tmp_path / "far.svg"
+    await _screenshot(tl, len(tl), out)
+    svg = out.read_text().replace("&#160;", " ")
+    assert f"#{len(tl)}/{len(tl)}" in svg and "AT-398" in svg and "seeking" not in svg
