@@ -219,23 +219,12 @@ def replay(
         for p in paths:
             click.echo(f"wrote {p}")
     if svg is not None:
+        from agentshell.replay.shots import save_replay_svg
+
         moment = parse_point(timeline, at, stop)
-        asyncio.run(_screenshot(timeline, moment, svg))
+        asyncio.run(save_replay_svg(timeline, moment, svg))
         click.echo(f"wrote {svg}")
     if cast is None and svg is None:
         from agentshell.replay.app import ReplayApp
 
         ReplayApp(timeline, start=start, stop=stop, speed=speed, autoplay=not paused).run()
-
-
-async def _screenshot(timeline: Timeline, pos: int, out: Path) -> None:
-    from agentshell.replay.app import ReplayApp
-
-    app = ReplayApp(timeline, autoplay=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        app.seek(pos, in_steps=False)
-        app.refresh_state()
-        await pilot.pause()
-        await pilot.pause(0.2)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        app.save_screenshot(out.name, str(out.parent or Path(".")))

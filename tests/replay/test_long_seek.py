@@ -135,10 +135,10 @@ async def test_home_from_the_start_during_a_long_seek_shows_the_start_again(
 
 @pytest.mark.usefixtures("small_steps")
 async def test_a_screenshot_far_in_is_taken_there_not_on_the_way(tmp_path: Path) -> None:
-    from agentshell.cli.cmd_replay import _screenshot
+    from agentshell.replay.shots import save_replay_svg
 
     tl = Timeline(record(tmp_path))
     out = tmp_path / "far.svg"
-    await _screenshot(tl, len(tl), out)
+    assert await save_replay_svg(tl, len(tl), out) == out
     svg = out.read_text().replace("&#160;", " ")
     assert f"#{len(tl)}/{len(tl)}" in svg and "AT-398" in svg and "seeking" not in svg
