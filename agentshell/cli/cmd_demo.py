@@ -44,6 +44,7 @@ def demo(
 ) -> None:
     """Run three example agents against a real coordinator; a scripted operator
     approves, rejects and resolves conflicts, so it runs to the end unattended."""
+    from agentshell.core.errors import AgentShellError
     from agentshell.replay.demo import run_headless_demo
     from agentshell.replay.timeline import Timeline
 
@@ -53,7 +54,10 @@ def demo(
         raise click.ClickException(
             f"{data_dir / session} already holds a session: choose another --dir or --session"
         )
-    result = asyncio.run(run_headless_demo(data_dir, session, timeout=timeout))
+    try:
+        result = asyncio.run(run_headless_demo(data_dir, session, timeout=timeout))
+    except AgentShellError as exc:  # a data directory that cannot be made, ...
+        raise click.ClickException(str(exc)) from None
     for _, decision, command in result.decisions:
         click.echo(f"  operator {decision}: $ {command}")
     click.echo(f"Session recorded in {result.session_dir} ({result.events} events).")

@@ -76,6 +76,18 @@ class SessionNotFoundError(AgentShellError, FileNotFoundError):
     """There is no session (no event log) at the given place."""
 
 
+class SessionOpenError(AgentShellError, OSError):
+    """The session's directory, lock, log or snapshots cannot be created or read
+    (a data directory under a missing or read-only path, permissions, I/O errors)."""
+
+
+def _open_error(session_dir: Path, exc: OSError) -> SessionOpenError:
+    where = f": {exc.filename}" if exc.filename else ""
+    return SessionOpenError(
+        f"cannot open the session at {session_dir}: {exc.strerror or exc}{where}"
+    )
+
+
 def check_name(name: str, what: str = "session name") -> str:
     """Return ``name`` when it is a plain name (letters, digits, ``_.-``, no leading dot)."""
     if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
@@ -142,9 +154,14 @@ class SessionManager:
         self._packer = new_packer()  # used under _lock only
         #: Events appended since the last snapshot this manager wrote (or since open).
         self.events_since_snapshot = 0
-        self.session_dir.mkdir(parents=True, exist_ok=True)
-        # the one writer across processes, taken before recovery may cut a torn tail
-        self._session_lock = SessionLock(self.session_dir)
+        try:
+            self.session_dir.mkdir(parents=True, exist_ok=True)
+            # the one writer across processes, taken before recovery may cut a torn tail
+            self._session_lock = SessionLock(self.session_dir)
+        except OSError as exc:
+            if isinstance(exc, AgentShellError):
+                raise
+            raise _open_error(self.session_dir, exc) from exc
         try:
             self.snapshot_dir.mkdir(exist_ok=True)
             #: What opening found (records replayed, torn tail cut, snapshot used).
@@ -154,8 +171,10 @@ class SessionManager:
             self._state, self._max_ts, last_frame = self._recover()
             self._next_seq = self._state["last_seq"] + 1
             self._log = EventLog(self.log_path, recovered=True, last_frame=last_frame)
-        except BaseException:
+        except BaseException as exc:
             self._session_lock.release()
+            if isinstance(exc, OSError) and not isinstance(exc, AgentShellError):
+                raise _open_error(self.session_dir, exc) from exc
             raise
         self._closed = False
 

@@ -66,3 +66,22 @@ def test_a_bad_session_name_is_a_clean_error(
     assert "Error: Invalid value for '--session'" in r.output
     assert "is not a plain name" in r.output
     assert not (tmp_path / "evil").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_a_data_directory_that_cannot_be_made_is_a_clean_error(
+    path: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--dir` under a file (or a missing read-only place): an `Error:` line that
+    names the problem, never a traceback (tui, serve and agent add printed one)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    data = blocker / "data"
+    monkeypatch.setenv("AGENTSHELL_DIR", str(data))
+    monkeypatch.delenv("AGENTSHELL_SOCKET", raising=False)
+    args = [*path, "--dir", str(data), "--session", "s", *_required_args(path)]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code in (1, 2), (r.output, r.exception)
+    assert isinstance(r.exception, SystemExit), r.exception  # no traceback
+    # an agent's `run` says first what it lacks (no agent, no token), in its own words
+    assert "Error:" in r.output or r.output.startswith("agentshell run:")

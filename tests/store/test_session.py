@@ -285,3 +285,25 @@ def test_failure_note_says_when_and_why_the_log_stopped(
         at = sm._log.failed_at
         assert at is not None and before <= at <= time.time()
         assert time.strftime("%H:%M:%S", time.localtime(at)) in note
+
+
+def test_a_session_that_cannot_be_made_is_one_clear_error(tmp_path: Path) -> None:
+    from agentshell.core.errors import AgentShellError
+    from agentshell.store.session import SessionOpenError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(
+        SessionOpenError, match=r"cannot open the session at .*Not a directory"
+    ) as e:
+        SessionManager("s", blocker)
+    assert isinstance(e.value, AgentShellError) and isinstance(e.value, OSError)
+    # an unreadable log inside a good directory: the same error, and the lock is let go
+    sdir = tmp_path / "ok" / "s"
+    sdir.mkdir(parents=True)
+    (sdir / "events.log").mkdir()  # a directory where the log should be
+    with pytest.raises(SessionOpenError, match=r"events\.log"):
+        SessionManager("s", tmp_path / "ok")
+    (sdir / "events.log").rmdir()
+    with SessionManager("s", tmp_path / "ok") as sm:  # not locked by the failed open
+        assert sm.get_session_state()["event_count"] == 0
