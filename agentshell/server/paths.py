@@ -45,6 +45,10 @@ def ensure_private_dir(path: Path) -> None:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
+    except OSError as exc:  # its parent missing, not a directory, read-only
+        raise SocketSecurityError(
+            f"cannot make the socket directory {path}: {exc.strerror or exc}"
+        ) from exc
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
         raise SocketSecurityError(f"{path} is a symlink; refusing to use it for the socket")

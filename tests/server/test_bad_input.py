@@ -140,6 +140,11 @@ def test_private_dir_checks(tmp_path: Any) -> None:
         ensure_private_dir(link)
     ensure_private_dir(tmp_path / "new")
     assert stat.S_IMODE(os.lstat(tmp_path / "new").st_mode) == 0o700
+    # a place where no directory can be made: the same error, saying why
+    (tmp_path / "a-file").write_text("")
+    for where in (tmp_path / "missing" / "sock", tmp_path / "a-file" / "sock"):
+        with pytest.raises(SocketSecurityError, match="cannot make the socket directory"):
+            ensure_private_dir(where)
 
 
 _CLIENT = """
