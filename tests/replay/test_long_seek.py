@@ -142,3 +142,16 @@ async def test_a_screenshot_far_in_is_taken_there_not_on_the_way(tmp_path: Path)
     assert await save_replay_svg(tl, len(tl), out) == out
     svg = out.read_text().replace("&#160;", " ")
     assert f"#{len(tl)}/{len(tl)}" in svg and "AT-398" in svg and "seeking" not in svg
+
+
+@pytest.mark.usefixtures("small_steps")
+async def test_a_seek_further_on_during_a_long_seek_goes_there(tmp_path: Path) -> None:
+    tl = Timeline(record(tmp_path))
+    app = ReplayApp(tl, autoplay=False)
+    async with app.run_test(size=(140, 40)):
+        app.seek(len(tl) // 2)  # a long seek to the middle
+        assert app.seeking
+        app.seek(len(tl) - 3)  # then further on, before it got there: one seek, retargeted
+        assert app.seeking
+        await until(lambda: not app.seeking, timeout=30, what="the seek to finish")
+        assert app.pos == len(tl) - 3 == tl.position

@@ -223,3 +223,25 @@ def test_the_anchor_keeps_the_tail_out_of_a_copy_in_the_last_record(tmp_path: Pa
     assert last.seq not in seqs(fooled)
     got = read_recent_events(sm.log_path, 5, window=4096, anchor=anchor)
     assert got == everything[-5:]
+
+
+def test_damage_after_the_start_reads_as_a_full_read_does(tmp_path: Path) -> None:
+    from agentshell.core.errors import LogCorruptionError
+
+    log = make_session(tmp_path, n=1500)
+    data = bytearray(log.read_bytes())
+    starts = frame_starts(bytes(data))
+    anchor = starts[-1]
+    bad = starts[len(starts) * 7 // 8]  # a frame well inside the part a seek would read
+    data[bad + 12] ^= 0xFF
+    log.write_bytes(bytes(data))
+    after = 1400
+
+    def read(**kw: object) -> tuple[list[int], str]:
+        got: list[int] = []
+        with pytest.raises(LogCorruptionError) as e:
+            for rec in records_after_seq(log, after, **kw):  # type: ignore[arg-type]
+                got.append(rec["s"])
+        return got, str(e.value)
+
+    assert read(anchor=anchor) == read()  # the check fell back to byte 0: same records, same error
