@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from agentshell.core import events as ev
+from agentshell.core.rules import ACTIONS, KINDS, SCOPES, RuleError, check_rule
 from agentshell.core.state import (
     RuleInfo,
 )
@@ -15,9 +16,7 @@ from .results import (
     NotFoundError,
 )
 
-RULE_ACTIONS = ("allow", "ask", "deny")
-RULE_KINDS = ("exact", "prefix", "glob")
-RULE_SCOPES = ("session", "agent", "terminal")
+RULE_ACTIONS, RULE_KINDS, RULE_SCOPES = ACTIONS, KINDS, SCOPES
 
 
 class RulesMixin(ClocksMixin):
@@ -37,16 +36,12 @@ class RulesMixin(ClocksMixin):
         by: str = ev.HUMAN,
     ) -> str:
         """Add a rule (allow/ask/deny; exact/prefix/glob; session/agent/terminal scope)."""
-        if action not in RULE_ACTIONS:
-            raise InvalidRequestError(f"rule action must be one of {', '.join(RULE_ACTIONS)}")
-        if kind not in RULE_KINDS:
-            raise InvalidRequestError(f"rule kind must be one of {', '.join(RULE_KINDS)}")
-        if scope not in RULE_SCOPES:
-            raise InvalidRequestError(f"rule scope must be one of {', '.join(RULE_SCOPES)}")
         if not isinstance(pattern, str) or not pattern:
             raise InvalidRequestError("rule pattern must be a non-empty string")
-        if scope != "session" and not scope_value:
-            raise InvalidRequestError(f"a {scope}-scoped rule needs scope_value")
+        try:  # one set of checks for every way a rule comes in (blank or unparsable too)
+            check_rule(action, kind, pattern, scope, scope_value)
+        except RuleError as exc:
+            raise InvalidRequestError(f"bad rule: {exc}") from None
         rule_id = "r-" + uuid.uuid4().hex[:8]
         await self._emit(
             ev.RuleAdded(

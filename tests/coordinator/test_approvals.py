@@ -270,3 +270,24 @@ async def test_executor_never_runs_a_command_of_an_agent_gone_meanwhile(
         await co.wait_result(aid)
     assert not (project / "marker").exists()
     assert logged(co.session, ["command_executed"]) == []
+
+
+@pytest.mark.parametrize(
+    ("action", "kind", "pattern", "scope", "said"),
+    [
+        ("allow", "prefix", "   ", "session", "the pattern is empty"),
+        ("allow", "exact", " \t ", "session", "the pattern is empty"),
+        ("allow", "glob", "'unterminated", "session", "does not parse"),
+        ("sometimes", "prefix", "git", "session", "action must be one of"),
+        ("allow", "regex", "git", "session", "kind must be one of"),
+        ("allow", "prefix", "git", "agent", "needs its name"),
+    ],
+)
+async def test_a_rule_that_cannot_match_anything_is_refused(
+    co: Coordinator, action: str, kind: str, pattern: str, scope: str, said: str
+) -> None:
+    from agentshell.coordinator.results import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match=said):
+        await co.add_rule(action, kind, pattern, scope=scope)
+    assert co.rules() == []  # nothing was logged
