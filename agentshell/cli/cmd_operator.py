@@ -15,6 +15,7 @@ import click
 
 from agentshell.cli.main import cli
 from agentshell.cli.options import resolve_data_dir, session_options
+from agentshell.core.text import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,11 +94,11 @@ def approvals(data_dir: Path | None, session: str, socket: Path | None, as_json:
     if not items:
         click.echo("no pending approvals")
     for a in items:
-        cmd = a["approved_command"] or a["command"]
+        # an agent's text, escape codes shown, not obeyed by this terminal
+        cmd = printable(a["approved_command"] or a["command"])
         risk = f"  [{', '.join(a['risk'])}]" if a["risk"] else ""
-        click.echo(
-            f"{a['approval_id']}  {a['status']:<11} {a['agent_id']:<12} {a['terminal']:<8} {cmd}{risk}"
-        )
+        agent, term = printable(a["agent_id"]), printable(a["terminal"])
+        click.echo(f"{a['approval_id']}  {a['status']:<11} {agent:<12} {term:<8} {cmd}{risk}")
 
 
 def describe_rule(rule_id: str, rule: dict[str, Any]) -> str:
@@ -176,7 +177,10 @@ def rules_list(data_dir: Path | None, session: str, socket: Path | None, as_json
         click.echo("no rules")
     for r in items:
         scope = r["scope"] + (f"={r['scope_value']}" if r["scope_value"] else "")
-        click.echo(f"{r['rule_id']}  {r['action']:<5} {r['kind']:<6} {scope:<16} {r['pattern']}")
+        click.echo(
+            f"{r['rule_id']}  {r['action']:<5} {r['kind']:<6} {printable(scope):<16}"
+            f" {printable(r['pattern'])}"
+        )
 
 
 @rules.command("add")

@@ -10,6 +10,7 @@ import click
 from agentshell.cli.cmd_operator import call, operator, socket_option
 from agentshell.cli.main import cli
 from agentshell.cli.options import session_options
+from agentshell.core.text import printable
 
 
 @cli.group(invoke_without_command=True)
@@ -35,9 +36,10 @@ def tasks(
     if not items:
         click.echo("no tasks")
     for t in items:
-        sugg = ", ".join(f"{a} ({s:.2f})" for a, s in t["suggested_agents"])
+        sugg = ", ".join(f"{printable(a)} ({s:.2f})" for a, s in t["suggested_agents"])
+        who = printable(t["assignee"] or "-")
         click.echo(
-            f"{t['task_id']}  {t['status']:<11} {t['assignee'] or '-':<12} {t['description']}"
+            f"{t['task_id']}  {t['status']:<11} {who:<12} {printable(t['description'])}"
             + (f"  [suggested: {sugg}]" if sugg and not t["assignee"] else "")
         )
 

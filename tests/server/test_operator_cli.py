@@ -62,3 +62,24 @@ async def test_rules_add_warns_about_an_unknown_agent_or_terminal(served: Served
         code, out, err = await cli(served, "rules", "add", "allow", "exact", "pwd", *args)
         assert code == 0 and out.strip().startswith("r"), err
         assert "warning" not in err, args
+
+
+async def test_listings_show_an_agents_escape_codes_instead_of_obeying_them(
+    served: Served,
+) -> None:
+    """A command (or task) from an agent may hold escape codes (a command is one line,
+    but ESC is allowed in it): printed raw they recolour, move or erase what the
+    operator reads (and a pipe got them silently stripped, showing another command);
+    the listings show them as visible escapes."""
+    a = await served.agent("bob")
+    try:
+        await a.propose("rm -rf ~ \x1b[2K\x1b[1Gls")  # erase the line, then show "ls"
+        code, out, err = await cli(served, "approvals")
+        assert code == 0, err
+        assert "rm -rf ~ \\x1b[2K\\x1b[1Gls" in out and "\x1b" not in out
+        await served.coordinator.create_task("fix \x1b]0;owned\x07 the build")
+        code, out, err = await cli(served, "tasks")
+        assert code == 0, err
+        assert "fix \\x1b]0;owned\\x07 the build" in out and "\x1b" not in out
+    finally:
+        await a.close()
