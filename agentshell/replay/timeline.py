@@ -194,10 +194,6 @@ class Timeline:
         self.seqs = array("q")
         self.markers: list[Marker] = []
         self.tracks: dict[str, TerminalTrack] = {}
-        #: Per terminal_output record, in log order: its position and the output
-        #: recorded up to and with it, all terminals (for :meth:`output_bytes`).
-        self._out_pos = array("q")
-        self._out_end = array("q")
         #: Why the index ends before the end of the file ("" when it reads to the end).
         self.stopped = ""
         self._scan(progress)
@@ -323,8 +319,6 @@ class Timeline:
                 track.add(i, "output", view)
             else:
                 track.add(i, "output", data)
-            self._out_pos.append(i)
-            self._out_end.append((self._out_end[-1] if self._out_end else 0) + len(data))
         elif t == "terminal_opened":
             size = (int(p.get("columns", 80)), int(p.get("lines", 24)))
             track.size = size
@@ -396,12 +390,18 @@ class Timeline:
     def position_after_output(self, start: int, nbytes: int) -> int:
         """The first position by which ``nbytes`` more of terminal output than up to
         ``start`` are recorded (the end when the recording holds less)."""
-        j = bisect.bisect_left(self._out_end, self._output_before(start) + nbytes)
-        return len(self) if j >= len(self._out_end) else self._out_pos[j] + 1
+        lo, hi = start, len(self)
+        while lo < hi:  # output_bytes(start, p) grows with p: bisect on it
+            mid = (lo + hi) // 2
+            if self.output_bytes(start, mid) >= nbytes:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
     def _output_before(self, pos: int) -> int:
-        j = bisect.bisect_left(self._out_pos, pos)
-        return self._out_end[j - 1] if j > 0 else 0
+        """Output recorded in positions before ``pos``, all terminals (per-track sums)."""
+        return sum(t.output_before[bisect.bisect_left(t.index, pos)] for t in self.tracks.values())
 
     def next_marker(self, pos: int) -> Marker | None:
         for m in self.markers:

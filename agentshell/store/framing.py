@@ -198,6 +198,25 @@ def _intact_frame_after(mv: memoryview, pos: int) -> int | None:
     return None
 
 
+def next_frame(mv: memoryview, pos: int) -> int:
+    """Where the frame after the one whose header is at ``pos`` starts (by its length
+    field alone: nothing is checked)."""
+    length: int = HEADER.unpack_from(mv, pos)[0] & ~BATCH_FLAG
+    return pos + HEADER_SIZE + length
+
+
+def frame_starts(data: bytes | bytearray | memoryview, start: int = 0) -> Iterator[int]:
+    """The offsets of the frames of ``data`` from ``start`` on, hopped by their length
+    fields (nothing checked; the last may be cut short)."""
+    mv = memoryview(data).cast("B")
+    pos, n = start, len(mv)
+    while pos + HEADER_SIZE <= n:
+        yield pos
+        pos = next_frame(mv, pos)
+    if pos < n:
+        yield pos  # a header cut short
+
+
 def chain_start(data: bytes | bytearray | memoryview, after: int = -1) -> int | None:
     """The first offset in ``data`` (a piece cut from the end of a log, starting
     anywhere) after ``after`` from which intact frames run back to back to its end;
@@ -217,8 +236,7 @@ def chain_start(data: bytes | bytearray | memoryview, after: int = -1) -> int | 
             return None
         at = start
         while at < n and _frame_problem(mv, at) is None:
-            length = HEADER.unpack_from(mv, at)[0] & ~BATCH_FLAG
-            at += HEADER_SIZE + length
+            at = next_frame(mv, at)
         if at >= n or _cut_short(mv, at):
             return start
         pos = start

@@ -158,9 +158,7 @@ class SessionManager:
             self.session_dir.mkdir(parents=True, exist_ok=True)
             # the one writer across processes, taken before recovery may cut a torn tail
             self._session_lock = SessionLock(self.session_dir)
-        except OSError as exc:
-            if isinstance(exc, AgentShellError):
-                raise
+        except OSError as exc:  # (SessionLockedError is no OSError: it passes as it is)
             raise _open_error(self.session_dir, exc) from exc
         try:
             self.snapshot_dir.mkdir(exist_ok=True)

@@ -22,14 +22,7 @@ from typing import Any, BinaryIO
 
 from agentshell.core import events as ev
 from agentshell.core.errors import LogCorruptionError
-from agentshell.store.framing import (
-    BATCH_FLAG,
-    HEADER,
-    HEADER_SIZE,
-    ScanResult,
-    chain_start,
-    iter_records,
-)
+from agentshell.store.framing import ScanResult, chain_start, frame_starts, iter_records
 
 #: The first window read from the end; it grows 4x while too few events are found.
 TAIL_WINDOW = 1 << 20
@@ -158,11 +151,10 @@ def _runs_on(data: bytes, base: int, path: str, after_seq: int, anchor: int | No
 def _reaches(data: bytes | memoryview, base: int, start: int, anchor: int) -> bool:
     """Whether frames hopped by their lengths from file offset ``start`` (in ``data``,
     the log from byte ``base``) land on file offset ``anchor``."""
-    mv = memoryview(data)
-    pos, n = start - base, len(mv)
-    while pos + HEADER_SIZE <= n and base + pos < anchor:
-        pos += HEADER_SIZE + (HEADER.unpack_from(mv, pos)[0] & ~BATCH_FLAG)
-    return base + pos == anchor
+    for pos in frame_starts(data, start - base):
+        if base + pos >= anchor:
+            return base + pos == anchor
+    return False
 
 
 def seek_seq(f: BinaryIO, size: int, path: str, seq: int, window: int = SEEK_WINDOW) -> int:

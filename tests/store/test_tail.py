@@ -9,8 +9,8 @@ import pytest
 
 from agentshell import SessionManager
 from agentshell.core import events as ev
+from agentshell.store import framing
 from agentshell.store.framing import (
-    BATCH_FLAG,
     ScanResult,
     chain_start,
     encode_record,
@@ -127,11 +127,7 @@ def test_no_frame_boundary_in_the_window_grows_it(tmp_path: Path) -> None:
 
 def frame_starts(data: bytes) -> list[int]:
     """Where each frame of a whole log starts."""
-    starts, pos = [], 0
-    while pos < len(data):
-        starts.append(pos)
-        pos += 8 + (int.from_bytes(data[pos : pos + 4], "big") & ~BATCH_FLAG)
-    return starts
+    return list(framing.frame_starts(data))
 
 
 def test_events_after_any_seq_match_a_full_read(tmp_path: Path) -> None:
