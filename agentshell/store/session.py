@@ -35,6 +35,7 @@ from agentshell.core.errors import (
     InvalidEventError,
     InvalidNameError,
     LogClosedError,
+    SessionLockedError,
 )
 from agentshell.core.ranges import changed_line_ranges
 from agentshell.core.state import (
@@ -160,6 +161,15 @@ class SessionManager:
             self._session_lock = SessionLock(self.session_dir)
         except OSError as exc:  # (SessionLockedError is no OSError: it passes as it is)
             raise _open_error(self.session_dir, exc) from exc
+        except SessionLockedError as exc:
+            if exc.pid != os.getpid():
+                raise  # another process holds it: its message says who and what to do
+            raise SessionLockedError(
+                f"session {session_name!r} ({self.session_dir}) is already open in this"
+                " process: a SessionManager for it has not been closed. Close the first"
+                " one (close(), or open it in a `with` block) or reuse it",
+                exc.pid,
+            ) from None
         try:
             self.snapshot_dir.mkdir(exist_ok=True)
             #: What opening found (records replayed, torn tail cut, snapshot used).

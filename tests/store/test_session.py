@@ -307,3 +307,58 @@ def test_a_session_that_cannot_be_made_is_one_clear_error(tmp_path: Path) -> Non
     (sdir / "events.log").rmdir()
     with SessionManager("s", tmp_path / "ok") as sm:  # not locked by the failed open
         assert sm.get_session_state()["event_count"] == 0
+
+
+def test_a_second_open_in_the_same_process_says_so(tmp_path: Path) -> None:
+    import os
+
+    from agentshell.core.errors import SessionLockedError
+
+    first = SessionManager("s", tmp_path)
+    first.record_event("directory_changed", "coder", {"path": "/a"})
+    with pytest.raises(SessionLockedError) as err:
+        SessionManager("s", tmp_path)
+    msg = str(err.value)
+    assert "already open in this process" in msg and "Close the first one" in msg
+    assert "agentshell serve" not in msg and f"process {os.getpid()}" not in msg
+    assert err.value.pid == os.getpid()
+    assert first.get_cwd("coder") == "/a"  # the refused second open changed nothing
+    first.record_event("directory_changed", "coder", {"path": "/b"})
+    first.close()
+    with SessionManager("s", tmp_path) as again:  # closed: free to open
+        assert again.get_cwd("coder") == "/b" and again.last_seq == 2
+
+
+_HOLDER = """
+import sys
+from agentshell.store.session import SessionManager
+sm = SessionManager("s", sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+sm.close()
+"""
+
+
+def test_an_open_in_another_process_keeps_its_message(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from agentshell.core.errors import SessionLockedError
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(SessionLockedError) as err:
+            SessionManager("s", tmp_path)
+        msg = str(err.value)
+        assert err.value.pid == holder.pid
+        assert f"is open in process {holder.pid} (an `agentshell serve` or `agentshell tui`)" in msg
+        assert "this process" not in msg
+    finally:
+        holder.kill()
+        holder.wait(10)
