@@ -1,7 +1,7 @@
 """The protocol's operations: one function per ``op`` (see ``docs/protocol.md``).
 
 ``INLINE`` ops are cheap and answered in the read loop; ``OPS`` run as tasks.
-Each returns the reply's fields; raising maps to an error frame (see Server._fail).
+Each returns the reply's fields; raising maps to an error frame (see protocol.wire_error).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from agentshell.coordinator.coordinator import EDIT, READ, RUN, TYPE
 from agentshell.coordinator.results import RunResult
 from agentshell.core import events as ev
 
-from .server import PROTOCOL_VERSION, RequestError, field, plain
+from .protocol import PROTOCOL_VERSION, RequestError, field, plain
 
 if TYPE_CHECKING:
-    from .server import Connection
+    from .connection import Connection
 
 Op = Callable[["Connection", dict[str, Any]], Awaitable[dict[str, Any]]]
 OPS: dict[str, Op] = {}

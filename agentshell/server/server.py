@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import math
 import os
 import secrets
 from collections import OrderedDict
@@ -24,192 +22,27 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from agentshell.coordinator.coordinator import READ, RUN, Coordinator, Subscription
-from agentshell.coordinator.results import CommandError, CoordinatorError
+from agentshell.coordinator.coordinator import READ, RUN, Coordinator
 from agentshell.core import events as ev
-from agentshell.core.errors import AgentShellError, PermissionDeniedError
 
+from . import ops
+from .connection import WRITE_HIGH_WATER, Connection
 from .framing import MAX_FRAME, FrameError, FrameTooLarge, encode, read_frame
 from .paths import bind_private_socket, operator_token_path, peer_uid, write_private_file
+from .protocol import (
+    PROTOCOL_VERSION,
+    RequestError,
+    expected,
+    field,
+    frame_to_wire,
+    plain,
+    wire_error,
+)
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
-#: A connection whose unsent output grows past this is too slow: it is dropped.
-WRITE_HIGH_WATER = 32 << 20
 #: Encoded push frames kept for reuse across connections (see Server.push_frame).
 PUSH_CACHE = 256
-
-
-class RequestError(AgentShellError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-REQUIRED: Any = object()
-
-
-def field(req: dict[str, Any], name: str, kind: Any, default: Any = REQUIRED) -> Any:
-    """``req[name]`` checked against ``kind`` (a type or tuple), or ``default``."""
-    if name not in req or req[name] is None:
-        if default is REQUIRED:
-            raise RequestError("bad_request", f"missing field {name!r}")
-        return default
-    v = req[name]
-    if isinstance(v, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        raise RequestError("bad_request", f"field {name!r} has the wrong type (bool)")
-    if not isinstance(v, kind):
-        want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise RequestError("bad_request", f"field {name!r} must be {want}, got {type(v).__name__}")
-    if isinstance(v, float) and not math.isfinite(v):
-        raise RequestError("bad_request", f"field {name!r} must be finite")
-    return v
-
-
-def plain(v: Any) -> Any:
-    """Dataclasses, tuples and sets as msgpack-ready values."""
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
-    if isinstance(v, tuple | list | set | frozenset):
-        return [plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: plain(x) for k, x in v.items()}
-    return v
-
-
-def frame_to_wire(frame: Any, terminal: str) -> dict[str, Any]:
-    cursor = getattr(frame, "cursor", None)
-    if cursor is not None and not isinstance(cursor, tuple | list):
-        cursor = [getattr(cursor, "x", 0), getattr(cursor, "y", 0)]
-    return {
-        "terminal": terminal,
-        "lines": [line.text for line in frame.lines],
-        "cursor": list(cursor) if cursor is not None else None,
-        "title": getattr(frame, "title", "") or "",
-    }
-
-
-class Connection:
-    """One client connection: its identity, subscriptions and in-flight requests."""
-
-    def __init__(self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.server = server
-        self.reader = reader
-        self.writer = writer
-        self.identity: str | None = None  # agent id, or "human" for the operator
-        self.role = ""
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.sub: Subscription | None = None
-        self.pump: asyncio.Task[None] | None = None
-        self.event_types: frozenset[str] | None = None
-        self.all_events = False
-        self.docs: set[str] = set()
-        self.closed = False
-
-    @property
-    def is_operator(self) -> bool:
-        return self.role == "operator"
-
-    def send(self, obj: dict[str, Any]) -> None:
-        if self.closed:
-            return
-        try:
-            data = encode(obj, self.server.max_frame)
-        except FrameTooLarge as exc:
-            data = encode(
-                {
-                    "id": obj.get("id"),
-                    "ok": False,
-                    "error": {"code": "reply_too_large", "message": str(exc)},
-                }
-            )
-        except Exception as exc:
-            data = encode(
-                {
-                    "id": obj.get("id"),
-                    "ok": False,
-                    "error": {"code": "internal", "message": f"cannot encode reply: {exc}"},
-                }
-            )
-        self.send_frame(data)
-
-    def send_frame(self, data: bytes) -> None:
-        """Write an encoded frame (drops a connection that stopped reading)."""
-        if self.closed:
-            return
-        transport = self.writer.transport
-        if transport.is_closing():
-            self.closed = True
-            return
-        self.writer.write(data)
-        if transport.get_write_buffer_size() > WRITE_HIGH_WATER:
-            log.warning("dropping a connection that does not read its replies")
-            self.close()
-
-    def error(self, rid: Any, code: str, message: str, **extra: Any) -> None:
-        err: dict[str, Any] = {"code": code, "message": message}
-        err.update(extra)
-        self.send({"id": rid, "ok": False, "error": err})
-
-    def close(self) -> None:
-        self.closed = True
-        with contextlib.suppress(Exception):
-            self.writer.close()
-
-    # --------------------------------------------------------------- permissions
-
-    def need(self, permission: str) -> str:
-        assert self.identity is not None
-        if not self.is_operator:
-            self.server.coordinator.require(self.identity, permission)
-        return self.identity
-
-    def need_operator(self) -> None:
-        if not self.is_operator:
-            raise PermissionDeniedError("only the operator may do this")
-
-    # ---------------------------------------------------------------- events
-
-    def wants(self, e: ev.Event) -> bool:
-        if e.event_type == "doc_op" and getattr(e, "doc", None) in self.docs:
-            return True
-        if e.event_type == "conflict_detected" and self.identity in getattr(e, "agents", ()):
-            return True  # conflicts reach the agents they name, subscribed or not
-        if self.all_events:
-            return True
-        return self.event_types is not None and e.event_type in self.event_types
-
-    def ensure_pump(self) -> None:
-        if self.sub is not None:
-            return
-        self.sub = self.server.coordinator.subscribe(
-            predicate=self.wants, maxsize=self.server.push_backlog
-        )
-        self.pump = asyncio.ensure_future(self._pump(self.sub))
-
-    async def _pump(self, sub: Subscription) -> None:
-        async for e in sub:
-            self.server.on_push(self, e)
-            try:
-                data = self.server.push_frame(e)
-            except Exception:  # too large or unencodable: send() makes the error frame
-                self.send({"push": "event", "event": e.to_record()})
-            else:
-                self.send_frame(data)
-        if sub.overflowed:
-            self.send(
-                {
-                    "push": "error",
-                    "error": {
-                        "code": "lagged",
-                        "message": "too far behind: events were dropped; subscribe again",
-                    },
-                }
-            )
-            self.sub = None
-            self.all_events = False
-            self.event_types = None
 
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -242,8 +75,6 @@ class Server:
         self._bound = False
         self._screen_cache: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._push_cache: OrderedDict[int, tuple[ev.Event, bytes]] = OrderedDict()
-        from . import ops
-
         self.ops: dict[str, Handler] = ops.OPS
         self.inline: dict[str, Callable[[Connection, dict[str, Any]], dict[str, Any]]] = ops.INLINE
 
@@ -380,23 +211,9 @@ class Server:
         conn.send(reply)
 
     def _fail(self, conn: Connection, rid: Any, op: str, exc: Exception) -> None:
-        if isinstance(exc, RequestError):
-            conn.error(rid, exc.code, str(exc))
-        elif isinstance(exc, CommandError):
-            extra: dict[str, Any] = {"approval_id": exc.approval_id}
-            reason = getattr(exc, "reason", None)
-            if reason is not None:
-                extra["reason"] = reason
-            conn.error(rid, exc.code, str(exc), **extra)
-        elif isinstance(exc, CoordinatorError):
-            conn.error(rid, exc.code, str(exc))
-        elif isinstance(exc, PermissionDeniedError):
-            conn.error(rid, "permission_denied", str(exc))
-        elif isinstance(exc, AgentShellError | ValueError | TypeError):
-            conn.error(rid, "bad_request", str(exc))
-        else:
+        if not expected(exc):
             log.exception("op %s failed", op)
-            conn.error(rid, "internal", f"{type(exc).__name__}: {exc}")
+        conn.send({"id": rid, "ok": False, "error": wire_error(exc)})
 
     async def _cleanup(self, conn: Connection) -> None:
         conn.closed = True
@@ -454,8 +271,10 @@ class Server:
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "PUSH_CACHE",
     "READ",
     "RUN",
+    "WRITE_HIGH_WATER",
     "Connection",
     "RequestError",
     "Server",
