@@ -1,0 +1,295 @@
+"""Bulk drawing of plain lines (printable text, SGR colours, CR LF).
+
+A region of plain ASCII lines, each fitting its row, is drawn as a whole
+(:meth:`BulkScreen._block_lines`): one ``re.split`` for the region, per SGR a lookup
+in a per-style transition table, one ``chain`` of ``map(getter, run)`` turning the
+region into one list of cells; each line is a slice of it. Lines that scroll off
+within the region go to the scrollback as their slice, never built into a row.
+Other plain lines take the per-line path (:meth:`BulkScreen._plain_lines`).
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate, chain
+from operator import add
+from typing import Any
+
+from pyte import modes as mo
+
+from agentshell.terminal.parser import ParsingScreen
+from agentshell.terminal.scan import LINE_CTRL, NEXT, SGR, TRANSITIONS, sgr_step, trim
+from agentshell.terminal.style import BLANK, Cell, cells_for, sgr
+
+
+class BulkScreen(ParsingScreen):
+    """A :class:`ParsingScreen` that draws runs of plain lines in bulk."""
+
+    def _plain_lines(self, text: str, pos: int, n: int) -> int:
+        """Draw complete plain lines (printable ASCII + SGR, each ending CR LF) in bulk.
+
+        Returns where the caller continues (the first line it did not handle).
+        """
+        end = text.rfind("\r\n", pos, n)
+        if (
+            end < 0
+            or not self._stream._taking_plain_text
+            or mo.IRM in self.mode
+            or self._g[self.charset] is not None
+        ):
+            return pos
+        region = text[pos:end]  # plain (feed_text checked it)
+        if self._block_lines(region):
+            return end + 2
+        cursor = self.cursor
+        cols = self.columns
+        split = SGR.split
+        ctrl = LINE_CTRL.search
+        style = cursor.attrs
+        get = cells_for(style).__getitem__
+        trans = TRANSITIONS
+        if len(trans) > 4096:
+            trans.clear()
+        hints = self._width_hints
+        if len(hints) > 4 * self.lines:
+            hints.clear()
+        clean = self._clean
+        tails = self._blank_tails
+        if len(tails) != cols + 1:
+            blank = [BLANK] * cols
+            tails = self._blank_tails = [blank[k:] for k in range(cols + 1)]
+        # the common case, scrolling the whole main screen, is done inline below
+        simple = self.margins is None and self._alt is None
+        buffer = self.buffer
+        bottom = self.lines - 1
+        dirty = self.dirty
+        all_rows = range(self.lines)
+        keep = self.history.maxlen > 0
+        remember = self.history.append
+
+        def retire(top: list[Any]) -> None:
+            """A row scrolled off the top: into the scrollback (trimmed by its width
+            hint when that is still true), and every row is now dirty."""
+            if keep:
+                hint = hints.pop(id(top), None)
+                if hint is not None and hint[0] is top:
+                    e = hint[1]
+                    if top[e - 1] is not BLANK and top[e:] == tails[e]:
+                        remember(top[:e])
+                    else:
+                        self._push_history(top)
+                else:
+                    self._push_history(top)
+            if len(dirty) < len(all_rows):
+                dirty.update(all_rows)
+
+        fresh = simple and buffer[bottom] == tails[0]
+        start = pos
+        # TAB, BS, BEL or a lone CR anywhere: check each line (else no line has one)
+        odd = (
+            "\t" in region
+            or "\x08" in region
+            or "\x07" in region
+            or region.count("\r") != region.count("\r\n")
+        )
+        self._pos = pos
+        for line in region.split("\r\n"):
+            line_style = style
+            if line.isascii() and (not odd or ctrl(line) is None):
+                parts = split(line)
+                first = parts[0]
+                cells = list(map(get, first)) if first else []
+                if len(parts) > 1:
+                    key = (style, *parts[1::2])
+                    steps = trans.get(key)
+                    if steps is None:
+                        getters = []
+                        nxt = style
+                        for p in parts[1::2]:
+                            nxt = sgr(nxt, p)
+                            getters.append(cells_for(nxt).__getitem__)
+                        steps = trans[key] = (nxt, getters[-1], tuple(getters))
+                    style, get, funcs = steps
+                    for g, t in zip(funcs, parts[2::2]):  # noqa: B905
+                        cells.extend(map(g, t))
+                x = cursor.x
+                width = len(cells)
+                if fresh and x == 0 and width <= cols and cursor.y == bottom:
+                    # the line fills the blank bottom row: make it a new row, scroll
+                    # it up, keep the same blank row at the bottom
+                    cells.extend(tails[width])
+                    buffer.insert(bottom, cells)
+                    top = buffer.pop(0)
+                    if width:
+                        hints[id(cells)] = (cells, width)
+                    retire(top)
+                    cursor.attrs = style
+                    start += len(line) + 2
+                    continue
+                if x + width <= cols:
+                    row = buffer[cursor.y]
+                    clean.pop(id(row), None)
+                    stop = x + width
+                    if 0 < x < cols and row[x].data == "":
+                        row[x - 1] = BLANK
+                    row[x:stop] = cells
+                    if stop < cols and row[stop].data == "":
+                        row[stop] = BLANK
+                    cursor.x = stop
+                    cursor.attrs = style
+                    if width:
+                        dirty.add(cursor.y)
+                        hints[id(row)] = (row, stop)
+                else:
+                    cursor.attrs = line_style
+                    self._pos = start
+                    self._run(text, start, start + len(line))
+                    style = cursor.attrs
+                    get = cells_for(style).__getitem__
+            else:
+                cursor.attrs = style
+                self._pos = start
+                self._run(text, start, start + len(line))
+                style = cursor.attrs
+                get = cells_for(style).__getitem__
+            cursor.x = 0
+            fresh = False
+            if simple and cursor.y == bottom:
+                top = buffer.pop(0)
+                buffer.append([BLANK] * cols)
+                retire(top)
+                fresh = True
+            else:
+                self.index()
+            start += len(line) + 2
+        return end + 2
+
+    def _block_lines(self, region: str) -> bool:
+        """Draw ``region`` + CR LF: lines of printable ASCII and SGR sequences only,
+        separated by CR LF, each fitting the row it starts on. False (nothing done)
+        when ``region`` is anything else.
+
+        The whole region is turned into cells in one pass (one regex split, one
+        ``map`` per SGR run, with the newlines as throw-away cells); each line is then
+        a slice of that list. Once the cursor sits on a fresh bottom row of the whole
+        main screen, lines that will scroll off before the end of the region go to
+        the scrollback as their (trimmed) slice, never built into a full row; the
+        ones that stay become rows. Exactly what drawing line by line gives.
+        """
+        if (
+            not region.isascii()
+            or "\t" in region
+            or "\x08" in region
+            or "\x07" in region
+            or region.count("\r") != region.count("\r\n")
+        ):
+            return False
+        cursor = self.cursor
+        cols = self.columns
+        parts = SGR.split(region)
+        stripped = "".join(parts[0::2])
+        widths = list(map(len, stripped.split("\r\n")))
+        if max(widths) > cols or cursor.x + widths[0] > cols:
+            return False
+        # cells of the whole region (CR and LF included, as cells nobody keeps)
+        style = cursor.attrs
+        table = NEXT.get(style)
+        if table is None:
+            table = NEXT.setdefault(style, {})
+        getters = [cells_for(style).__getitem__]
+        more = getters.append
+        for params in parts[1::2]:  # the style of each text run, via transition tables
+            step = table.get(params)
+            if step is None:
+                step = sgr_step(style, params)
+                if len(table) < 256:
+                    table[params] = step
+            style, get, table = step
+            more(get)
+        cells = list(chain.from_iterable(map(map, getters, parts[0::2])))
+        buffer = self.buffer
+        dirty = self.dirty
+        hints = self._width_hints
+        if len(hints) > 4 * self.lines:
+            hints.clear()
+        clean = self._clean
+        if len(clean) > 4 * self.lines:
+            clean.clear()
+        tails = self._blank_tails
+        if len(tails) != cols + 1:
+            blank = [BLANK] * cols
+            tails = self._blank_tails = [blank[k:] for k in range(cols + 1)]
+        bottom = self.lines - 1
+        simple = self.margins is None and self._alt is None
+        count = len(widths)
+        a = 0  # where line i starts in cells
+        i = 0
+        # line by line until the cursor is on a fresh bottom row of the main screen
+        while i < count:
+            if simple and cursor.y == bottom and cursor.x == 0 and buffer[bottom] == tails[0]:
+                break
+            w = widths[i]
+            if w:
+                x = cursor.x
+                row = buffer[cursor.y]
+                clean.pop(id(row), None)
+                stop = x + w
+                if 0 < x < cols and row[x].data == "":
+                    row[x - 1] = BLANK
+                row[x:stop] = cells[a : a + w]
+                if stop < cols and row[stop].data == "":
+                    row[stop] = BLANK
+                dirty.add(cursor.y)
+                hints[id(row)] = (row, stop)
+            a += w + 2
+            i += 1
+            cursor.x = 0
+            self.index()
+        cursor.attrs = style
+        if i == count:
+            return True
+        # the cursor is at column 0 of a fresh bottom row: every remaining line
+        # scrolls the screen by one. The rows leaving the top, in order: the rows
+        # above the cursor, then the new lines; the screen keeps the last rows of
+        # that sequence plus a fresh blank row.
+        m = count - i
+        ws = widths[i:]
+        starts = list(accumulate([w + 2 for w in ws[:-1]], initial=a))
+        # line k is cells[lines[k]] (map/slice: no Python-level loop per line)
+        lines = list(map(slice, starts, map(add, starts, ws)))
+        above = buffer[:bottom]
+        gone = min(m, bottom)  # rows of the old screen that scroll off
+        first_stay = max(0, m - bottom)  # the first new line that stays on screen
+        keep = self.history.maxlen
+        if keep > 0:
+            out: list[list[Cell]] = []
+            push = out.append
+            for row in above[max(0, gone - keep) : gone]:
+                done = clean.pop(id(row), None)
+                if done is not None and done[0] is row:
+                    push(done[1])
+                    continue
+                hint = hints.pop(id(row), None)
+                if hint is not None and hint[0] is row:
+                    # a width hint (see _push_history), verified
+                    e = hint[1]
+                    if 0 < e <= cols and row[e - 1] is not BLANK and row[e:] == tails[e]:
+                        push(row[:e])
+                        continue
+                push(trim(row, tails))
+            if first_stay > 0:
+                lo = len(out)
+                out += map(cells.__getitem__, lines[max(0, first_stay - keep) : first_stay])
+                if " \r\n" in stripped or stripped.endswith(" "):  # trim trailing blanks
+                    out[lo:] = [trim(row, tails) for row in out[lo:]]
+            self.history.extend(out)
+        shown = list(map(cells.__getitem__, lines[first_stay:]))
+        new_rows = list(map(add, shown, map(tails.__getitem__, ws[first_stay:])))
+        if " \r\n" in stripped or stripped.endswith(" "):
+            shown = [trim(row, tails) for row in shown]
+        clean.update(zip(map(id, new_rows), zip(new_rows, shown)))  # noqa: B905
+        buffer[:] = above[gone:] + new_rows + [[BLANK] * cols]
+        cursor.y = bottom
+        cursor.x = 0
+        if len(dirty) < self.lines:
+            dirty.update(range(self.lines))
+        return True

@@ -1,0 +1,132 @@
+"""Text scanning for the emulator's fast paths: no screen state here.
+
+The tokenizer's regular expressions, the search for how far a chunk is *plain*
+(printable text, SGR, CR LF, TAB, BS, BEL), SGR transition tables (params -> next
+style and its cell getter), character widths, trimming trailing blanks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from wcwidth import wcwidth
+
+from agentshell.terminal.style import BLANK, DEFAULT, Cell, Style, cells_for, sgr
+
+TOKEN = re.compile(
+    r"([^\x00-\x1f\x7f-\x9f]+)"  # 1: printable run
+    r"|(\r\n)"  # 2
+    r"|\x1b\[([<=>?]?)([0-9;:]*)([ -/]*)([@-~])"  # 3 prefix, 4 params, 5 intermediates, 6 final
+    r"|\x1b\]([0-9]*)(?:;([^\x07\x1b\x9c]*))?(?:\x07|\x1b\\|\x9c)"  # 7 code, 8 text
+    r"|\x1b([()])([0-9A-Za-z<>=%])"  # 9 G0/G1, 10 charset
+    r"|([\r\n\x08\x07\t])"  # 11
+)
+
+# The beginning of a sequence TOKEN would match, cut off by the end of the chunk.
+PARTIAL = re.compile(
+    r"\x1b(?:\[[<=>?]?[0-9;:]*[ -/]*|\]([0-9]*(;[^\x07\x1b\x9c]*)?\x1b?)?|[()])?\Z"
+)
+
+# Plain "log output" is text, SGR colours, CR LF, tab, backspace and bell only.
+BAD_CHARS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+
+
+# BAD_CHARS for ASCII text as a bytes.translate table: bad characters become 0
+_BAD_ASCII = bytes(0 if BAD_CHARS.match(chr(i)) else 1 for i in range(256))
+_ESC_NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m)")
+_LONE_LF = re.compile(r"\n(?<!\r\n)")
+
+
+def plain_until(text: str, pos: int, end: int) -> tuple[int, int]:
+    """``(stop, bad)``: ``text[pos:stop]`` is plain (printable text, SGR sequences,
+    TAB/BS/BEL/CR, every LF after a CR), ``stop`` is the start of the line holding the
+    first other character, at ``bad`` (both ``end`` if none).
+
+    Three searches, each bounded by what the previous found (three literal-led
+    patterns run far faster than one alternation)."""
+    bad = end
+    m = _ESC_NOT_SGR.search(text, pos, bad)
+    if m is not None:
+        bad = m.start()
+    sub = text[pos:bad]
+    if sub.isascii():  # bytes.translate + find run at memory speed, the regex does not
+        k = sub.encode("ascii").translate(_BAD_ASCII).find(0)
+        if k >= 0:
+            bad = pos + k
+    else:
+        m = BAD_CHARS.search(text, pos, bad)
+        if m is not None:
+            bad = m.start()
+    m = _LONE_LF.search(text, pos, bad)
+    if m is not None:
+        bad = m.start()
+    if bad == end:
+        return end, end
+    return text.rfind("\n", pos, bad) + 1 or pos, bad
+
+
+SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+TRANSITIONS: dict[
+    tuple[Any, ...], tuple[Style, Callable[[str], Cell], tuple[Callable[[str], Cell], ...]]
+] = {}
+LINE_CTRL = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f]")
+
+_WIDTHS: dict[str, int] = {}
+
+
+NEXT: dict[Style, dict[str, tuple[Style, Callable[[str], Cell], dict[str, Any]]]] = {}
+
+
+def sgr_step(style: Style, params: str) -> tuple[Style, Callable[[str], Cell], dict[str, Any]]:
+    """What ``CSI params m`` does in ``style``: the new style, its cell getter, and
+    its own transition table."""
+    nxt = sgr(style, params)
+    table = NEXT.get(nxt)
+    if table is None:
+        if len(NEXT) > 4096:
+            NEXT.clear()
+        table = NEXT.setdefault(nxt, {})
+    return nxt, cells_for(nxt).__getitem__, table
+
+
+def trim(row: list[Cell], tails: list[list[Cell]]) -> list[Cell]:
+    """``row`` (at most ``len(tails) - 1`` cells) without its trailing blank cells,
+    as :meth:`Emulator._push_history` trims; ``tails[k]`` is ``len(tails) - 1 - k``
+    blank cells."""
+    n = len(row)
+    if not n or row[-1] is not BLANK:
+        return row
+    off = len(tails) - 1 - n  # tails[off + k] has n - k blanks
+    lo, hi = 0, n
+    while lo < hi:  # binary search on "row[k:] is all blank" (C-speed compares)
+        mid = (lo + hi) // 2
+        if row[mid:] == tails[off + mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return row[:lo]
+
+
+def char_width(char: str) -> int:
+    w = _WIDTHS.get(char)
+    if w is None:
+        w = wcwidth(char)
+        _WIDTHS[char] = w
+    return w
+
+
+def style_after(style: Style, text: str, start: int, end: int) -> Style:
+    """The style after the SGR sequences in ``text[start:end]`` (which holds no other escapes)."""
+    reset = max(
+        text.rfind("\x1b[0m", start, end),
+        text.rfind("\x1b[m", start, end),
+        text.rfind("\x1b[0;", start, end),
+    )
+    if reset >= 0:
+        start = reset
+        style = DEFAULT
+    for m in SGR.finditer(text, start, end):
+        style = sgr(style, m.group(1))
+    return style

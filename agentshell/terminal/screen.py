@@ -1,0 +1,570 @@
+"""The screen: rows of shared cells, the cursor, and what escape sequences do to them.
+
+A ``pyte.Screen`` subclass (pyte's cursor moves, tab stops and save/restore are
+inherited); the screen is a list of rows, each row a list of shared :class:`Cell`
+objects (one cell object per (char, style), see :mod:`.style`). Scrolling pops one
+row and inserts a blank one; it never touches the other rows' cells. Rows leaving
+the top of the main screen go to the :class:`Scrollback`, trailing blanks trimmed.
+No parsing here: :mod:`.parser` and the fast paths call these methods.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pyte
+from pyte import modes as mo
+from pyte.charsets import VT100_MAP
+from pyte.screens import Margins
+
+from agentshell.terminal.frames import Frame, Line
+from agentshell.terminal.scan import char_width
+from agentshell.terminal.scrollback import Scrollback
+from agentshell.terminal.style import BLANK, DEFAULT, Cell, Style, cells_for, sgr
+
+# Private modes, in pyte's numbering (private mode numbers are shifted left by 5).
+ALT_1049 = 1049 << 5
+ALT_1047 = 1047 << 5
+ALT_47 = 47 << 5
+BRACKETED_PASTE = 2004 << 5
+DECCKM = 1 << 5
+MOUSE_MODES = (9, 1000, 1001, 1002, 1003, 1005, 1006, 1015)
+LAZY_BLOCK_LINES = 256  # scrollback rows emulated together on first read (~1.5 ms)
+_ALT_MODES = (ALT_1049, ALT_1047, ALT_47)
+
+
+class Cursor:
+    """Cursor position (``x`` may equal ``columns``: a wrap is pending), style, visibility."""
+
+    __slots__ = ("attrs", "hidden", "x", "y")
+
+    def __init__(self, x: int = 0, y: int = 0, attrs: Style = DEFAULT) -> None:
+        self.x = x
+        self.y = y
+        self.attrs = attrs
+        self.hidden = False
+
+
+# pyte's own annotations describe its dict-of-dicts buffer and Char cells; this screen
+# stores rows of Cell and Style objects, so mypy sees the base class as Any.
+_ScreenBase: Any = pyte.Screen
+
+
+class Screen(_ScreenBase):  # type: ignore[misc]
+    """A ``columns`` x ``lines`` screen with ``scrollback`` lines of history.
+
+    ``write_process_input`` receives the bytes a terminal answers to device queries
+    (DSR, DA); the owner writes them to the PTY.
+    """
+
+    def __init__(
+        self,
+        columns: int,
+        lines: int,
+        scrollback: int = 10000,
+        write_process_input: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.columns = max(1, columns)
+        self.lines = max(1, lines)
+        self.history = Scrollback(scrollback)
+        self.reply = write_process_input
+        self.buffer: list[list[Cell]] = []
+        self.dirty: set[int] = set()
+        self.savepoints: list[Any] = []
+        self.mode: set[int] = set()
+        self.margins: Margins | None = None
+        self.title = ""
+        self.icon_name = ""
+        self._alt: list[list[Cell]] | None = None  # the main screen while the alt one shows
+        self._alt_cursor: Cursor | None = None
+        self._g: list[str | None] = [None, None]
+        self._frame: Frame | None = None
+        self._blank_tails: list[list[Cell]] = []
+        # id(row) -> (row, drawn width): hints for trimming rows that scroll off
+        self._width_hints: dict[int, tuple[list[Cell], int]] = {}
+        # id(row) -> (row, its cells without trailing blanks) for rows nobody wrote to
+        # since the bulk line drawer made them: every in-place write to a row drops
+        # its entry (_dirty_row), so a row scrolling off needs no checking
+        self._clean: dict[int, tuple[list[Cell], list[Cell]]] = {}
+        self.cursor = Cursor()
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+
+    def reset(self) -> None:
+        """Full reset (RIS): clear the screen, modes, margins; the scrollback stays."""
+        self.buffer = [[BLANK] * self.columns for _ in range(self.lines)]
+        self._alt = None
+        self._alt_cursor = None
+        self._clean.clear()
+        self.dirty.update(range(self.lines))
+        self.mode = {mo.DECAWM, mo.DECTCEM}
+        self.margins = None
+        self.title = ""
+        self.icon_name = ""
+        self.charset = 0
+        self.g0_charset = ""
+        self.g1_charset = ""
+        self._g = [None, None]
+        self.tabstops = set(range(8, self.columns, 8))
+        self.cursor = Cursor(0, 0, DEFAULT)
+        self.savepoints = []
+
+    @property
+    def default_char(self) -> Cell:
+        return BLANK
+
+    @property
+    def alternate_screen(self) -> bool:
+        """True while a full-screen program (vim, less) shows the alternate screen."""
+        return self._alt is not None
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return BRACKETED_PASTE in self.mode
+
+    @property
+    def application_cursor_keys(self) -> bool:
+        return DECCKM in self.mode
+
+    @property
+    def mouse_modes(self) -> frozenset[int]:
+        """Active mouse modes (of 9, 1000, 1002, 1003, 1005, 1006, 1015)."""
+        return frozenset(m for m in MOUSE_MODES if (m << 5) in self.mode)
+
+    @property
+    def cursor_visible(self) -> bool:
+        return mo.DECTCEM in self.mode and not self.cursor.hidden
+
+    @property
+    def cursor_position_xy(self) -> tuple[int, int]:
+        return (min(self.cursor.x, self.columns - 1), self.cursor.y)
+
+    @property
+    def display(self) -> list[str]:
+        return ["".join(cell.data for cell in row) for row in self.buffer]
+
+    def row_segments(self, y: int) -> list[tuple[str, Style]]:
+        """Row ``y`` as runs of ``(text, style)``."""
+        return list(Line.from_cells(self.buffer[y]).segments)
+
+    def line(self, y: int) -> Line:
+        return Line.from_cells(self.buffer[y])
+
+    def frame(self, rows: set[int] | None = None) -> Frame:
+        """An immutable frame; rows not in ``rows`` (default: ``dirty``, then cleared)
+        reuse the previous frame's ``Line`` objects."""
+        if rows is None:
+            rows = self.dirty
+            self.dirty = set()
+        prev = self._frame
+        if prev is None or prev.columns != self.columns or prev.rows != self.lines:
+            lines = [Line.from_cells(row) for row in self.buffer]
+        else:
+            lines = list(prev.lines)
+            buffer = self.buffer
+            for y in rows:
+                if 0 <= y < self.lines:
+                    lines[y] = Line.from_cells(buffer[y])
+        frame = Frame(
+            lines=tuple(lines),
+            cursor=self.cursor_position_xy,
+            cursor_visible=self.cursor_visible,
+            title=self.title,
+            columns=self.columns,
+            rows=self.lines,
+        )
+        self._frame = frame
+        return frame
+
+    # ------------------------------------------------------------------ drawing
+
+    def draw(self, data: str) -> None:
+        g = self._g[self.charset]
+        if g is not None:
+            data = data.translate(g)
+        if data.isascii() and data.isprintable() and mo.IRM not in self.mode:
+            self._draw_ascii(data)
+        else:
+            self._draw_slow(data)
+
+    def _draw_ascii(self, data: str) -> None:
+        cursor = self.cursor
+        cells = cells_for(cursor.attrs)
+        cols = self.columns
+        get = cells.__getitem__
+        n = len(data)
+        pos = 0
+        while pos < n:
+            x = cursor.x
+            if x >= cols:
+                if mo.DECAWM in self.mode:
+                    cursor.x = x = 0
+                    self.index()
+                else:
+                    x = cols - 1
+                    pos = n - 1
+            row = self.buffer[cursor.y]
+            self._clean.pop(id(row), None)
+            take = min(n - pos, cols - x)
+            end = x + take
+            if x > 0 and row[x].data == "":
+                row[x - 1] = BLANK  # overwrote the right half of a wide char
+            row[x:end] = map(get, data[pos : pos + take])
+            if end < cols and row[end].data == "":
+                row[end] = BLANK
+            cursor.x = end
+            pos += take
+            self.dirty.add(cursor.y)
+
+    def _draw_slow(self, data: str) -> None:
+        cursor = self.cursor
+        cells = cells_for(cursor.attrs)
+        cols = self.columns
+        insert = mo.IRM in self.mode
+        wrap = mo.DECAWM in self.mode
+        for char in data:
+            w = char_width(char)
+            if w < 0 or w > cols:
+                continue
+            if w == 0:
+                self._combine(char)
+                continue
+            if cursor.x + w > cols:
+                if wrap:
+                    cursor.x = 0
+                    self.index()
+                else:
+                    cursor.x = cols - w
+            x = cursor.x
+            row = self.buffer[cursor.y]
+            self._clean.pop(id(row), None)
+            if x > 0 and row[x].data == "":
+                row[x - 1] = BLANK
+            if insert:
+                row[x:x] = [cells[char]] + ([Cell("", cursor.attrs)] if w == 2 else [])
+                del row[cols:]
+            else:
+                row[x] = cells[char]
+                if w == 2:
+                    row[x + 1] = Cell("", cursor.attrs)
+            end = x + w
+            if end < cols and row[end].data == "":
+                row[end] = BLANK
+            cursor.x = end
+            self.dirty.add(cursor.y)
+
+    def _combine(self, char: str) -> None:
+        row = self.buffer[self.cursor.y]
+        self._clean.pop(id(row), None)
+        x = min(self.cursor.x, self.columns) - 1
+        if x > 0 and row[x].data == "":
+            x -= 1
+        if x >= 0:
+            prev = row[x]
+            row[x] = Cell(prev.data + char, prev.style)
+            self.dirty.add(self.cursor.y)
+
+    # ---------------------------------------------------------------- scrolling
+
+    def _push_history(self, row: list[Cell]) -> None:
+        if self.history.maxlen == 0:
+            return
+        done = self._clean.pop(id(row), None)
+        if done is not None and done[0] is row:
+            self.history.push(done[1])
+            return
+        # trim trailing blanks: binary search on "row[k:] is all blank" (C-speed compares)
+        n = len(row)
+        if row[-1] is BLANK:
+            tails = self._blank_tails
+            if len(tails) != n + 1:
+                blank = [BLANK] * n
+                tails = self._blank_tails = [blank[k:] for k in range(n + 1)]
+            hint = self._width_hints.pop(id(row), None)
+            if hint is not None and hint[0] is row:
+                # a hint from the bulk line drawer; verified, so other writes cannot fool it
+                e = hint[1]
+                if 0 < e <= n and row[e - 1] is not BLANK and row[e:] == tails[e]:
+                    self.history.push(row[:e])
+                    return
+            lo, hi = 0, n
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if row[mid:] == tails[mid]:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            row = row[:lo]
+        self.history.push(row)
+
+    def _region(self) -> tuple[int, int]:
+        if self.margins is None:
+            return 0, self.lines - 1
+        return self.margins.top, self.margins.bottom
+
+    def _scroll_up(self, top: int, bottom: int, count: int = 1) -> None:
+        buffer = self.buffer
+        cols = self.columns
+        for _ in range(min(count, bottom - top + 1)):
+            row = buffer.pop(top)
+            if top == 0 and self._alt is None:
+                self._push_history(row)
+            buffer.insert(bottom, [BLANK] * cols)
+        self.dirty.update(range(top, bottom + 1))
+
+    def _scroll_down(self, top: int, bottom: int, count: int = 1) -> None:
+        buffer = self.buffer
+        cols = self.columns
+        for _ in range(min(count, bottom - top + 1)):
+            del buffer[bottom]
+            buffer.insert(top, [BLANK] * cols)
+        self.dirty.update(range(top, bottom + 1))
+
+    def index(self) -> None:
+        cursor = self.cursor
+        if self.margins is None:
+            bottom = self.lines - 1
+            if cursor.y == bottom:
+                row = self.buffer.pop(0)
+                if self._alt is None:
+                    self._push_history(row)
+                self.buffer.append([BLANK] * self.columns)
+                if len(self.dirty) < self.lines:
+                    self.dirty.update(range(self.lines))
+            else:
+                cursor.y += 1
+            return
+        top, bottom = self.margins
+        if cursor.y == bottom:
+            self._scroll_up(top, bottom)
+        elif cursor.y < self.lines - 1:
+            cursor.y += 1
+
+    def reverse_index(self) -> None:
+        top, bottom = self._region()
+        if self.cursor.y == top:
+            self._scroll_down(top, bottom)
+        elif self.cursor.y > 0:
+            self.cursor.y -= 1
+
+    def linefeed(self) -> None:
+        self.index()
+        if mo.LNM in self.mode:
+            self.cursor.x = 0
+
+    def scroll_up(self, count: int | None = None, **_: Any) -> None:
+        top, bottom = self._region()
+        self._scroll_up(top, bottom, count or 1)
+
+    def scroll_down(self, count: int | None = None, **_: Any) -> None:
+        top, bottom = self._region()
+        self._scroll_down(top, bottom, count or 1)
+
+    def insert_lines(self, count: int | None = None) -> None:
+        top, bottom = self._region()
+        if top <= self.cursor.y <= bottom:
+            self._scroll_down(self.cursor.y, bottom, count or 1)
+            self.cursor.x = 0
+
+    def delete_lines(self, count: int | None = None) -> None:
+        top, bottom = self._region()
+        if top <= self.cursor.y <= bottom:
+            buffer = self.buffer
+            y = self.cursor.y
+            for _ in range(min(count or 1, bottom - y + 1)):
+                del buffer[y]
+                buffer.insert(bottom, [BLANK] * self.columns)
+            self.dirty.update(range(y, bottom + 1))
+            self.cursor.x = 0
+
+    # ------------------------------------------------------------------ erasing
+
+    def _erase_cell(self) -> Cell:
+        bg = self.cursor.attrs.bg
+        return BLANK if bg == "default" else cells_for(DEFAULT._replace(bg=bg))[" "]
+
+    def erase_characters(self, count: int | None = None) -> None:
+        x = min(self.cursor.x, self.columns - 1)
+        end = min(self.columns, x + (count or 1))
+        self._clean.pop(id(self.buffer[self.cursor.y]), None)
+        self.buffer[self.cursor.y][x:end] = [self._erase_cell()] * (end - x)
+        self.dirty.add(self.cursor.y)
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        row = self.buffer[self.cursor.y]
+        self._clean.pop(id(row), None)
+        x = min(self.cursor.x, self.columns - 1)
+        cell = self._erase_cell()
+        if how == 0:
+            row[x:] = [cell] * (self.columns - x)
+        elif how == 1:
+            row[: x + 1] = [cell] * (x + 1)
+        elif how == 2:
+            row[:] = [cell] * self.columns
+        self.dirty.add(self.cursor.y)
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        y = self.cursor.y
+        cell = self._erase_cell()
+        if how == 0:
+            rows = range(y + 1, self.lines)
+        elif how == 1:
+            rows = range(0, y)
+        elif how == 2:
+            rows = range(self.lines)
+        elif how == 3:
+            self.history.clear()
+            return
+        else:
+            return
+        for r in rows:
+            self.buffer[r] = [cell] * self.columns
+        self.dirty.update(rows)
+        if how in (0, 1):
+            self.erase_in_line(how)
+
+    def insert_characters(self, count: int | None = None) -> None:
+        row = self.buffer[self.cursor.y]
+        self._clean.pop(id(row), None)
+        x = min(self.cursor.x, self.columns - 1)
+        row[x:x] = [self._erase_cell()] * (count or 1)
+        del row[self.columns :]
+        self.dirty.add(self.cursor.y)
+
+    def delete_characters(self, count: int | None = None) -> None:
+        row = self.buffer[self.cursor.y]
+        self._clean.pop(id(row), None)
+        x = min(self.cursor.x, self.columns - 1)
+        count = min(count or 1, self.columns - x)
+        del row[x : x + count]
+        row.extend([self._erase_cell()] * count)
+        self.dirty.add(self.cursor.y)
+
+    def alignment_display(self) -> None:
+        e = cells_for(DEFAULT)["E"]
+        self.buffer = [[e] * self.columns for _ in range(self.lines)]
+        self.dirty.update(range(self.lines))
+
+    # ------------------------------------------------------------------ modes
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        ms = [m << 5 for m in modes] if kwargs.get("private") else list(modes)
+        for m in ms:
+            if m in _ALT_MODES:
+                self._enter_alt(m)
+        self.mode.update(ms)
+        if mo.DECTCEM in ms:
+            self.cursor.hidden = False
+        if mo.DECSCNM in ms:
+            self.dirty.update(range(self.lines))
+        if mo.DECOM in ms:
+            self.cursor_position()
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        ms = [m << 5 for m in modes] if kwargs.get("private") else list(modes)
+        for m in ms:
+            if m in _ALT_MODES:
+                self._leave_alt(m)
+        self.mode.difference_update(ms)
+        if mo.DECTCEM in ms:
+            self.cursor.hidden = True
+        if mo.DECSCNM in ms:
+            self.dirty.update(range(self.lines))
+        if mo.DECOM in ms:
+            self.cursor_position()
+
+    def _enter_alt(self, mode: int) -> None:
+        if self._alt is not None:
+            return
+        if mode == ALT_1049:
+            self._alt_cursor = copy.copy(self.cursor)
+        self._alt = self.buffer
+        self.buffer = [[BLANK] * self.columns for _ in range(self.lines)]
+        self.dirty.update(range(self.lines))
+
+    def _leave_alt(self, mode: int) -> None:
+        if self._alt is None:
+            return
+        self.buffer = self._alt
+        self._alt = None
+        if mode == ALT_1049 and self._alt_cursor is not None:
+            self.cursor = self._alt_cursor
+            self._alt_cursor = None
+            self.ensure_hbounds()
+            self.ensure_vbounds()
+        self.dirty.update(range(self.lines))
+
+    def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
+        if not private:
+            self.cursor.attrs = sgr(self.cursor.attrs, ";".join(map(str, attrs)))
+
+    def set_icon_name(self, param: str) -> None:
+        self.icon_name = param
+
+    def define_charset(self, code: str, mode: str) -> None:
+        self._designate(mode, code)
+
+    # ---------------------------------------------------------------- queries
+
+    def _designate(self, which: str, code: str) -> None:
+        self._g[0 if which == "(" else 1] = VT100_MAP if code == "0" else None
+
+    def _answer(self, text: str) -> None:
+        if self.reply is not None:
+            self.reply(text.encode())
+
+    def write_process_input(self, data: str) -> None:
+        self._answer(data)
+
+    def report_device_attributes(self, mode: int = 0, **kwargs: Any) -> None:
+        if mode == 0 and not kwargs.get("private"):
+            self._answer("\x1b[?62;22c")
+
+    def report_device_status(self, mode: int, **kwargs: Any) -> None:
+        if mode == 5:
+            self._answer("\x1b[0n")
+        elif mode == 6:
+            x = min(self.cursor.x, self.columns - 1) + 1
+            y = self.cursor.y + 1
+            if self.margins is not None and mo.DECOM in self.mode:
+                y -= self.margins.top
+            self._answer(f"\x1b[{'?' if kwargs.get('private') else ''}{y};{x}R")
+
+    # ------------------------------------------------------------------ size
+
+    def resize(self, columns: int | None = None, lines: int | None = None) -> None:  # type: ignore[override]
+        """Resize to ``columns`` x ``lines`` (note the order: columns first)."""
+        columns = max(1, columns or self.columns)
+        lines = max(1, lines or self.lines)
+        if columns == self.columns and lines == self.lines:
+            return
+        self._clean.clear()  # rows change in place below
+        if lines < self.lines and self.cursor.y >= lines:
+            shift = self.cursor.y - lines + 1
+            for row in self.buffer[:shift]:
+                if self._alt is None:
+                    self._push_history(row)
+            del self.buffer[:shift]
+            self.cursor.y -= shift
+        buffers = [self.buffer] + ([self._alt] if self._alt is not None else [])
+        for buf in buffers:
+            del buf[lines:]
+            buf.extend([BLANK] * self.columns for _ in range(lines - len(buf)))
+            for i, row in enumerate(buf):
+                if columns < len(row):
+                    row = row[:columns]
+                    if row[-1].data and char_width(row[-1].data[0]) == 2:
+                        row[-1] = BLANK
+                    buf[i] = row
+                elif columns > len(row):
+                    row.extend([BLANK] * (columns - len(row)))
+        self.columns = columns
+        self.lines = lines
+        self.margins = None
+        self.tabstops = set(range(8, columns, 8))
+        self.cursor.x = min(self.cursor.x, columns - 1)
+        self.cursor.y = min(self.cursor.y, lines - 1)
+        self.dirty.update(range(lines))
