@@ -1,14 +1,14 @@
-"""Command palette entries for every action of the app."""
+"""Command palette entries for every action of the app.
+
+The provider needs nothing of the app but Textual's ``run_action``: each entry names
+an action (``approve``, ``show_tab('log')``) that the app defines as ``action_<name>``.
+"""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from agentshell.tui.app import AgentShellApp
 
 ACTIONS: list[tuple[str, str, str]] = [
     ("Approve selected request", "approve", "run the selected (or oldest) pending command"),
@@ -36,9 +36,6 @@ ACTIONS: list[tuple[str, str, str]] = [
 class AgentShellCommands(Provider):
     async def _run(self, action: str) -> None:
         await self.app.run_action(action)
-
-    def _app(self) -> AgentShellApp:
-        return cast("AgentShellApp", self.app)
 
     async def discover(self) -> Hits:
         for title, action, help_text in ACTIONS:
