@@ -49,6 +49,7 @@ from agentshell.core.state import (
     new_state,
     state_to_plain,
 )
+from agentshell.store.backend import LogWriter
 from agentshell.store.framing import (
     BATCH_FLAG,
     HEADER,
@@ -135,6 +136,11 @@ class SessionManager:
     after it). Use it as a context manager or call :meth:`close`.
     """
 
+    #: The file log here; JetStream's writer in a JetStreamSessionManager.
+    _log: LogWriter
+    #: The snapshot opening started from (a file; ``bucket/name`` on JetStream).
+    snapshot_used: Path | str | None
+
     def __init__(
         self,
         session_name: str = "default",
@@ -174,7 +180,7 @@ class SessionManager:
             self.snapshot_dir.mkdir(exist_ok=True)
             #: What opening found (records replayed, torn tail cut, snapshot used).
             self.recovery = RecoveryReport(self.log_path)
-            self.snapshot_used: Path | None = None
+            self.snapshot_used = None
             self.snapshots_skipped: list[str] = []
             self._state, self._max_ts, last_frame = self._recover()
             self._next_seq = self._state["last_seq"] + 1
@@ -413,8 +419,8 @@ class SessionManager:
             # lock keeps other appends out): the log ends exactly after record
             # last_seq, at a frame boundary (a written round may hold many records).
             self._log.flush()
-            offset = self._log.size
-            last_record = self._log.last_frame
+            offset = self._file_log.size
+            last_record = self._file_log.last_frame
             self.events_since_snapshot = 0
         return write_snapshot(
             self.snapshot_dir,
@@ -468,7 +474,15 @@ class SessionManager:
     def last_frame_at(self) -> int | None:
         """The file offset of the last frame written to the log (None while empty):
         a frame boundary readers starting mid-file can trust."""
-        return self._log.last_frame[0] if self._log.size else None
+        log = self._file_log
+        return log.last_frame[0] if log.size else None
+
+    @property
+    def _file_log(self) -> EventLog:
+        """The file log (what the file-specific parts use; a JetStream session
+        replaces those parts)."""
+        assert isinstance(self._log, EventLog)
+        return self._log
 
     # ------------------------------------------------------------- lifecycle
 
