@@ -134,8 +134,7 @@ class ScriptedEndpoint:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     @property
     def requests(self) -> list[Recorded]:
@@ -261,7 +260,7 @@ class AnthropicEndpoint(ScriptedEndpoint):
         else:
             start = {"type": "text", "text": ""}
             delta = {"type": "text_delta", "text": block["text"]}
-        events = [
+        events: list[dict[str, Any]] = [
             {"type": "message_start", "message": dict(message, content=[])},
             {"type": "content_block_start", "index": 0, "content_block": start},
             {"type": "ping"},
