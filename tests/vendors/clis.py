@@ -55,8 +55,12 @@ class Run:
 
 
 def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    # the interpreter's bin first: the ``agentshell`` an installed hook calls
+    path = os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]
+    )
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": path,
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "TERM": "dumb",
@@ -264,7 +268,7 @@ class Codex(Vendor):
             'sandbox_mode = "danger-full-access"\n'
             "check_for_update_on_startup = false\n"
             "\n[analytics]\nenabled = false\n"
-            "\n[model_providers.scripted]\n"
+            "[model_providers.scripted]\n"
             'name = "scripted"\n'
             f'base_url = "{endpoint.url}/v1"\n'
             'wire_api = "responses"\n'
@@ -274,13 +278,18 @@ class Codex(Vendor):
         )
 
     def prepare(self, endpoint: ScriptedEndpoint) -> None:
-        """Keep what is in config.toml (hooks someone installed), set the provider first."""
+        """Point config.toml at ``endpoint``, keeping whatever else is in it (the hooks
+        an installer merged in): the provider's top-level keys go first, its table last."""
+        import re
+
         self.codex_home.mkdir(parents=True, exist_ok=True)
         old = self.config.read_text() if self.config.exists() else ""
-        marker = "# --- end of the scripted provider ---\n"
-        if marker in old:
-            old = old.split(marker, 1)[1]
-        self.config.write_text(self.provider_toml(endpoint) + marker + old + self.hooks_toml)
+        if "[model_providers.scripted]" in old:
+            text = re.sub(r'^base_url = ".*"$', f'base_url = "{endpoint.url}/v1"', old, flags=re.M)
+        else:
+            head, table = self.provider_toml(endpoint).split("\n\n", 1)
+            text = f"{head}\n\n{old}\n\n{table}"
+        self.config.write_text(text + self.hooks_toml)
         self.hooks_toml = ""
 
     def install_trivial_hooks(self, hooks: dict[str, str]) -> None:
