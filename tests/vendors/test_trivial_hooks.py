@@ -218,3 +218,17 @@ def test_gemini_cli_payloads(gemini: Gemini) -> None:
         both("run_shell_command", "write_file", "replace", vendor="gemini"),
     )
     assert (gemini.project / "notes.txt").read_text() == "alpha\ngamma\n"
+
+
+def test_codex_runs_an_untrusted_hook_never_and_says_nothing(codex: Codex) -> None:
+    """Why ``hooks status codex`` must look at trust: without it, Codex skips the hook
+    (here one that denies everything) and runs the command as if unsupervised."""
+    codex.bypass_hook_trust = False
+    record = codex.root / "record"
+    codex.install_trivial_hooks({"PreToolUse": hook_command("codex", "deny", record, "no")})
+    with codex.endpoint([codex.shell_call("touch made.txt"), Text("ok")]) as endpoint:
+        run = codex.run("make it", endpoint)
+    assert run.returncode == 0, run
+    assert recorded(record) == []
+    assert (codex.project / "made.txt").exists()
+    assert "hook" not in (run.stdout + run.stderr).lower()
