@@ -1,0 +1,249 @@
+"""End to end: the real vendor CLIs supervised by a real coordinator through the config
+``agentshell hooks install`` wrote and the ``agentshell hook`` it calls.
+
+The coordinator and its socket server run in this test's event loop (a real session log,
+a real Unix socket); the CLI runs in a worker thread, so the loop keeps serving while
+the hook waits for the operator. The operator is the TUI (Textual pilot over the same
+coordinator) or the coordinator's own approve / reject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agentshell.coordinator.coordinator import Coordinator
+from agentshell.core.state.model import ApprovalInfo
+from agentshell.server.server import Server
+from agentshell.store.session import SessionManager
+from tests.polling import until
+from tests.vendors.clis import Claude, Codex, Gemini, Run, Vendor, base_env
+from tests.vendors.endpoints import ScriptedEndpoint, Text
+
+HOOK_WAIT = 60.0  # seconds a test waits for a CLI's hook to reach the queue
+
+
+def agentshell(
+    vendor: Vendor, *args: str, socket: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``agentshell ARGS`` as the user of ``vendor`` would (same HOME and config)."""
+    env = base_env(vendor.home)
+    if isinstance(vendor, Codex):
+        env["CODEX_HOME"] = str(vendor.codex_home)
+    if socket is not None:
+        env["AGENTSHELL_SOCKET"] = str(socket)
+    return subprocess.run(
+        [sys.executable, "-m", "agentshell", *args],
+        cwd=vendor.project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@functools.cache
+def _bridge_there() -> bool:
+    probe = subprocess.run(
+        [sys.executable, "-m", "agentshell", "hooks", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return probe.returncode == 0
+
+
+def require_bridge() -> None:
+    if not _bridge_there():
+        pytest.skip("agentshell hooks is not there yet")
+
+
+@dataclass
+class Supervisor:
+    coordinator: Coordinator
+    socket: Path
+
+    def pending(self, prefix: str = "") -> list[ApprovalInfo]:
+        return [
+            a
+            for a in self.coordinator.approvals()
+            if a.status == "queued" and a.agent_id.startswith(prefix)
+        ]
+
+    async def item(self, prefix: str, task: asyncio.Task[Run]) -> ApprovalInfo:
+        """The first queued item from an agent named ``prefix...`` (fails if the CLI ends)."""
+
+        def ready() -> ApprovalInfo | None:
+            if task.done():
+                raise AssertionError(f"the CLI ended before its hook queued: {task.result()}")
+            items = self.pending(prefix)
+            return items[0] if items else None
+
+        found: ApprovalInfo = await until(ready, timeout=HOOK_WAIT, what=f"{prefix} in the queue")
+        return found
+
+
+@pytest.fixture
+async def supervisor(vendor_root: Path) -> AsyncIterator[Supervisor]:
+    require_bridge()
+    sm = SessionManager("vendors", vendor_root / "data")
+    co = Coordinator(sm, project_dir=vendor_root / "project", user_rc=False)
+    server = Server(co, vendor_root / "run" / "s.sock")
+    await co.start()
+    await server.start()
+    try:
+        yield Supervisor(co, server.socket_path)
+    finally:
+        await server.close()
+        await co.stop()
+        sm.close()
+
+
+def install(vendor: Vendor, supervisor_socket: Path | None) -> None:
+    where = ["--project", str(vendor.project)] if isinstance(vendor, Claude) else ["--user"]
+    done = agentshell(vendor, "hooks", "install", vendor.name, *where, socket=supervisor_socket)
+    assert done.returncode == 0, done.stderr
+
+
+def start(
+    vendor: Vendor, endpoint: ScriptedEndpoint, socket: Path, prompt: str = "Go on."
+) -> asyncio.Task[Run]:
+    env = {"AGENTSHELL_SOCKET": str(socket)}
+    return asyncio.create_task(asyncio.to_thread(vendor.run, prompt, endpoint, env=env))
+
+
+def make_build(project: Path) -> None:
+    (project / "build" / "tmp").mkdir(parents=True)
+    (project / "build" / "tmp" / "scratch.o").write_text("x")
+    (project / "build" / "keep.txt").write_text("keep")
+
+
+async def test_claude_code_runs_the_command_the_operator_edited_in_the_tui(
+    claude: Claude, supervisor: Supervisor
+) -> None:
+    from textual.widgets import TextArea
+
+    from agentshell.tui.app import AgentShellApp
+    from agentshell.tui.live import CoordinatorBackend
+    from agentshell.tui.screens.dialogs import EditApprovalScreen
+    from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue
+
+    make_build(claude.project)
+    install(claude, supervisor.socket)
+    script = [claude.shell_call("rm -rf build"), Text("Cleaned.")]
+    with claude.endpoint(script) as endpoint:
+        task = start(claude, endpoint, supervisor.socket, "Clean the build.")
+        item = await supervisor.item("claude", task)
+        assert item.command == "rm -rf build"
+        app = AgentShellApp(CoordinatorBackend(supervisor.coordinator), notify_new=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            queue = app.query_one(ApprovalQueue)
+            await until(lambda: [a.approval_id for a in queue.items] == [item.approval_id])
+            await pilot.press("e")
+            await until(lambda: isinstance(app.screen, EditApprovalScreen))
+            area = app.screen.query_one(TextArea)
+            await pilot.press("end", *"/tmp")
+            await until(lambda: area.text == "rm -rf build/tmp")
+            await pilot.press("ctrl+s")
+            run = await asyncio.wait_for(task, HOOK_WAIT)
+    assert run.returncode == 0, run
+    assert not (claude.project / "build" / "tmp").exists(), run
+    assert (claude.project / "build" / "keep.txt").read_text() == "keep"
+    result = endpoint.tool_result()
+    assert result is not None and result.error is False, result
+
+
+async def test_a_rejection_reaches_claude_code_as_the_tool_error_with_the_reason(
+    claude: Claude, supervisor: Supervisor
+) -> None:
+    make_build(claude.project)
+    install(claude, supervisor.socket)
+    with claude.endpoint([claude.shell_call("rm -rf build"), Text("Understood.")]) as endpoint:
+        task = start(claude, endpoint, supervisor.socket)
+        item = await supervisor.item("claude", task)
+        await supervisor.coordinator.reject(item.approval_id, "keep the build, it is mine")
+        run = await asyncio.wait_for(task, HOOK_WAIT)
+    assert run.returncode == 0, run
+    assert (claude.project / "build" / "keep.txt").exists()
+    result = endpoint.tool_result()
+    assert result is not None and result.error is True
+    assert "keep the build, it is mine" in result.text
+
+
+async def test_codex_is_blocked_with_the_reason_when_rejected(
+    codex: Codex, supervisor: Supervisor
+) -> None:
+    make_build(codex.project)
+    install(codex, supervisor.socket)
+    with codex.endpoint([codex.shell_call("rm -rf build"), Text("Understood.")]) as endpoint:
+        task = start(codex, endpoint, supervisor.socket)
+        item = await supervisor.item("codex", task)
+        assert item.command == "rm -rf build"
+        await supervisor.coordinator.reject(item.approval_id, "not the build dir")
+        run = await asyncio.wait_for(task, HOOK_WAIT)
+    assert run.returncode == 0, run
+    assert (codex.project / "build" / "keep.txt").exists()
+    result = endpoint.tool_result()
+    assert result is not None and "not the build dir" in result.text
+
+
+async def test_hooks_status_codex_reports_an_untrusted_hook(
+    codex: Codex, supervisor: Supervisor
+) -> None:
+    install(codex, supervisor.socket)
+    status = agentshell(codex, "hooks", "status", "codex")
+    assert status.returncode == 0 or status.returncode == 1, status.stderr
+    said = (status.stdout + status.stderr).lower()
+    assert "codex" in said and ("untrusted" in said or "not trusted" in said), said
+
+
+async def test_gemini_cli_shell_call_waits_in_the_same_queue_as_claude_code(
+    claude: Claude, vendor_root: Path, supervisor: Supervisor
+) -> None:
+    Gemini.require()
+    gemini = Gemini(vendor_root / "g")
+    install(claude, supervisor.socket)
+    install(gemini, supervisor.socket)
+    with (
+        claude.endpoint([claude.shell_call("touch from-claude"), Text("ok")]) as c_end,
+        gemini.endpoint([gemini.shell_call("touch from-gemini"), Text("ok")]) as g_end,
+    ):
+        c_task = start(claude, c_end, supervisor.socket)
+        g_task = start(gemini, g_end, supervisor.socket)
+        g_item = await supervisor.item("gemini", g_task)
+        c_item = await supervisor.item("claude", c_task)
+        assert {g_item.command, c_item.command} == {"touch from-gemini", "touch from-claude"}
+        assert not g_task.done()  # the shell call waits for the human
+        assert not (gemini.project / "from-gemini").exists()
+        await supervisor.coordinator.approve(g_item.approval_id)
+        await supervisor.coordinator.reject(c_item.approval_id, "not now")
+        g_run = await asyncio.wait_for(g_task, HOOK_WAIT)
+        c_run = await asyncio.wait_for(c_task, HOOK_WAIT)
+    assert g_run.returncode == 0 and c_run.returncode == 0, (g_run, c_run)
+    assert (gemini.project / "from-gemini").exists()
+    assert not (claude.project / "from-claude").exists()
+
+
+@pytest.mark.parametrize("name", ["claude", "codex", "gemini"])
+def test_the_hook_fails_closed_with_the_start_hint_when_no_coordinator_runs(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    require_bridge()
+    vendor: Vendor = request.getfixturevalue(name)
+    socket = vendor.root / "run" / "nobody.sock"
+    install(vendor, socket)
+    with vendor.endpoint([vendor.shell_call("touch made.txt"), Text("ok")]) as endpoint:
+        run = vendor.run("make it", endpoint, env={"AGENTSHELL_SOCKET": str(socket)})
+    assert run.returncode == 0, run
+    assert not (vendor.project / "made.txt").exists(), run
+    result = endpoint.tool_result()
+    assert result is not None, run
+    assert "agentshell tui" in result.text or "agentshell serve" in result.text, result
