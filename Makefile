@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check format lint types contracts bench stress screenshots demo clean
+.PHONY: run test check format lint types contracts bench stress screenshots demo clean vendor-clis
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ screenshots: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/agentshell demo --cast screenshots/demo.cast
 	$(BIN)/agentshell screenshots --out screenshots
+
+# the pinned Claude Code, Codex and Gemini CLIs for tests/vendors, into .vendor/
+vendor-clis:
+	sh tests/vendors/install.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
