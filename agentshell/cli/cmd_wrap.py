@@ -49,6 +49,13 @@ from agentshell.cli.options import session_options
     help="Seconds a prompt waits for the operator; then it expires and is answered no"
     " [default: wait].",
 )
+@click.option(
+    "--pane",
+    default=None,
+    metavar="NAME",
+    help="Start COMMAND in a new pane NAME of the running session (the TUI shows it)"
+    " instead of here, and return.",
+)
 @click.option("--list-profiles", is_flag=True, help="List the known profiles and exit.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def wrap(
@@ -60,6 +67,7 @@ def wrap(
     token_file: Path | None,
     terminal: str | None,
     timeout: float | None,
+    pane: str | None,
     list_profiles: bool,
     command: tuple[str, ...],
 ) -> None:
@@ -96,6 +104,32 @@ def wrap(
             err=True,
         )
         sys.exit(2)
+    path = resolve_socket(data_dir, session, socket)
+    if pane is not None:
+        from agentshell.bridges.wrap.pane import open_in_pane
+        from agentshell.cli.cmd_operator import unreachable
+        from agentshell.core.errors import AgentShellError
+
+        try:
+            open_in_pane(
+                path,
+                pane,
+                profile=profile,
+                agent=agent,
+                token=token,
+                timeout=timeout,
+                command=command,
+            )
+        except OSError as exc:
+            raise click.ClickException(unreachable(path, session, exc)) from None
+        except AgentShellError as exc:
+            raise click.ClickException(f"cannot start it in pane {pane!r}: {exc}") from None
+        click.echo(
+            f"{command[0]} runs in pane {pane!r} of session {session!r}; its prompts"
+            " go to the approval queue",
+            err=True,
+        )
+        return
     import asyncio
 
     from agentshell.bridges.wrap.runner import Wrapper
@@ -104,7 +138,7 @@ def wrap(
     wrapper = Wrapper(
         command,
         prof,
-        socket_path=resolve_socket(data_dir, session, socket),
+        socket_path=path,
         agent=agent,
         token=token,
         terminal=terminal or os.environ.get("AGENTSHELL_TERMINAL") or "main",
