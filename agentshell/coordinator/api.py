@@ -8,11 +8,12 @@ Construct and run::
     ...
     await co.stop()         # the session stays open: close it yourself
 
-The class is assembled from one module per concern (see ``coordinator.py``):
-``writer`` (shared state, durable append, broadcast) and ``subscriptions``,
-``agents``, ``clocks``, ``rules``, ``executor``, ``terminals``, ``approvals``,
-``docs`` (OT), ``edits`` (conflicts), ``tasks``; import ``Coordinator`` from here or
-from ``agentshell.coordinator.coordinator``.
+The class composes one collaborator per concern, each in its own module (the table
+and the flow of a proposal are in ``coordinator.py``): ``writer`` (durable append,
+in-order delivery), ``subscriptions`` (the broadcast), ``outcomes``, ``agents``,
+``clocks``, ``rules``, ``terminals``, ``executor``, ``approvals`` (the gate), ``docs``
+(OT), ``edits`` (conflicts), ``tasks``; import ``Coordinator`` from here or from
+``agentshell.coordinator.coordinator``.
 
 Everything below runs on the coordinator's event loop. Every change is an event:
 appended durably, folded into ``co.state`` (the live, read-only ``SessionState``),

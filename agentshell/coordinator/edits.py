@@ -6,30 +6,45 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from agentshell.core import events as ev
-from agentshell.core.clock import merge
 from agentshell.core.ranges import changed_line_ranges, find_conflicts
-from agentshell.core.state import (
-    EditInfo,
-)
+from agentshell.core.state import EditInfo
 
 from .agents import EDIT
-from .docs import DocsMixin
-from .results import (
-    InvalidRequestError,
-    NotFoundError,
-)
+from .results import InvalidRequestError, NotFoundError
+
+if TYPE_CHECKING:
+    from agentshell.store.session import SessionManager
+
+    from .agents import AgentDirectory
+    from .clocks import Clocks
+    from .writer import EventWriter
 
 #: Reported edits kept in memory for conflict side-by-sides (each holds its new
 #: lines); an older one is read from the log when a conflict needs it.
 EDIT_CACHE_KEEP = 4096
 
 
-class EditsMixin(DocsMixin):
-    """Edits, conflict detection and resolution."""
+class EditLog:
+    """Reported edits, conflict detection and resolution."""
 
-    async def report_edit(
+    def __init__(
+        self,
+        session: SessionManager,
+        writer: EventWriter,
+        directory: AgentDirectory,
+        clocks: Clocks,
+    ) -> None:
+        self.session = session
+        self._writer = writer
+        self._directory = directory
+        self._clocks = clocks
+        #: file_edited events reported since start, by event id (conflict side-by-side)
+        self._edit_event_cache: dict[str, ev.FileEdited] = {}
+
+    async def report(
         self,
         agent_id: str,
         path: str,
@@ -39,11 +54,11 @@ class EditsMixin(DocsMixin):
     ) -> tuple[ev.FileEdited, list[ev.ConflictDetected]]:
         """Log ``agent_id``'s edit of ``path`` and the conflicts it makes (pushed to both)."""
         if agent_id != ev.HUMAN:
-            self.require(agent_id, EDIT)
+            self._directory.require(agent_id, EDIT)
         if not path:
             raise InvalidRequestError("path must be non-empty")
         old_r, new_r = changed_line_ranges(old, new)
-        e = await self._emit(
+        e = await self._writer.record(
             ev.FileEdited(
                 agent_id=agent_id,
                 file_path=path,
@@ -54,7 +69,7 @@ class EditsMixin(DocsMixin):
                 lines_added=sum(b - a for a, b in new_r),
                 lines_removed=sum(b - a for a, b in old_r),
                 new_lines=ev.range_excerpts(new, new_r),
-                clock=self._clock_for(agent_id, clock),
+                clock=self._clocks.clock_for(agent_id, clock),
             )
         )
         assert isinstance(e, ev.FileEdited)
@@ -62,7 +77,7 @@ class EditsMixin(DocsMixin):
         cache[e.event_id] = e
         while len(cache) > EDIT_CACHE_KEEP:  # the oldest go (found in the log again)
             del cache[next(iter(cache))]
-        self.saw(agent_id, e)
+        self._clocks.saw(agent_id, e)
         edits = self.session.state["file_edits"].get(path, [])
         mine = next((x for x in reversed(edits) if x.edit_id == e.event_id), None)
         conflicts: list[ev.ConflictDetected] = []
@@ -74,7 +89,7 @@ class EditsMixin(DocsMixin):
             if key in seen_pairs:
                 continue
             seen_pairs.add(key)
-            c = await self._emit(
+            c = await self._writer.record(
                 ev.ConflictDetected(
                     conflict_id="c-" + uuid.uuid4().hex[:10],
                     file_path=path,
@@ -88,7 +103,7 @@ class EditsMixin(DocsMixin):
             conflicts.append(c)
         return e, conflicts
 
-    def check_edit(
+    def check(
         self,
         agent_id: str,
         path: str,
@@ -103,7 +118,7 @@ class EditsMixin(DocsMixin):
             agent_id=agent_id,
             file_path=path,
             ranges=tuple((int(a), int(b)) for a, b in ranges),
-            clock=self._clock_for(agent_id, clock),
+            clock=self._clocks.clock_for(agent_id, clock),
             old_hash="",
             new_hash="",
             seq=0,
@@ -113,10 +128,10 @@ class EditsMixin(DocsMixin):
         for other, *_ in find_conflicts(probe, edits):
             out.setdefault(other.edit_id, other)
         for x in edits:
-            self._seen[agent_id] = merge(self._seen.get(agent_id, {}), x.clock)
+            self._clocks.saw_clock(agent_id, x.clock)
         return list(out.values())
 
-    def conflict_sides(
+    def sides(
         self, conflict_id: str
     ) -> tuple[str, tuple[str, ...], str, tuple[str, ...], int, int] | None:
         """Each side of an active conflict as its agent wrote it, for a side-by-side view:
@@ -154,7 +169,7 @@ class EditsMixin(DocsMixin):
         (a, a_lines, a0), (b, b_lines, b0) = sides
         return a, a_lines, b, b_lines, a0, b0
 
-    async def resolve_conflict(
+    async def resolve(
         self, conflict_id: str, resolution: str, *, by: str = ev.HUMAN, note: str = ""
     ) -> None:
         """Resolve a conflict: keep_first, keep_second, keep_both or manual."""
@@ -162,7 +177,7 @@ class EditsMixin(DocsMixin):
             raise NotFoundError(f"no active conflict {conflict_id!r}")
         if resolution not in ("keep_first", "keep_second", "keep_both", "manual"):
             raise InvalidRequestError("resolution: keep_first, keep_second, keep_both or manual")
-        await self._emit(
+        await self._writer.record(
             ev.ConflictResolved(
                 agent_id=ev.HUMAN, conflict_id=conflict_id, resolution=resolution, by=by, note=note
             )

@@ -1,31 +1,40 @@
-"""Rules: allow / ask / deny patterns the human made (deny beats ask beats allow)."""
+"""The rule book: allow / ask / deny patterns the human made (deny beats ask beats allow)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from agentshell.core import events as ev
-from agentshell.core.rules import ACTIONS, KINDS, SCOPES, RuleError, check_rule
-from agentshell.core.state import (
-    RuleInfo,
-)
+from agentshell.core.rules import ACTIONS, KINDS, SCOPES, RuleError, check_rule, decide
+from agentshell.core.state import RuleInfo
 
-from .clocks import ClocksMixin
-from .results import (
-    InvalidRequestError,
-    NotFoundError,
-)
+from .results import InvalidRequestError, NotFoundError
+
+if TYPE_CHECKING:
+    from agentshell.store.session import SessionManager
+
+    from .writer import EventWriter
 
 RULE_ACTIONS, RULE_KINDS, RULE_SCOPES = ACTIONS, KINDS, SCOPES
 
 
-class RulesMixin(ClocksMixin):
-    """Adding, listing and revoking rules."""
+class RuleBook:
+    """Adding, listing, revoking and applying rules."""
+
+    def __init__(self, session: SessionManager, writer: EventWriter) -> None:
+        self.session = session
+        self._writer = writer
 
     def rules(self) -> list[RuleInfo]:
         return sorted(self.session.state["rules"].values(), key=lambda r: r.seq)
 
-    async def add_rule(
+    def decide(self, command: str, agent_id: str, terminal: str) -> tuple[str | None, str | None]:
+        """``(action, rule_id)`` of the rule deciding a proposed command (deny beats ask
+        beats allow), or ``(None, None)``: no rule, ask the human."""
+        return decide(list(self.session.state["rules"].values()), command, agent_id, terminal)
+
+    async def add(
         self,
         action: str,
         kind: str,
@@ -43,7 +52,7 @@ class RulesMixin(ClocksMixin):
         except RuleError as exc:
             raise InvalidRequestError(f"bad rule: {exc}") from None
         rule_id = "r-" + uuid.uuid4().hex[:8]
-        await self._emit(
+        await self._writer.record(
             ev.RuleAdded(
                 agent_id=ev.HUMAN if by == ev.HUMAN else ev.SYSTEM,
                 rule_id=rule_id,
@@ -57,7 +66,7 @@ class RulesMixin(ClocksMixin):
         )
         return rule_id
 
-    async def revoke_rule(self, rule_id: str, by: str = ev.HUMAN) -> None:
+    async def revoke(self, rule_id: str, by: str = ev.HUMAN) -> None:
         if rule_id not in self.session.state["rules"]:
             raise NotFoundError(f"no rule {rule_id!r}")
-        await self._emit(ev.RuleRevoked(agent_id=ev.HUMAN, rule_id=rule_id, by=by))
+        await self._writer.record(ev.RuleRevoked(agent_id=ev.HUMAN, rule_id=rule_id, by=by))

@@ -1,15 +1,11 @@
-"""Subscriptions: each subscriber's ordered, bounded stream of events."""
+"""The broadcast: every subscriber's ordered, bounded stream of the durable events."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import TYPE_CHECKING
 
 from agentshell.core import events as ev
-
-if TYPE_CHECKING:
-    from .writer import CoordinatorBase
 
 
 class Subscription:
@@ -22,7 +18,7 @@ class Subscription:
 
     def __init__(
         self,
-        owner: CoordinatorBase,
+        owner: Broadcast,
         types: Iterable[str] | None,
         maxsize: int,
         predicate: Callable[[ev.Event], bool] | None = None,
@@ -35,7 +31,7 @@ class Subscription:
         self.closed = False
         self.overflowed = False
 
-    def _offer(self, event: ev.Event) -> None:
+    def offer(self, event: ev.Event) -> None:
         if self.closed:
             return
         if self.predicate is not None:
@@ -53,7 +49,7 @@ class Subscription:
         if not self.closed:
             self.closed = True
             self._queue.put_nowait(None)
-            self._owner._subscribers.discard(self)
+            self._owner.discard(self)
 
     async def get(self) -> ev.Event | None:
         """The next event, or None once the subscription is closed."""
@@ -77,3 +73,39 @@ class Subscription:
             if e is None:
                 return
             yield e
+
+
+class Broadcast:
+    """The subscribers of a session, offered each event once it is durable, in order."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[Subscription] = set()
+
+    def subscribe(
+        self,
+        types: Iterable[str] | None = None,
+        *,
+        predicate: Callable[[ev.Event], bool] | None = None,
+        maxsize: int = 10_000,
+    ) -> Subscription:
+        """A new :class:`Subscription` receiving every event offered from now on.
+
+        ``types`` keeps only those event types; ``predicate`` (instead) decides per event.
+        """
+        sub = Subscription(self, types, maxsize, predicate)
+        self._subscribers.add(sub)
+        return sub
+
+    def offer(self, event: ev.Event) -> None:
+        for sub in list(self._subscribers):
+            sub.offer(event)
+
+    def discard(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
+    def close_all(self) -> None:
+        for sub in list(self._subscribers):
+            sub.close()
+
+    def __len__(self) -> int:
+        return len(self._subscribers)

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from agentshell.core import events as ev
 from agentshell.core.capabilities import CapabilityRegistry
 from agentshell.core.errors import PermissionDeniedError
-from agentshell.core.state import (
-    TaskInfo,
-)
+from agentshell.core.state import TaskInfo
 
-from .edits import EditsMixin
-from .results import (
-    InvalidRequestError,
-    InvalidStateError,
-    NotFoundError,
-)
+from .results import InvalidRequestError, InvalidStateError, NotFoundError
+
+if TYPE_CHECKING:
+    from agentshell.store.session import SessionManager
+
+    from .writer import EventWriter
 
 TASK_STATUSES = ("open", "assigned", "in_progress", "blocked", "done")
 
 
-class TasksMixin(EditsMixin):
+class TaskBoard:
     """Tasks and routing."""
+
+    def __init__(self, session: SessionManager, writer: EventWriter) -> None:
+        self.session = session
+        self._writer = writer
 
     def tasks(self) -> list[TaskInfo]:
         return sorted(self.session.state["tasks"].values(), key=lambda t: t.created_at)
@@ -40,11 +43,11 @@ class TasksMixin(EditsMixin):
             reg.register_agent(a.agent_id, a.name, list(a.capabilities))
         return [(str(a), float(s)) for a, s in reg.find_agents_for_task(description, limit)]
 
-    async def create_task(self, description: str, created_by: str = ev.HUMAN) -> str:
+    async def create(self, description: str, created_by: str = ev.HUMAN) -> str:
         if not isinstance(description, str) or not description.strip():
             raise InvalidRequestError("a task needs a description")
         task_id = "t-" + uuid.uuid4().hex[:8]
-        await self._emit(
+        await self._writer.record(
             ev.TaskCreated(
                 agent_id=created_by if created_by in self.session.state["agents"] else ev.HUMAN,
                 task_id=task_id,
@@ -55,18 +58,18 @@ class TasksMixin(EditsMixin):
         )
         return task_id
 
-    async def claim_task(self, task_id: str, agent_id: str) -> None:
+    async def claim(self, task_id: str, agent_id: str) -> None:
         """``agent_id`` takes an open task (assigned to it)."""
         t = self.task(task_id)
         if t.status not in ("open",) and t.assignee != agent_id:
             raise InvalidStateError(f"task {task_id} is {t.status} (assignee {t.assignee or '-'})")
-        await self._emit(
+        await self._writer.record(
             ev.TaskStatusChanged(
                 agent_id=agent_id, task_id=task_id, status="assigned", assignee=agent_id
             )
         )
 
-    async def update_task(
+    async def update(
         self,
         task_id: str,
         status: str,
@@ -88,7 +91,7 @@ class TasksMixin(EditsMixin):
                 raise PermissionDeniedError("only the human reassigns tasks")
         if assignee is not None and assignee and assignee not in self.session.state["agents"]:
             raise NotFoundError(f"no agent {assignee!r}")
-        await self._emit(
+        await self._writer.record(
             ev.TaskStatusChanged(
                 agent_id=by if by in self.session.state["agents"] else ev.HUMAN,
                 task_id=task_id,

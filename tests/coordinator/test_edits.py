@@ -60,7 +60,7 @@ async def test_conflict_sides_show_what_each_agent_wrote(two: Coordinator) -> No
     want = ("a", ("changed 2", "changed 3", "changed 4"), "b", ("other 4", "other 5"), 2, 4)
     assert two.conflict_sides(c.conflict_id) == want
     # a coordinator that did not see the edits live finds them in the log
-    two._edit_event_cache.clear()
+    two.edit_log._edit_event_cache.clear()
     assert two.conflict_sides(c.conflict_id) == want
     assert two.conflict_sides("c-nope") is None
 
@@ -75,8 +75,8 @@ async def test_the_edit_cache_keeps_only_the_newest(
     _, (c,) = await two.report_edit("b", "f.py", BASE, change(range(4, 6), "other"))
     for i in range(5):  # other files: the conflict's two edits leave the cache
         await two.report_edit("a", f"g{i}.py", BASE, change(range(1, 2)))
-    assert len(two._edit_event_cache) == 3
-    assert not set(c.edit_ids) & set(two._edit_event_cache)
+    assert len(two.edit_log._edit_event_cache) == 3
+    assert not set(c.edit_ids) & set(two.edit_log._edit_event_cache)
     want = ("a", ("changed 2", "changed 3", "changed 4"), "b", ("other 4", "other 5"), 2, 4)
     assert two.conflict_sides(c.conflict_id) == want  # read back from the log
 
@@ -89,7 +89,7 @@ async def test_a_cache_miss_reads_the_log_from_the_first_edit_on(
     first, _ = await two.report_edit("a", "f.py", BASE, change(range(2, 5)))
     _, (c,) = await two.report_edit("b", "f.py", BASE, change(range(4, 6), "other"))
     await two.report_edit("a", "later.py", BASE, change(range(1, 2)))
-    two._edit_event_cache.clear()
+    two.edit_log._edit_event_cache.clear()
     reads: list[tuple[int, object]] = []
     real = two.session.iter_events
 
@@ -103,7 +103,7 @@ async def test_a_cache_miss_reads_the_log_from_the_first_edit_on(
     assert reads == [(first.seq - 1, ("file_edited",))]
     # the first edit no longer among the file's recent edits: from well before it
     monkeypatch.setitem(two.session.state["file_edits"], "f.py", [])
-    two._edit_event_cache.clear()
+    two.edit_log._edit_event_cache.clear()
     assert two.conflict_sides(c.conflict_id) == want
     assert reads[-1] == (0, ("file_edited",))
 

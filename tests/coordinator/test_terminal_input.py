@@ -125,7 +125,7 @@ async def test_a_terminal_whose_shell_exited_comes_back_after_a_restart(
     again = Coordinator(sm, project_dir=project, run_timeout=30, user_rc=False)
     await again.start()
     try:
-        assert {"main", "build"} <= set(again._slots)
+        assert {"main", "build"} <= set(again.shells.names())
         assert sm.state["terminals"]["build"].open
         await until(lambda: again.terminal("build").at_prompt, what="build's new prompt")
     finally:
