@@ -130,9 +130,9 @@ def shape(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_or_record(vendor: Vendor, payload: dict[str, Any]) -> None:
+def check_or_record(vendor: Vendor, payload: dict[str, Any], suffix: str = "") -> None:
     event, tool = payload["hook_event_name"], payload["tool_name"]
-    path = PAYLOADS / vendor.name / f"real-{event}-{tool}.json"
+    path = PAYLOADS / vendor.name / f"real-{event}-{tool}{suffix}.json"
     payload = normalise(payload, vendor)
     if os.environ.get("AGENTSHELL_RECORD_PAYLOADS"):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +192,37 @@ def test_claude_code_permission_request_payload(claude: Claude) -> None:
     # no answer from the hook and nobody to ask in -p: Claude Code does not run it
     assert not (claude.project / "asked.txt").exists()
     check_or_record(claude, asked[0])
+
+
+# after a shell command that failed: Claude Code has its own event for it; Codex's
+# PostToolUse carries the output alone (no exit code); Gemini's says "Exit Code: 3"
+AFTER_FAILURE = {
+    "claude": ("PostToolUseFailure", "Bash", "Exit code 3"),
+    "codex": ("PostToolUse", "Bash", "err"),
+    "gemini": ("AfterTool", "run_shell_command", "Exit Code: 3"),
+}
+
+
+@pytest.mark.parametrize("name", VENDOR_FIXTURES)
+def test_the_payload_after_a_failed_shell_command(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    vendor: Vendor = request.getfixturevalue(name)
+    record = vendor.root / "record"
+    event, tool, says = AFTER_FAILURE[name]
+    vendor.install_trivial_hooks(
+        {
+            PRE_TOOL[name]: hook_command(name, "allow", record),
+            event: hook_command(name, "record", record),
+        }
+    )
+    with vendor.endpoint([vendor.shell_call("echo out; echo err >&2; exit 3"), Text("ok")]) as e:
+        run = vendor.run("fail", e)
+    assert run.returncode == 0, run
+    after = [p for p in recorded(record) if p["hook_event_name"] == event]
+    assert len(after) == 1 and after[0]["tool_name"] == tool, recorded(record)
+    assert says in json.dumps(after[0])
+    check_or_record(vendor, after[0], "" if name == "claude" else "-exit3")
 
 
 def test_codex_payloads(codex: Codex) -> None:
