@@ -1,8 +1,9 @@
 """AgentShell: supervise several AI coding agents in shared terminals.
 
-Public API (names fixed by the original spec)::
+Public API (names fixed by the original spec; docs/api.md lists every call)::
 
     from agentshell import SessionManager, CapabilityRegistry
+    from agentshell import ConflictResolver, VectorClock, TerminalCoordinator
 
 Every name is imported on first use, so that ``import agentshell.<part>`` costs only
 that part (the vendor hook's entry point must start about as fast as the interpreter).
@@ -16,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from agentshell.coordinator.coordinator import Coordinator as TerminalCoordinator
     from agentshell.core.capabilities import CapabilityRegistry
+    from agentshell.core.clock import ClockOrder, VectorClock
+    from agentshell.core.conflicts import ConflictResolver, EditConflict
     from agentshell.core.errors import AgentShellError, InvalidEventError, LogCorruptionError
     from agentshell.core.events import (
         AgentRegistered,
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from agentshell.core.state import AgentInfo, SessionState
     from agentshell.store.session import SessionManager
 
-#: Where each public name lives.
+#: Where each public name lives (``module:name`` when it has another name there).
 _HOMES = {
     "AgentShellError": "agentshell.core.errors",
     "InvalidEventError": "agentshell.core.errors",
@@ -54,6 +58,12 @@ _HOMES = {
     "SessionState": "agentshell.core.state",
     "SessionManager": "agentshell.store.session",
     "CapabilityRegistry": "agentshell.core.capabilities",
+    "ClockOrder": "agentshell.core.clock",
+    "VectorClock": "agentshell.core.clock",
+    "ConflictResolver": "agentshell.core.conflicts",
+    "EditConflict": "agentshell.core.conflicts",
+    # the architecture's name for the coordinator, the single writer of a session
+    "TerminalCoordinator": "agentshell.coordinator.coordinator:Coordinator",
 }
 
 
@@ -61,7 +71,8 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'agentshell' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    module, _, attr = home.partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
     globals()[name] = value
     return value
 
@@ -78,9 +89,12 @@ __all__ = [
     "ApprovalExecuted",
     "ApprovalQueued",
     "CapabilityRegistry",
+    "ClockOrder",
     "CommandExecuted",
     "ConflictDetected",
+    "ConflictResolver",
     "DirectoryChanged",
+    "EditConflict",
     "Event",
     "FileEdited",
     "InvalidEventError",
@@ -89,5 +103,7 @@ __all__ = [
     "SessionState",
     "TaskCreated",
     "TaskStatusChanged",
+    "TerminalCoordinator",
+    "VectorClock",
     "__version__",
 ]

@@ -22,11 +22,13 @@ Task routing (:meth:`CapabilityRegistry.find_agents_for_task`), the formula:
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentshell.core.errors import InvalidNameError
+from agentshell.core.state import AgentInfo
 
 PERMISSIONS: frozenset[str] = frozenset(("run", "type", "edit", "read"))
 
@@ -137,6 +139,7 @@ class RegisteredAgent:
     capabilities: tuple[str, ...]
     metadata: Mapping[str, Any] = field(default_factory=dict)
     terms: frozenset[str] = frozenset()
+    registered_at: float = 0.0
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -145,6 +148,16 @@ class RegisteredAgent:
     @property
     def skills(self) -> tuple[str, ...]:
         return skills_of(self.capabilities)
+
+    def info(self) -> AgentInfo:
+        """The agent as the session state describes agents (:class:`AgentInfo`)."""
+        return AgentInfo(
+            agent_id=self.agent_id,
+            capabilities=self.capabilities,
+            metadata=dict(self.metadata),
+            name=self.name,
+            registered_at=self.registered_at,
+        )
 
 
 class CapabilityRegistry:
@@ -159,8 +172,13 @@ class CapabilityRegistry:
         name: str = "",
         capabilities: Iterable[str] = (),
         metadata: Mapping[str, Any] | None = None,
+        *,
+        registered_at: float | None = None,
     ) -> RegisteredAgent:
-        """Add (or replace) an agent. ``capabilities`` is a list of strings."""
+        """Add (or replace) an agent. ``capabilities`` is a list of strings.
+
+        ``registered_at`` defaults to now; registering an agent again replaces its
+        name, capabilities and metadata and keeps its first registration time."""
         if not isinstance(agent_id, str) or not agent_id.strip():
             raise InvalidNameError(f"agent id must be a non-empty string, got {agent_id!r}")
         if isinstance(capabilities, str):
@@ -169,12 +187,16 @@ class CapabilityRegistry:
         for c in caps:
             if not isinstance(c, str) or not c.strip():
                 raise TypeError(f"capability {c!r} is not a non-empty string")
+        old = self._agents.get(agent_id)
+        if registered_at is None:
+            registered_at = old.registered_at if old is not None else time.time()
         agent = RegisteredAgent(
             agent_id=agent_id,
             name=name or agent_id,
             capabilities=caps,
             metadata=dict(metadata or {}),
             terms=frozenset(t for c in skills_of(caps) for t in terms(c)),
+            registered_at=registered_at,
         )
         self._agents[agent_id] = agent
         return agent
@@ -197,6 +219,11 @@ class CapabilityRegistry:
     def list_agents(self) -> list[str]:
         """Registered agent ids, sorted."""
         return sorted(self._agents)
+
+    def get_all_agents(self) -> dict[str, AgentInfo]:
+        """Every registered agent, ``{agent_id: AgentInfo}`` in registration order (a
+        new dict: changing it changes nothing here)."""
+        return {agent_id: a.info() for agent_id, a in self._agents.items()}
 
     def __contains__(self, agent_id: object) -> bool:
         return agent_id in self._agents

@@ -397,9 +397,12 @@ class SessionManager:
             },
         )
 
-    def list_agents(self) -> list[AgentInfo]:
-        """Registered agents in registration order."""
-        return list(self._state["agents"].values())
+    def list_agents(self) -> dict[str, AgentInfo]:
+        """The active agents, ``{agent_id: AgentInfo}`` in registration order (a new
+        dict): every registered agent not removed since (``agent_removed``); one
+        that is not connected now is listed with its ``status``."""
+        with self._lock:
+            return dict(self._state["agents"])
 
     def get_recent_commands(self, limit: int = 10) -> list[CommandRecord]:
         """The last ``limit`` executed commands, oldest first."""

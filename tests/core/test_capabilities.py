@@ -145,3 +145,42 @@ def test_scores_properties(agents: dict[str, list[str]], task_words: list[str]) 
         a for a, caps in agents.items() if wanted & {t for c in skills_of(caps) for t in terms(c)}
     }
     assert {a for a, _ in got} == expected
+
+
+def test_get_all_agents_is_every_registered_agent_as_agent_info() -> None:
+    from agentshell.core.state import AgentInfo
+
+    r = CapabilityRegistry()
+    assert r.get_all_agents() == {}
+    r.register_agent("coder", name="Coder Agent", capabilities=["python"], metadata={"m": 1})
+    r.register_agent("alpha", capabilities=["run", "go"], registered_at=5.0)
+    got = r.get_all_agents()
+    assert list(got) == ["coder", "alpha"]  # registration order
+    assert all(isinstance(a, AgentInfo) for a in got.values())
+    coder = got["coder"]
+    assert (coder.agent_id, coder.name, coder.capabilities, coder.metadata) == (
+        "coder",
+        "Coder Agent",
+        ("python",),
+        {"m": 1},
+    )
+    assert coder.registered_at > 0 and got["alpha"].registered_at == 5.0
+    assert got["alpha"].name == "alpha"  # the id when no name is given
+    got["coder"].metadata["m"] = 2  # a copy: the registry keeps its own
+    del got["alpha"]
+    assert r.get_all_agents()["coder"].metadata == {"m": 1} and len(r.get_all_agents()) == 2
+    # registering again replaces what it says and keeps when it was first registered
+    r.register_agent("alpha", capabilities=["rust"])
+    again = r.get_all_agents()["alpha"]
+    assert again.capabilities == ("rust",) and again.registered_at == 5.0
+    r.deregister_agent("coder")
+    assert list(r.get_all_agents()) == ["alpha"]
+
+
+def test_scores_are_fractions_best_first() -> None:
+    r = CapabilityRegistry()
+    r.register_agent("half", capabilities=["python"])
+    r.register_agent("all", capabilities=["python", "testing"])
+    got = r.find_agents_for_task("python tests")
+    assert got == [("all", 1.0), ("half", 0.5)]
+    assert all(isinstance(s, float) and 0.0 <= s <= 1.0 for _, s in got)

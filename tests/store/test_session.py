@@ -56,7 +56,10 @@ def test_the_api_example_from_the_issue(tmp_path: Path) -> None:
     past = session.replay_from_snapshot(ts)
     assert past["current_working_dirs"]["coder"] == "/project/src"
     assert past["event_count"] == 3
-    assert [a.agent_id for a in session.list_agents()] == ["coder"]
+    agents = session.list_agents()
+    assert list(agents) == ["coder"] and agents["coder"] == session.state["agents"]["coder"]
+    agents.clear()  # a copy: the session's agents stay
+    assert list(session.list_agents()) == ["coder"]
     assert session.get_recent_commands(limit=10) == []
     assert (persist / "my_session" / "events.log").is_file()
     session.close()
@@ -362,3 +365,41 @@ def test_an_open_in_another_process_keeps_its_message(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_list_agents_is_the_active_agents_by_id(tmp_path: Path) -> None:
+    with SessionManager("s", tmp_path) as sm:
+        assert sm.list_agents() == {}
+        for agent in ("coder", "tester", "gone"):
+            sm.record_event("agent_registered", agent, {"capabilities": ["python"]})
+        sm.record_event("agent_status_changed", "tester", {"status": "disconnected"})
+        sm.record_event("agent_removed", "gone", {"reason": "done"})
+        agents = sm.list_agents()
+        assert list(agents) == ["coder", "tester"]  # registration order, removed left out
+        assert all(isinstance(a, AgentInfo) and a.agent_id == k for k, a in agents.items())
+        assert agents["tester"].status == "disconnected"  # registered still: listed
+        assert agents["coder"].capabilities == ("python",)
+
+
+def test_get_session_state_is_a_copy(tmp_path: Path) -> None:
+    with SessionManager("s", tmp_path) as sm:
+        sm.record_event("agent_registered", "coder", {"capabilities": []})
+        copy = sm.get_session_state()
+        copy["agents"].clear()
+        copy["current_working_dirs"]["coder"] = "/hacked"
+        copy["event_count"] = 99
+        assert list(sm.state["agents"]) == ["coder"] and sm.get_cwd("coder") == "/"
+        assert sm.get_session_state()["event_count"] == 1
+        # defaults: an unknown agent's cwd is '/', no commands yet, limit 0 or less is none
+        assert sm.get_cwd("nobody") == "/"
+        assert sm.get_recent_commands() == [] and sm.get_recent_commands(limit=0) == []
+
+
+def test_get_recent_commands_is_the_last_ones_oldest_first(tmp_path: Path) -> None:
+    with SessionManager("s", tmp_path) as sm:
+        for i in range(12):
+            e = sm.record_event("command_executed", "coder", {"command": f"c{i}", "exit_code": 0})
+            assert e.seq == i + 1  # returned once durable, with its sequence number
+        assert [c.command for c in sm.get_recent_commands()] == [f"c{i}" for i in range(2, 12)]
+        assert [c.command for c in sm.get_recent_commands(limit=3)] == ["c9", "c10", "c11"]
+        assert sm.get_recent_commands(limit=-1) == []
