@@ -88,6 +88,52 @@ def test_a_denied_shell_call_does_not_run_and_the_model_reads_the_reason(
 
 
 @pytest.mark.parametrize("name", VENDOR_FIXTURES)
+def test_an_edited_shell_call_runs_the_edited_command(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """All three take a replaced command from the pre-tool hook (Claude Code and Codex:
+    ``updatedInput`` beside ``permissionDecision: allow``; Gemini CLI:
+    ``hookSpecificOutput.tool_input``) and run it instead of the model's."""
+    vendor: Vendor = request.getfixturevalue(name)
+    record = vendor.root / "record"
+    vendor.install_trivial_hooks(
+        {PRE_TOOL[name]: hook_command(name, "edit", record, "touch edited.txt")}
+    )
+    with vendor.endpoint([vendor.shell_call("touch proposed.txt"), Text("ok")]) as endpoint:
+        run = vendor.run("touch it", endpoint)
+    assert run.returncode == 0, run
+    assert [shell_command(p) for p in pre_tool(record, vendor)] == ["touch proposed.txt"]
+    assert (vendor.project / "edited.txt").exists(), run
+    assert not (vendor.project / "proposed.txt").exists()
+    result = endpoint.tool_result()
+    assert result is not None and result.error is not True, result
+
+
+@pytest.mark.parametrize(
+    ("mode", "made", "error"), [("edit", "edited.txt", False), ("deny", None, True)]
+)
+def test_claude_code_takes_a_permission_request_decision(
+    claude: Claude, mode: str, made: str | None, error: bool
+) -> None:
+    """PermissionRequest's own answer shape: ``decision.behavior`` allow (with
+    ``updatedInput``) or deny (with ``message``, which the model reads)."""
+    record = claude.root / "record"
+    reason = "touch edited.txt" if mode == "edit" else "the operator said no"
+    claude.install_trivial_hooks(
+        {"PermissionRequest": hook_command("claude", mode, record, reason)}
+    )
+    with claude.endpoint([claude.shell_call("touch proposed.txt"), Text("ok")]) as endpoint:
+        run = claude.run("touch it", endpoint)
+    assert run.returncode == 0, run
+    files = sorted(p.name for p in claude.project.iterdir() if p.suffix == ".txt")
+    assert files == ([made] if made else []), run
+    result = endpoint.tool_result()
+    assert result is not None and result.error is error
+    if mode == "deny":
+        assert reason in result.text
+
+
+@pytest.mark.parametrize("name", VENDOR_FIXTURES)
 @pytest.mark.parametrize("mode", ["allow", "deny"])
 def test_a_file_write_goes_through_the_hook(
     name: str, mode: str, request: pytest.FixtureRequest

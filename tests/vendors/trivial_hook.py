@@ -7,9 +7,13 @@ the CLI wrote on stdin as ``RECORD_DIR/<n>-<event>-<tool>.json`` and answers:
   ``decision: allow``; Codex: exit 0 with nothing on stdout, its way of saying allow);
 - ``deny``: deny with REASON in the vendor's JSON shape;
 - ``exit2``: REASON on stderr and exit code 2 (the block all three vendors take);
+- ``edit``: allow, with the command replaced by REASON (Claude Code: ``updatedInput``;
+  Gemini CLI: ``hookSpecificOutput.tool_input``; Codex: ``updatedInput``, which it
+  does not take);
 - ``record``: nothing (the CLI goes on as if no hook were there).
 
-Events other than the pre-tool ones are only recorded.
+Claude Code's ``PermissionRequest`` gets ``decision.behavior`` allow (``edit``: with
+``updatedInput``) or deny with REASON as its ``message``. Other events are only recorded.
 """
 
 from __future__ import annotations
@@ -34,25 +38,41 @@ def main() -> int:
     name = f"{time.time_ns()}-{event}-{tool}.json".replace("/", "_")
     with open(os.path.join(record, name), "w") as f:
         f.write(raw)
-    if event not in ("PreToolUse", "BeforeTool") or mode == "record":
+    if mode == "record":
+        return 0
+    tool_input = payload.get("tool_input") or {}
+    edited = dict(tool_input, command=reason)
+    if event == "PermissionRequest":
+        decision: dict[str, object] = {"behavior": "deny" if mode == "deny" else "allow"}
+        if mode == "deny":
+            decision["message"] = reason
+        if mode == "edit":
+            decision["updatedInput"] = edited
+        out = {"hookEventName": "PermissionRequest", "decision": decision}
+        print(json.dumps({"hookSpecificOutput": out}))
+        return 0
+    if event not in ("PreToolUse", "BeforeTool"):
         return 0
     if mode == "exit2":
         print(reason, file=sys.stderr)
         return 2
     if vendor == "gemini":
-        answer: dict[str, object] = {"decision": mode}
+        answer: dict[str, object] = {"decision": "allow" if mode == "edit" else mode}
         if mode == "deny":
             answer["reason"] = reason
+        if mode == "edit":
+            answer["hookSpecificOutput"] = {"hookEventName": "BeforeTool", "tool_input": edited}
     elif vendor == "codex" and mode == "allow":
         return 0
     else:
-        answer = {
-            "hookSpecificOutput": {
-                "hookEventName": "PreToolUse",
-                "permissionDecision": mode,
-                "permissionDecisionReason": reason,
-            }
+        specific: dict[str, object] = {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "allow" if mode == "edit" else mode,
+            "permissionDecisionReason": reason,
         }
+        if mode == "edit":
+            specific["updatedInput"] = edited
+        answer = {"hookSpecificOutput": specific}
     print(json.dumps(answer))
     return 0
 
