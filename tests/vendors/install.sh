@@ -17,6 +17,10 @@ if ! command -v npm >/dev/null 2>&1; then
     echo "vendor CLIs: npm is not installed; tests/vendors will skip" >&2
     exit 0
 fi
+major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$major" -lt 20 ]; then
+    echo "vendor CLIs: node $(node --version 2>/dev/null || echo missing) is older than 20 (Gemini CLI needs 20)" >&2
+fi
 mkdir -p .vendor
 [ -f .vendor/package.json ] || echo '{"name": "agentshell-vendor-clis", "private": true}' > .vendor/package.json
 if ! npm install --prefix .vendor --no-audit --no-fund --loglevel=error \
