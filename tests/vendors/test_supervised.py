@@ -107,10 +107,22 @@ async def supervisor(vendor_root: Path) -> AsyncIterator[Supervisor]:
         sm.close()
 
 
-def install(vendor: Vendor, supervisor_socket: Path | None) -> None:
-    where = ["--project", str(vendor.project)] if isinstance(vendor, Claude) else ["--user"]
-    done = agentshell(vendor, "hooks", "install", vendor.name, *where, socket=supervisor_socket)
-    assert done.returncode == 0, done.stderr
+INSTALL = {
+    # Claude Code: the project's file, the default mode (PermissionRequest: what Claude
+    # Code itself would ask about, and in -p it asks about any shell command)
+    "claude": ["--project", "{project}"],
+    # Codex: codex exec never asks (approval policy forced to never): PreToolUse
+    "codex": ["--user", "--mode", "pretooluse"],
+    # Gemini CLI: BeforeTool, in the user's settings (a project's needs folder trust)
+    "gemini": ["--user"],
+}
+
+
+def install(vendor: Vendor, socket: Path) -> str:
+    where = [a.format(project=vendor.project) for a in INSTALL[vendor.name]]
+    done = agentshell(vendor, "hooks", "install", vendor.name, *where, "--socket", str(socket))
+    assert done.returncode == 0, done
+    return done.stdout + done.stderr
 
 
 def start(
