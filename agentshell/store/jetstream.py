@@ -41,7 +41,7 @@ import re
 import threading
 import time
 import urllib.error
-from collections.abc import Collection, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -208,10 +208,49 @@ async def _connect(target: NatsTarget) -> Any:
     if target.user:
         opts["user"] = target.user
         opts["password"] = target.password or ""
+    last: list[BaseException] = []
+
+    async def note(exc: Exception) -> None:  # instead of a logged traceback per retry
+        last[:] = [exc]
+
+    opts["error_cb"] = note
     try:
-        return await nats.connect(**opts)
+        # reconnects go on for ever once connected; the first connect has a deadline
+        return await asyncio.wait_for(nats.connect(**opts), target.timeout)
     except Exception as exc:
-        raise JetStreamError(f"cannot connect to NATS at {target.url}: {exc}") from exc
+        why = last[0] if isinstance(exc, TimeoutError) and last else exc
+        raise JetStreamError(f"cannot connect to NATS at {target.url}: {why}") from exc
+
+
+def _transient(exc: BaseException) -> bool:
+    """A JetStream API error worth retrying: no answer, no leader yet, no quorum."""
+    if isinstance(exc, js_errors.APIError) and not isinstance(
+        exc, js_errors.ServiceUnavailableError
+    ):
+        return exc.code in (503, 504)
+    return isinstance(
+        exc,
+        nats.errors.TimeoutError
+        | nats.errors.NoRespondersError
+        | js_errors.NoStreamResponseError
+        | js_errors.ServiceUnavailableError
+        | nats.errors.ConnectionReconnectingError,
+    )
+
+
+async def retrying(make: Callable[[], Awaitable[T]], deadline: float) -> T:
+    """``await make()``, again while it fails with a :func:`_transient` error (a node
+    lost, a leader being elected), until ``deadline`` seconds have passed."""
+    end = time.monotonic() + deadline
+    delay = 0.05
+    while True:
+        try:
+            return await make()
+        except Exception as exc:
+            if not _transient(exc) or time.monotonic() > end:
+                raise
+        await asyncio.sleep(delay)  # back off while the cluster elects a leader
+        delay = min(delay * 2, 0.5)
 
 
 def _decode_message(data: bytes, where: str, stream_seq: int, first: int) -> list[Any]:
@@ -553,10 +592,16 @@ class JetStreamSessionManager(SessionManager):
 
     # ------------------------------------------------------------------- setup
 
+    def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run a JetStream API call on the session's loop, retried through elections."""
+        return self._loop.run(retrying(make, self.target.publish_deadline))
+
     async def _ensure_stream(self, create: bool) -> int:
         """The stream's last sequence, after creating it (and the snapshot bucket)."""
         try:
-            info = await self._js.stream_info(self.stream)
+            info = await retrying(
+                lambda: self._js.stream_info(self.stream), self.target.publish_deadline
+            )
         except js_errors.NotFoundError:
             if not create:
                 raise SessionNotFoundError(
@@ -575,7 +620,9 @@ class JetStreamSessionManager(SessionManager):
                 deny_purge=True,
             )
             try:
-                info = await self._js.add_stream(config)
+                info = await retrying(
+                    lambda: self._js.add_stream(config), self.target.publish_deadline
+                )
             except js_errors.BadRequestError as exc:  # another opener was first
                 if exc.err_code != 10058:  # stream name already in use
                     raise JetStreamError(f"cannot create stream {self.stream}: {exc}") from exc
@@ -585,17 +632,22 @@ class JetStreamSessionManager(SessionManager):
                 f"JetStream at {self.target.url} does not answer ({exc!r}): is JetStream enabled?"
             ) from exc
         try:
-            self._obs = await self._js.object_store(self.bucket)
-        except js_errors.BucketNotFoundError:
-            self._obs = await self._js.create_object_store(
-                self.bucket,
-                config=js_api.ObjectStoreConfig(
-                    description=f"agentshell snapshots of {self.session_name}",
-                    storage=js_api.StorageType.FILE,
-                    replicas=self.target.replicas,
-                ),
+            self._obs = await retrying(
+                lambda: self._js.object_store(self.bucket), self.target.publish_deadline
             )
+        except js_errors.BucketNotFoundError:
+            self._obs = await retrying(self._create_bucket, self.target.publish_deadline)
         return int(info.state.last_seq)
+
+    async def _create_bucket(self) -> Any:
+        return await self._js.create_object_store(
+            self.bucket,
+            config=js_api.ObjectStoreConfig(
+                description=f"agentshell snapshots of {self.session_name}",
+                storage=js_api.StorageType.FILE,
+                replicas=self.target.replicas,
+            ),
+        )
 
     # ---------------------------------------------------------------- recovery
 
@@ -673,7 +725,7 @@ class JetStreamSessionManager(SessionManager):
                 pending_bytes_limit=64 << 20,
             )
 
-        sub = self._loop.run(bind())
+        sub = self._call(bind)
         try:
             seq = start - 1
             while seq < end:
@@ -703,7 +755,7 @@ class JetStreamSessionManager(SessionManager):
         if snap.stream_seq > last_stream:
             return f"the stream ends at {last_stream}, before the snapshot's {snap.stream_seq}"
         try:
-            msg = self._loop.run(self._js.get_msg(self.stream, snap.stream_seq))
+            msg = self._call(lambda: self._js.get_msg(self.stream, snap.stream_seq))
         except Exception as exc:
             return f"message {snap.stream_seq} unreadable: {exc}"
         headers = msg.headers or {}
@@ -729,14 +781,14 @@ class JetStreamSessionManager(SessionManager):
                 return []
             return [i.name for i in infos if not i.deleted]
 
-        found = [n for n in self._loop.run(names()) if _SNAP_NAME.fullmatch(n)]
+        found = [n for n in self._call(names) if _SNAP_NAME.fullmatch(n)]
         return sorted(found, key=lambda n: int(n.split("-")[1]), reverse=True)
 
     def _iter_snapshots(self) -> Iterator[StreamSnapshot | str]:
         """Each snapshot newest first, or a string saying why it cannot be used."""
         for name in self._snapshot_names():
             try:
-                got = self._loop.run(self._obs.get(name))
+                got = self._call(lambda name=name: self._obs.get(name))  # type: ignore[misc]
                 env = msgpack.unpackb(gzip.decompress(got.data), raw=False, strict_map_key=False)
                 state_bytes = env["state"]
                 if env.get("v") != SNAPSHOT_VERSION:
@@ -780,7 +832,7 @@ class JetStreamSessionManager(SessionManager):
         }
         data = gzip.compress(msgpack.packb(env, use_bin_type=True), compresslevel=6, mtime=0)
         name = f"snapshot-{stream_seq:012d}"
-        self._loop.run(self._obs.put(name, data))
+        self._call(lambda: self._obs.put(name, data))
         for old in self._snapshot_names()[self.keep_snapshots :]:
             with contextlib.suppress(Exception):
                 self._loop.run(self._obs.delete(old))
@@ -820,7 +872,7 @@ class JetStreamSessionManager(SessionManager):
         found = last_stream + 1
         while lo <= hi:
             mid = (lo + hi) // 2
-            msg = self._loop.run(self._js.get_msg(self.stream, mid))
+            msg = self._call(lambda mid=mid: self._js.get_msg(self.stream, mid))  # type: ignore[misc]
             first = int((msg.headers or {}).get(H_FIRST, 0))
             count = int((msg.headers or {}).get(H_COUNT, 0))
             if first + count - 1 < event_seq:
@@ -839,7 +891,7 @@ class JetStreamSessionManager(SessionManager):
         start = self._message_holding(after_seq + 1, last_stream) if after_seq > 0 else 1
         if start > last_stream:
             return
-        msg = self._loop.run(self._js.get_msg(self.stream, start))
+        msg = self._call(lambda: self._js.get_msg(self.stream, start))
         first = int((msg.headers or {}).get(H_FIRST, 1))
         for batch in self._record_batches(start, last_stream, first):
             for rec in batch:
