@@ -1,0 +1,209 @@
+"""What a vendor's tool call becomes in the coordinator, and the decision it gets.
+
+* A shell command, before it runs: an approval item from the vendor-session agent
+  (``bridge_ask``); the hook waits for the human's decision or a rule's. After it ran:
+  recorded with its exit code and a summary of its output (``bridge_ran``).
+* A file edit, before: ``check_edit`` with the lines it touches; an overlap with
+  another agent's recent edit becomes an approval item for the human. After:
+  ``report_edit`` with the file's old and new contents.
+* Anything else: no opinion, at once, without reaching the coordinator.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import files
+from .model import Decision, ToolCall, agent_name
+from .wire import Client, Unreachable
+
+#: What a vendor-session agent may do: propose commands, report edits, read.
+CAPABILITIES = ("run", "edit", "read")
+#: Seconds to connect and say hello.
+CONNECT_TIMEOUT = 5.0
+#: Output kept in the log of a finished command (the start and the end of it).
+OUTPUT_SUMMARY = 4000
+
+START_HINT = "start one with 'agentshell tui' or 'agentshell serve'"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    socket: Path
+    timeout: float  # the vendor's hook timeout, seconds
+    fail_open: bool = False
+    started: float = 0.0  # time.monotonic() when the hook started
+
+
+class NoSession(Exception):
+    """No coordinator to ask (the socket or its operator token is missing)."""
+
+
+def budget(opts: Options) -> float:
+    """Seconds an approval item may wait: the vendor's timeout less a margin (5 s, or a
+    tenth of a short timeout) and what this process has used so far."""
+    margin = min(5.0, opts.timeout / 10)
+    used = time.monotonic() - opts.started if opts.started else 0.0
+    return max(0.5, opts.timeout - margin - used)
+
+
+def summary(text: str) -> str:
+    if len(text) <= OUTPUT_SUMMARY:
+        return text
+    half = OUTPUT_SUMMARY // 2
+    return (
+        f"{text[:half]}\n[... {len(text) - OUTPUT_SUMMARY} characters left out ...]\n{text[-half:]}"
+    )
+
+
+def operator_token(socket: Path) -> str:
+    """The token beside the socket (0600, ours): proof that the hook runs as the user
+    who started the session. Never written into the vendor's config."""
+    path = socket.with_name(socket.name + ".operator")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise NoSession(f"no AgentShell session is running on {socket}: {START_HINT}") from None
+    except OSError as exc:
+        raise NoSession(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            raise NoSession(f"{path} must be owned by this user with mode 0600; refusing it")
+        return os.read(fd, 4096).decode().strip()
+    finally:
+        os.close(fd)
+
+
+def connect(call: ToolCall, opts: Options) -> Client:
+    token = operator_token(opts.socket)
+    try:
+        client = Client(opts.socket, CONNECT_TIMEOUT)
+    except Unreachable:
+        raise NoSession(
+            f"no AgentShell session is running on {opts.socket}: {START_HINT}"
+        ) from None
+    try:
+        client.request(
+            "bridge_hello",
+            None,
+            token=token,
+            agent=agent_name(call.vendor, call.session_id),
+            vendor=call.vendor,
+            capabilities=list(CAPABILITIES),
+            session_id=call.session_id,
+            cwd=call.cwd,
+        )
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def decide(call: ToolCall, opts: Options) -> Decision:
+    """The decision for ``call``; raises NoSession / Unreachable when nobody answers and
+    ServerRefused when the coordinator refuses (a removed agent, a bad request)."""
+    if call.kind == "other":
+        return Decision("pass")
+    client = connect(call, opts)
+    try:
+        if call.kind == "shell":
+            if call.moment in ("pre", "permission"):
+                return _ask(client, call.command, call.cwd, opts)
+            client.request(
+                "bridge_ran",
+                None,
+                command=call.command,
+                exit_code=call.exit_code,
+                output=summary(call.output),
+                duration=call.duration,
+            )
+            return Decision("pass")
+        if call.moment in ("pre", "permission"):
+            return _before_edit(client, call, opts)
+        _after_edit(client, call, opts)
+        return Decision("pass")
+    finally:
+        client.close()
+
+
+def _ask(client: Client, command: str, cwd: str, opts: Options, what: str = "command") -> Decision:
+    wait = budget(opts)
+    r = client.request(
+        "bridge_ask", wait + CONNECT_TIMEOUT, command=command, timeout=wait, cwd=cwd, kind=what
+    )
+    decision = r.get("decision")
+    if decision == "approved":
+        by = f"rule {r['rule_id']}" if r.get("rule_id") else "the operator"
+        ran = r.get("command")
+        if r.get("edited") and isinstance(ran, str):
+            return Decision("allow", f"approved in AgentShell by {by}, edited to: {ran}", ran)
+        return Decision("allow", f"approved in AgentShell by {by}")
+    if decision == "rejected":
+        return Decision("deny", f"rejected in AgentShell: {r.get('reason') or 'no reason given'}")
+    if decision == "expired":
+        return Decision(
+            "deny",
+            f"no decision in AgentShell within {wait:.0f} s (the hook's timeout is "
+            f"{opts.timeout:.0f} s); it expired there and can no longer run",
+        )
+    return Decision("deny", f"AgentShell gave no usable decision ({decision!r}); not running it")
+
+
+def _call_key(call: ToolCall) -> str:
+    if call.tool_use_id:
+        return f"{call.session_id}:{call.tool_use_id}"
+    import json  # Gemini CLI gives no tool-call id: the call's own input names it
+
+    return f"{call.session_id}:{call.tool}:{json.dumps(call.tool_input, sort_keys=True)}"
+
+
+def _before_edit(client: Client, call: ToolCall, opts: Options) -> Decision:
+    now: dict[str, str | None] = {}
+    for c in call.changes:
+        if c.path not in now:
+            now[c.path] = files.read_text(c.path)
+    files.stash(files.stash_dir(opts.socket), agent_name(call.vendor, call.session_id),
+                _call_key(call), now)  # fmt: skip
+    overlaps: list[str] = []
+    for path, text in now.items():
+        ranges: list[list[int]] = []
+        for c in call.changes:
+            if c.path == path:
+                ranges.extend(files.touched_ranges(c, text))
+        r = client.request("check_edit", None, path=path, ranges=ranges)
+        conflicts: list[dict[str, Any]] = r.get("conflicts") or []
+        if conflicts:
+            who = sorted({str(e.get("agent_id", "?")) for e in conflicts})
+            lines = ", ".join(f"{a + 1}-{b}" for a, b in ranges)
+            rel = os.path.relpath(path, call.cwd) if call.cwd else path
+            overlaps.append(f"{rel} lines {lines} (overlaps recent edits by {', '.join(who)})")
+    if not overlaps:
+        return Decision("pass")
+    d = _ask(client, f"edit {'; '.join(overlaps)}", call.cwd, opts, what="edit")
+    if d.action == "allow":
+        return Decision("allow", d.reason)  # an edit has no command to replace
+    return d
+
+
+def _after_edit(client: Client, call: ToolCall, opts: Options) -> None:
+    kept = files.unstash(files.stash_dir(opts.socket), agent_name(call.vendor, call.session_id),
+                         _call_key(call)) or {}  # fmt: skip
+    done: set[str] = set()
+    for c in call.changes:
+        if c.path in done:
+            continue
+        done.add(c.path)
+        old = call.originals[c.path] if c.path in call.originals else kept.get(c.path)
+        new = call.currents.get(c.path)
+        if new is None:
+            new = files.read_text(c.path)
+        if new is None and not c.deleted:
+            continue  # not text, too large, or gone: nothing to compare
+        if old is None and c.path not in call.originals and c.path not in kept:
+            continue  # the old contents are unknown: no honest line ranges
+        client.request("report_edit", None, path=c.path, old=old or "", new=new or "")
