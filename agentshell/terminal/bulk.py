@@ -17,8 +17,19 @@ from typing import Any
 from pyte import modes as mo
 
 from agentshell.terminal.parser import ParsingScreen
-from agentshell.terminal.scan import LINE_CTRL, NEXT, SGR, TRANSITIONS, sgr_step, trim
-from agentshell.terminal.style import BLANK, Cell, cells_for, sgr
+from agentshell.terminal.scan import (
+    CRS_LF,
+    LINE_CTRL,
+    LINE_SPLIT,
+    NEXT,
+    NOT_SGR,
+    SGR,
+    TRANSITIONS,
+    sgr_step,
+    trim,
+)
+from agentshell.terminal.screen import text_cells
+from agentshell.terminal.style import BLANK, DEFAULT, Cell, cells_for, sgr
 
 
 class BulkScreen(ParsingScreen):
@@ -91,10 +102,16 @@ class BulkScreen(ParsingScreen):
             or "\x07" in region
             or region.count("\r") != region.count("\r\n")
         )
+        # an escape other than SGR (erase in line, moves along the row) anywhere
+        moves = NOT_SGR.search(region) is not None
         self._pos = pos
         for line in region.split("\r\n"):
             line_style = style
-            if line.isascii() and (not odd or ctrl(line) is None):
+            if (
+                line.isascii()
+                and (not odd or ctrl(line) is None)
+                and (not moves or NOT_SGR.search(line) is None)
+            ):
                 parts = split(line)
                 first = parts[0]
                 cells = list(map(get, first)) if first else []
@@ -148,7 +165,8 @@ class BulkScreen(ParsingScreen):
             else:
                 cursor.attrs = style
                 self._pos = start
-                self._run(text, start, start + len(line))
+                if not self._draw_line(line, fresh and cursor.y == bottom):
+                    self._run(text, start, start + len(line))
                 style = cursor.attrs
                 get = cells_for(style).__getitem__
             cursor.x = 0
@@ -175,6 +193,8 @@ class BulkScreen(ParsingScreen):
         the scrollback as their (trimmed) slice, never built into a full row; the
         ones that stay become rows. Exactly what drawing line by line gives.
         """
+        if "\r\r" in region:  # CR CR LF draws as CR LF (a CR twice is a CR)
+            region = CRS_LF.sub("\r\n", region).rstrip("\r")
         if (
             not region.isascii()
             or "\t" in region
@@ -187,6 +207,8 @@ class BulkScreen(ParsingScreen):
         cols = self.columns
         parts = SGR.split(region)
         stripped = "".join(parts[0::2])
+        if "\x1b" in stripped:  # erase in line, moves along the row: line by line
+            return False
         widths = list(map(len, stripped.split("\r\n")))
         if max(widths) > cols or cursor.x + widths[0] > cols:
             return False
@@ -292,4 +314,107 @@ class BulkScreen(ParsingScreen):
         cursor.x = 0
         if len(dirty) < self.lines:
             dirty.update(range(self.lines))
+        return True
+
+    def _draw_line(self, line: str, fresh: bool) -> bool:
+        """Draw ``line`` (text, SGR, TAB, CR, BS, BEL, erase in line, CUB / CUF /
+        CHA; no LF) on the cursor's row, as the tokenizer would, when it does not
+        wrap. False, with nothing done, for anything else. ``fresh``: the row is
+        blank (no copy of it needed)."""
+        cursor = self.cursor
+        cols = self.columns
+        y = cursor.y
+        row = self.buffer[y]
+        cells = [BLANK] * cols if fresh else row[:]
+        x = cursor.x
+        style = cursor.attrs
+        get: Any = None
+        new: list[Cell]
+        hi = 0
+        parts = LINE_SPLIT.split(line)
+        last = len(parts) - 1
+        k = 0
+        while True:
+            part = parts[k]
+            if part:
+                if "\x1b" in part:
+                    return False  # another escape sequence
+                if part.isascii():
+                    n = len(part)
+                    if n > cols - x:
+                        return False  # it wraps
+                    if get is None:
+                        get = cells_for(style).__getitem__
+                    new = list(map(get, part))
+                else:
+                    got = text_cells(part, style)
+                    if got is None:
+                        return False
+                    marks, out = got
+                    if marks:
+                        at = min(x, cols) - 1
+                        if at > 0 and cells[at].data == "":
+                            at -= 1
+                        if at >= 0:
+                            prev = cells[at]
+                            cells[at] = Cell(prev.data + marks, prev.style)
+                    n = len(out)
+                    if n > cols - x:
+                        return False  # it wraps
+                    new = out
+                if n:
+                    end = x + n
+                    if x > 0 and cells[x].data == "":
+                        cells[x - 1] = BLANK  # overwrote the right half of a wide char
+                    cells[x:end] = new
+                    if end < cols and cells[end].data == "":
+                        cells[end] = BLANK
+                    x = end
+                    if end > hi:
+                        hi = end
+            if k == last:
+                break
+            token = parts[k + 1]
+            k += 2
+            if token == "\r":
+                x = 0
+            elif token == "\t":
+                x = self._next_tab(x)
+            elif token == "\x08":
+                x = max(0, min(x - 1 if x < cols else cols - 2, cols - 1))
+            elif token == "\x07":
+                pass
+            else:
+                final = token[-1]
+                params = token[2:-1]
+                if final == "m":
+                    style = sgr(style, params)
+                    get = None
+                    continue
+                count = min(int(params or 0), 9999)
+                if final == "K":
+                    bg = style.bg
+                    cell = BLANK if bg == "default" else cells_for(DEFAULT._replace(bg=bg))[" "]
+                    at = min(x, cols - 1)
+                    if count == 0:
+                        cells[at:] = [cell] * (cols - at)
+                    elif count == 1:
+                        cells[: at + 1] = [cell] * (at + 1)
+                    elif count == 2:
+                        cells[:] = [cell] * cols
+                elif final == "D":
+                    if x == cols:
+                        x -= 1
+                    x = max(0, min(x - (count or 1), cols - 1))
+                elif final == "C":
+                    x = max(0, min(x + (count or 1), cols - 1))
+                else:  # G
+                    x = max(0, min((count or 1) - 1, cols - 1))
+        self._clean.pop(id(row), None)
+        self.buffer[y] = cells
+        if hi:
+            self._width_hints[id(cells)] = (cells, hi)
+        self.dirty.add(y)
+        cursor.x = x
+        cursor.attrs = style
         return True

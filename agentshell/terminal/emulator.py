@@ -29,7 +29,7 @@ from pyte.streams import Stream
 
 from agentshell.terminal.bulk import BulkScreen
 from agentshell.terminal.frames import Line
-from agentshell.terminal.scan import SGR, char_width, plain_until, style_after
+from agentshell.terminal.scan import MOVES_RIGHT, SGR, char_width, plain_until, style_after
 from agentshell.terminal.screen import (
     ALT_47,
     ALT_1047,
@@ -210,6 +210,8 @@ class Emulator(BulkScreen):
         if p2 <= p1:  # (the text is plain: feed_text checked it)
             return pos
         cols = self.columns
+        if MOVES_RIGHT.search(text, pos, p2) is not None:
+            return pos  # a move to the right may make a short line wrap
         tabs = text.find("\t", pos, p2) >= 0  # a short line with tabs can still wrap
         if tabs or max(map(len, text[pos:p2].split("\n"))) > cols // 2:
             for line in text[pos:p2].split("\n"):

@@ -35,19 +35,27 @@ BAD_CHARS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 
 # BAD_CHARS for ASCII text as a bytes.translate table: bad characters become 0
 _BAD_ASCII = bytes(0 if BAD_CHARS.match(chr(i)) else 1 for i in range(256))
-_ESC_NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m)")
+# ESC starting anything but SGR, erase in line or a move along the row (CUB/CUF/CHA)
+ESC_NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m|\[[0-9]*[KDCG])")
+# the tokens of a plain line (see BulkScreen._draw_line), split out with their text
+LINE_SPLIT = re.compile(r"(\x1b\[[0-9;:]*m|\x1b\[[0-9]*[KDCG]|[\t\r\x08\x07])")
+# ESC starting anything but SGR
+NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m)")
+CRS_LF = re.compile(r"\r+\n")
+# cursor moves to the right inside plain lines: a line holding one may wrap
+MOVES_RIGHT = re.compile(r"\x1b\[[0-9]*[CG]")
 _LONE_LF = re.compile(r"\n(?<!\r\n)")
 
 
 def plain_until(text: str, pos: int, end: int) -> tuple[int, int]:
     """``(stop, bad)``: ``text[pos:stop]`` is plain (printable text, SGR sequences,
-    TAB/BS/BEL/CR, every LF after a CR), ``stop`` is the start of the line holding the
+    erase in line, CUB/CUF/CHA, TAB/BS/BEL/CR, every LF after a CR), ``stop`` is the start of the line holding the
     first other character, at ``bad`` (both ``end`` if none).
 
     Three searches, each bounded by what the previous found (three literal-led
     patterns run far faster than one alternation)."""
     bad = end
-    m = _ESC_NOT_SGR.search(text, pos, bad)
+    m = ESC_NOT_SGR.search(text, pos, bad)
     if m is not None:
         bad = m.start()
     sub = text[pos:bad]
@@ -73,7 +81,7 @@ TRANSITIONS: dict[
 ] = {}
 LINE_CTRL = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f]")
 
-_WIDTHS: dict[str, int] = {}
+WIDTHS: dict[str, int] = {}
 
 
 NEXT: dict[Style, dict[str, tuple[Style, Callable[[str], Cell], dict[str, Any]]]] = {}
@@ -110,10 +118,10 @@ def trim(row: list[Cell], tails: list[list[Cell]]) -> list[Cell]:
 
 
 def char_width(char: str) -> int:
-    w = _WIDTHS.get(char)
+    w = WIDTHS.get(char)
     if w is None:
         w = wcwidth(char)
-        _WIDTHS[char] = w
+        WIDTHS[char] = w
     return w
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from itertools import accumulate, chain
 from typing import Any
 
 import pyte
@@ -20,7 +21,7 @@ from pyte.charsets import VT100_MAP
 from pyte.screens import Margins
 
 from agentshell.terminal.frames import Frame, Line
-from agentshell.terminal.scan import char_width
+from agentshell.terminal.scan import WIDTHS, char_width
 from agentshell.terminal.scrollback import Scrollback
 from agentshell.terminal.style import BLANK, DEFAULT, Cell, Style, cells_for, sgr
 
@@ -33,6 +34,78 @@ DECCKM = 1 << 5
 MOUSE_MODES = (9, 1000, 1001, 1002, 1003, 1005, 1006, 1015)
 LAZY_BLOCK_LINES = 256  # scrollback rows emulated together on first read (~1.5 ms)
 _ALT_MODES = (ALT_1049, ALT_1047, ALT_47)
+
+
+class Expansion(dict[str, tuple[Cell, ...]]):
+    """char -> the cells it takes in one style: one, or a wide character and its
+    right half (``Cell("", style)``); a mark of width 0 takes none."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, style: Style) -> None:
+        super().__init__()
+        self.cells = cells_for(style)
+
+    def __missing__(self, char: str) -> tuple[Cell, ...]:
+        w = char_width(char)
+        got: tuple[Cell, ...]
+        if w == 2:
+            got = (self.cells[char], self.cells[""])
+        elif w == 1:
+            got = (self.cells[char],)
+        else:
+            got = ()
+        self[char] = got
+        return got
+
+
+_EXPANSIONS: dict[Style, Expansion] = {}
+
+
+def expansion(style: Style) -> Expansion:
+    got = _EXPANSIONS.get(style)
+    if got is None:
+        if len(_EXPANSIONS) > 4096:
+            _EXPANSIONS.clear()
+        got = _EXPANSIONS.setdefault(style, Expansion(style))
+    return got
+
+
+def text_cells(data: str, style: Style) -> tuple[str, list[Cell]] | None:
+    """``data`` (printable text) as cells in ``style``: ``(marks, cells)``, where
+    ``marks`` are the marks of width 0 at its start (they join the cell already on
+    screen before the cursor) and a wide character is followed by its right half.
+    None when ``data`` holds a character of no width (a control character)."""
+    maybe = list(map(WIDTHS.get, data))
+    widths: list[int] = list(map(char_width, data)) if None in maybe else maybe  # type: ignore[assignment]
+    if -1 in widths:
+        return None
+    n = len(data)
+    i = 0
+    while i < n and widths[i] == 0:
+        i += 1
+    marks = data[:i]
+    if i:
+        del widths[:i]
+        data = data[i:]
+        n -= i
+    out = list(chain.from_iterable(map(expansion(style).__getitem__, data)))
+    if n and 0 in widths:  # each run of marks joins the cell of the character before it
+        ends = list(accumulate(widths))  # where each character's cells end in out
+        index = widths.index
+        k = index(0, 1)
+        while True:
+            e = k + 1
+            while e < n and widths[e] == 0:
+                e += 1
+            at = ends[k - 1] - widths[k - 1]  # the base cell
+            base = out[at]
+            out[at] = Cell(base.data + data[k:e], base.style)
+            try:
+                k = index(0, e)
+            except ValueError:
+                break
+    return marks, out
 
 
 class Cursor:
@@ -88,6 +161,8 @@ class Screen(_ScreenBase):  # type: ignore[misc]
         # since the bulk line drawer made them: every in-place write to a row drops
         # its entry (_dirty_row), so a row scrolling off needs no checking
         self._clean: dict[int, tuple[list[Cell], list[Cell]]] = {}
+        # x -> where TAB moves the cursor from column x (None: work it out again)
+        self._tab_table: list[int] | None = None
         self.cursor = Cursor()
         self.reset()
 
@@ -109,6 +184,7 @@ class Screen(_ScreenBase):  # type: ignore[misc]
         self.g1_charset = ""
         self._g = [None, None]
         self.tabstops = set(range(8, self.columns, 8))
+        self._tab_table = None
         self.cursor = Cursor(0, 0, DEFAULT)
         self.savepoints = []
 
@@ -185,10 +261,12 @@ class Screen(_ScreenBase):  # type: ignore[misc]
         g = self._g[self.charset]
         if g is not None:
             data = data.translate(g)
-        if data.isascii() and data.isprintable() and mo.IRM not in self.mode:
+        if mo.IRM in self.mode or self.columns < 2:
+            self._draw_slow(data)
+        elif data.isascii() and data.isprintable():
             self._draw_ascii(data)
         else:
-            self._draw_slow(data)
+            self._draw_text(data)
 
     def _draw_ascii(self, data: str) -> None:
         cursor = self.cursor
@@ -218,6 +296,50 @@ class Screen(_ScreenBase):  # type: ignore[misc]
             cursor.x = end
             pos += take
             self.dirty.add(cursor.y)
+
+    def _draw_text(self, data: str) -> None:
+        """Draw a run of any printable text (wide characters, combining marks) a row
+        at a time, as :meth:`_draw_slow` does it a character at a time: a mark of
+        width 0 joins the cell before it, a wide character that does not fit in the
+        row wraps whole (the last column keeps what it had)."""
+        cursor = self.cursor
+        got = text_cells(data, cursor.attrs)
+        if got is None:
+            self._draw_slow(data)
+            return
+        marks, out = got
+        for mark in marks:
+            self._combine(mark)
+        cols = self.columns
+        buffer = self.buffer
+        clean = self._clean
+        dirty = self.dirty
+        total = len(out)
+        p = 0
+        while p < total:
+            x = cursor.x
+            take = min(total - p, cols - x)
+            if take < total - p and take > 0 and out[p + take].data == "":
+                take -= 1  # a wide character that does not fit: it wraps whole
+            if take <= 0:
+                if mo.DECAWM not in self.mode:
+                    self._draw_slow("".join(c.data for c in out[p:]))
+                    return
+                cursor.x = 0
+                self.index()
+                continue
+            y = cursor.y
+            row = buffer[y]
+            clean.pop(id(row), None)
+            end = x + take
+            if x > 0 and row[x].data == "":
+                row[x - 1] = BLANK  # overwrote the right half of a wide char
+            row[x:end] = out[p : p + take]
+            if end < cols and row[end].data == "":
+                row[end] = BLANK
+            cursor.x = end
+            p += take
+            dirty.add(y)
 
     def _draw_slow(self, data: str) -> None:
         cursor = self.cursor
@@ -255,6 +377,27 @@ class Screen(_ScreenBase):  # type: ignore[misc]
                 row[end] = BLANK
             cursor.x = end
             self.dirty.add(cursor.y)
+
+    def _next_tab(self, x: int) -> int:
+        """The column TAB moves to from ``x``: the next tab stop, else the last column."""
+        table = self._tab_table
+        if table is None:
+            stops = sorted(self.tabstops)
+            last = self.columns - 1
+            table = [next((s for s in stops if s > x0), last) for x0 in range(self.columns + 1)]
+            self._tab_table = table
+        return table[x] if 0 <= x < len(table) else self.columns - 1
+
+    def tab(self) -> None:
+        self.cursor.x = self._next_tab(self.cursor.x)
+
+    def set_tab_stop(self) -> None:
+        super().set_tab_stop()
+        self._tab_table = None
+
+    def clear_tab_stop(self, how: int = 0) -> None:
+        super().clear_tab_stop(how)
+        self._tab_table = None
 
     def _combine(self, char: str) -> None:
         row = self.buffer[self.cursor.y]
@@ -565,6 +708,7 @@ class Screen(_ScreenBase):  # type: ignore[misc]
         self.lines = lines
         self.margins = None
         self.tabstops = set(range(8, columns, 8))
+        self._tab_table = None
         self.cursor.x = min(self.cursor.x, columns - 1)
         self.cursor.y = min(self.cursor.y, lines - 1)
         self.dirty.update(range(lines))
