@@ -346,6 +346,27 @@ def make_cluster(
     return LocalCluster(directory, made)
 
 
+def port_layout(base: int, nodes: int) -> list[int]:
+    """Ports from ``base``: clients ``base..base+n-1``, monitoring from ``base+4000``,
+    routes from ``base+2000`` (4222, 8222, 6222 are NATS's usual ports)."""
+    ports = []
+    for i in range(nodes):
+        ports += [base + i, base + 4000 + i, base + 2000 + i]
+    return ports
+
+
+def ports_in_use(ports: list[int]) -> list[int]:
+    """Those of ``ports`` that cannot be bound on loopback now."""
+    taken = []
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(port)
+    return taken
+
+
 def start_cluster(
     directory: Path,
     nodes: int = 3,
@@ -353,11 +374,22 @@ def start_cluster(
     detach: bool = False,
     sync_always: bool = True,
     timeout: float = 30.0,
+    base_port: int | None = None,
 ) -> LocalCluster:
     """Configure, start and wait for ``nodes`` nodes on loopback (see :func:`make_cluster`).
 
-    ``detach``: the processes outlive this one (``agentshell cluster up``)."""
-    cluster = make_cluster(directory, nodes, sync_always=sync_always)
+    ``detach``: the processes outlive this one (``agentshell cluster up``).
+    ``base_port``: fixed ports (:func:`port_layout`) instead of free ones."""
+    ports = None
+    if base_port is not None:
+        ports = port_layout(base_port, nodes)
+        taken = ports_in_use(ports)
+        if taken:
+            raise NatsServerError(
+                f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use; pick"
+                " another --port (or 0 for any free ports)"
+            )
+    cluster = make_cluster(directory, nodes, ports=ports, sync_always=sync_always)
     try:
         for node in cluster.nodes:
             cluster.start_node(node, detach=detach)
