@@ -25,6 +25,7 @@ from .results import (
     InvalidRequestError,
     InvalidStateError,
     NotFoundError,
+    RunResult,
 )
 
 if TYPE_CHECKING:
@@ -86,9 +87,20 @@ class ApprovalGate:
         return a
 
     async def queue(
-        self, agent_id: str, command: str, terminal: str, cwd: str, timeout: float | None
+        self,
+        agent_id: str,
+        command: str,
+        terminal: str,
+        cwd: str,
+        timeout: float | None,
+        *,
+        external: bool = False,
+        editable: bool = True,
     ) -> str:
-        """Log a checked proposal as queued (with its risk hints); its approval id."""
+        """Log a checked proposal as queued (with its risk hints); its approval id.
+
+        ``external``: the agent runs it itself once approved (nothing runs here);
+        ``editable`` False: it may be approved or rejected only, not changed."""
         if timeout is not None and (timeout <= 0 or timeout != timeout):
             raise InvalidRequestError("timeout must be a positive number of seconds")
         approval_id = uuid.uuid4().hex[:12]
@@ -101,6 +113,8 @@ class ApprovalGate:
                 cwd=cwd,
                 expires_at=time.time() + timeout if timeout is not None else None,
                 risk=list(risk_hints(command, self.project_dir)),
+                external=external,
+                editable=editable,
             )
         )
         return approval_id
@@ -138,8 +152,34 @@ class ApprovalGate:
                 rule_id=rule_id,
             )
         )
-        if decision == "approved":
+        if decision == "approved" and info.external:
+            await self._hand_over(info, command)
+        elif decision == "approved":
             self._on_approved(info.terminal, approval_id)
+
+    async def _hand_over(self, info: ApprovalInfo, command: str | None) -> None:
+        """An approved external command is the agent's to run: it ends here as
+        executed with no exit code (nothing runs in the terminal), and a waiter
+        learns what was approved."""
+        aid = info.approval_id
+        approved = command if command is not None else info.command
+        await self._writer.record(
+            ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=aid, status="executing")
+        )
+        await self._writer.record(
+            ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=aid, status="executed")
+        )
+        self._outcomes.settle(
+            aid,
+            RunResult(
+                approval_id=aid,
+                command=approved,
+                exit_code=None,
+                output="",
+                duration=0.0,
+                terminal=info.terminal,
+            ),
+        )
 
     async def approve(
         self,
@@ -161,10 +201,11 @@ class ApprovalGate:
         await self.decide(approval_id, "rejected", by=by, reason=reason)
 
     def arm_expiry(self, approval_id: str) -> None:
-        """Expire a queued command at its ``expires_at`` (if it has one)."""
-        info = self.approval(approval_id)
+        """Expire a queued command at its ``expires_at`` (if it has one). One the human
+        decided meanwhile (between its queued event and this call) needs none."""
+        info = self.session.state["pending_approvals"].get(approval_id)
         loop = self._background.loop
-        if info.expires_at is None or loop is None:
+        if info is None or info.status != "queued" or info.expires_at is None or loop is None:
             return
         delay = max(0.0, info.expires_at - time.time())
         self._timers[approval_id] = loop.call_later(

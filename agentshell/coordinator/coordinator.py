@@ -61,7 +61,7 @@ from .docs import SharedDocs
 from .edits import EditLog
 from .executor import Executor
 from .outcomes import Outcomes
-from .results import InvalidRequestError, RunResult
+from .results import InvalidRequestError, InvalidStateError, RunResult
 from .rules import RULE_ACTIONS, RULE_KINDS, RULE_SCOPES, RuleBook
 from .subscriptions import Broadcast, Subscription
 from .tasks import TASK_STATUSES, TaskBoard
@@ -192,19 +192,27 @@ class Coordinator:
         command: str,
         terminal: str = "main",
         timeout: float | None = None,
+        *,
+        external: bool = False,
+        editable: bool = True,
     ) -> str:
         """Queue ``command`` from ``agent_id`` for ``terminal``; returns the approval id.
 
         Rules decide first: deny -> rejected at once, allow -> approved (the decision
         names the rule), ask / no rule -> waits for the human. ``timeout`` (seconds)
         is how long the agent will wait for a decision; then it expires.
+        ``external``: the agent runs it itself once approved (a vendor CLI's own
+        tool call, a wrapped CLI's prompt); here it is only decided, never run.
+        ``editable`` False: the human may approve or reject it, not change it.
         """
         # checked: may this agent run commands, is it one line, is the terminal open
         self.directory.require(agent_id, RUN)
         check_command(command)
         cwd = self.shells.cwd(terminal)
         # queued: durable, then broadcast (every operator's queue shows it)
-        approval_id = await self.gate.queue(agent_id, command, terminal, cwd, timeout)
+        approval_id = await self.gate.queue(
+            agent_id, command, terminal, cwd, timeout, external=external, editable=editable
+        )
         # decided: by the human's rules now, else by the human (or it expires)
         action, rule_id = self.rule_book.decide(command, agent_id, terminal)
         if action == "deny":
@@ -231,8 +239,13 @@ class Coordinator:
         is exactly that text); with neither, text edited in the document runs."""
         if command is not None and (not isinstance(command, str) or not command.strip()):
             raise InvalidRequestError("an edited command must be a non-empty string")
-        self.gate.approval(approval_id)
+        info = self.gate.approval(approval_id)
         command, revision = self.docs.approved_text(approval_id, command, revision)
+        if not info.editable and command is not None and command != info.command:
+            raise InvalidStateError(
+                f"approval {approval_id} cannot be edited (its agent can only be told yes"
+                " or no): approve it as it is, or reject it"
+            )
         # executed -> recorded -> broadcast: the executor takes it from here
         await self.gate.approve(approval_id, by=by, command=command, revision=revision)
 

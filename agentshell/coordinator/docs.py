@@ -153,6 +153,10 @@ class SharedDocs:
                 info = self._approval(approval_id)
                 if info.status != "queued":
                     raise InvalidStateError(f"approval {info.approval_id} is {info.status}")
+                if not info.editable:
+                    raise InvalidStateError(
+                        f"approval {info.approval_id} cannot be edited: approve or reject it"
+                    )
             applied, rev = sd.receive(base_revision, parsed, agent_id, client_seq)
         except ot.OTError as exc:
             raise InvalidRequestError(f"{doc}: {exc}") from None

@@ -196,6 +196,12 @@ class ApprovalQueued(Event):
     cwd: str = ""
     expires_at: float | None = None
     risk: list[str] = field(default_factory=list)
+    #: The agent runs the command itself once approved (a CLI that asked its human:
+    #: hooks, ``agentshell wrap``): the coordinator decides and runs nothing.
+    external: bool = False
+    #: False: the operator may approve or reject it only, not change its text (a
+    #: y/n prompt cannot take another command).
+    editable: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

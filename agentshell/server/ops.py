@@ -127,21 +127,34 @@ async def _unsubscribe(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _propose_request(conn: Connection, req: dict[str, Any]) -> str:
-    """Queue the request's command (fields command, terminal, timeout); its approval id."""
+    """Queue the request's command (fields command, terminal, timeout, external,
+    editable); its approval id."""
     agent = conn.need(RUN)
     return await conn.server.coordinator.propose(
         agent,
         field(req, "command", str),
         field(req, "terminal", str, "main"),
         _number(req, "timeout"),
+        external=field(req, "external", bool, False),
+        editable=field(req, "editable", bool, True),
     )
 
 
 @op("propose")
 async def _propose(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
     aid = await _propose_request(conn, req)
-    info = conn.server.coordinator.session.state["pending_approvals"].get(aid)
-    return {"approval_id": aid, "status": info.status if info is not None else "decided"}
+    co = conn.server.coordinator
+    info = co.session.state["pending_approvals"].get(aid)
+    if info is not None:
+        status = info.status
+    else:  # ended at once: denied by a rule, or an external one approved by a rule
+        status = "approved" if isinstance(co.outcomes.finished(aid), RunResult) else "decided"
+    return {
+        "approval_id": aid,
+        "status": status,
+        "external": field(req, "external", bool, False),
+        "editable": field(req, "editable", bool, True),
+    }
 
 
 @op("run")
