@@ -127,6 +127,11 @@ class Wrapper:
             editable=self.profile.editable,
         )
         aid = str(reply["approval_id"])
+        if reply.get("external") is not True:
+            # an older server would run an approved item itself: never answer yes then
+            return Decision(
+                False, "this AgentShell server cannot take a CLI's prompts; answered no"
+            )
         self.status(f"waiting for the operator's decision (approval {aid}): {match.item}")
         while aid not in self._decided:
             if self._events is None or self._events.done():
