@@ -6,6 +6,9 @@ Each returns the reply's fields; raising maps to an error frame (see protocol.wi
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -81,8 +84,10 @@ async def _hello(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
             "session": co.session.state["session_id"],
             "role": "operator",
         }
+    if role == "bridge":
+        return await _bridge_hello(conn, req)
     if role != "agent":
-        raise RequestError("bad_request", "role must be 'agent' or 'operator'")
+        raise RequestError("bad_request", "role must be 'agent', 'operator' or 'bridge'")
     agent_id = field(req, "agent", str)
     info = co.authenticate(agent_id, token)
     if info is None:
@@ -472,3 +477,96 @@ async def _task_update(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
         by=conn.identity,
     )
     return {"task": plain(co.task(task_id))}
+
+
+# ------------------------------------------------------------- vendor hooks (bridges)
+
+#: Metadata naming the vendor of an agent registered by its hook (docs/vendors.md).
+BRIDGE_KEY = "bridge"
+#: The agents a session's log says were removed, as read up to a seq, per coordinator.
+_REMOVED: weakref.WeakKeyDictionary[Any, tuple[int, set[str]]] = weakref.WeakKeyDictionary()
+
+
+async def _was_removed(co: Any, agent_id: str) -> bool:
+    """Whether the log records the removal of ``agent_id`` (read once, then from where
+    the last read ended: only a first hook call of a new agent asks)."""
+    after, removed = _REMOVED.get(co, (0, set()))
+
+    def scan() -> int:
+        last = after
+        for e in co.session.iter_events(after, types=("agent_removed",)):
+            removed.add(e.agent_id)
+            last = max(last, e.seq)
+        return last
+
+    _REMOVED[co] = (await asyncio.to_thread(scan), removed)
+    return agent_id in removed
+
+
+async def _bridge_hello(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
+    """``hello`` with ``role: "bridge"``, a vendor hook's: the operator token (read by the hook from beside the
+    socket, never kept in a project file) proves the user; the connection then acts as
+    the vendor-session agent, registered on first use, refused once removed."""
+    import hmac
+
+    token = field(req, "token", str)
+    if not hmac.compare_digest(token.encode(), conn.server.operator_token.encode()):
+        raise RequestError("auth_failed", "bad operator token")
+    agent_id = field(req, "agent", str)
+    vendor = field(req, "vendor", str)
+    caps = field(req, "capabilities", list, ["run", "edit", "read"])
+    if not all(isinstance(c, str) for c in caps):
+        raise RequestError("bad_request", "capabilities must be a list of strings")
+    co = conn.server.coordinator
+    info = co.state["agents"].get(agent_id)
+    registered = False
+    if info is None:
+        if await _was_removed(co, agent_id):
+            raise RequestError(
+                "auth_failed",
+                f"agent {agent_id!r} was removed by the operator; its hooks stay refused"
+                " (a new session of the vendor is a new agent)",
+            )
+        metadata = {
+            BRIDGE_KEY: vendor,
+            "session_id": field(req, "session_id", str, ""),
+            "cwd": field(req, "cwd", str, ""),
+        }
+        info = await co.register_agent(agent_id, caps, name=agent_id, metadata=metadata)
+        registered = True
+    elif info.metadata.get(BRIDGE_KEY) != vendor:
+        raise RequestError(
+            "auth_failed", f"agent {agent_id!r} exists and is not a {vendor} hook's agent"
+        )
+    conn.identity, conn.role = agent_id, "agent"
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "session": co.session.state["session_id"],
+        "role": "bridge",
+        "agent": agent_id,
+        "registered": registered,
+        # this server's coordinator only decides an external command, never runs it
+        "external": "external" in inspect.signature(co.propose).parameters,
+        "capabilities": list(info.capabilities),
+        "permissions": sorted(co.permissions(agent_id)),
+    }
+
+
+@op("bridge_ran")
+async def _bridge_ran(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
+    """Record a command the agent's vendor ran itself (after its hook allowed it)."""
+    agent = conn.need(RUN)
+    exit_code = field(req, "exit_code", int, None)
+    e = await conn.server.coordinator.writer.record(
+        ev.CommandExecuted(
+            agent_id=agent,
+            command=field(req, "command", str),
+            exit_code=exit_code,
+            output=field(req, "output", str, ""),
+            terminal="",
+            cwd=field(req, "cwd", str, ""),
+            duration=_number(req, "duration") or 0.0,
+            approval_id=field(req, "approval_id", str, ""),
+        )
+    )
+    return {"seq": e.seq}

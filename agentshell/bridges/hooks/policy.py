@@ -19,7 +19,7 @@ from typing import Any
 
 from . import files
 from .model import Decision, ToolCall, agent_name
-from .wire import Client, Unreachable
+from .wire import Client, ServerRefused, Unreachable
 
 #: What a vendor-session agent may do: propose commands, report edits, read.
 CAPABILITIES = ("run", "edit", "read")
@@ -88,9 +88,10 @@ def connect(call: ToolCall, opts: Options) -> Client:
             f"no AgentShell session is running on {opts.socket}: {START_HINT}"
         ) from None
     try:
-        client.request(
-            "bridge_hello",
+        hello = client.request(
+            "hello",
             None,
+            role="bridge",
             token=token,
             agent=agent_name(call.vendor, call.session_id),
             vendor=call.vendor,
@@ -101,6 +102,13 @@ def connect(call: ToolCall, opts: Options) -> Client:
     except BaseException:
         client.close()
         raise
+    if not hello.get("external"):
+        client.close()
+        raise ServerRefused(
+            "unsupported",
+            "this AgentShell server cannot queue a command it does not run itself; upgrade it",
+            {},
+        )
     return client
 
 
@@ -112,8 +120,14 @@ def decide(call: ToolCall, opts: Options) -> Decision:
     client = connect(call, opts)
     try:
         if call.kind == "shell":
+            where = files.stash_dir(opts.socket)
+            agent = agent_name(call.vendor, call.session_id)
             if call.moment in ("pre", "permission"):
-                return _ask(client, call.command, call.cwd, opts)
+                d, aid = _ask(client, call.command, opts)
+                if d.action == "allow" and aid:  # the after-hook names what it ran
+                    files.stash(where, agent, "approval:" + _call_key(call), {"id": aid})
+                return d
+            kept = files.unstash(where, agent, "approval:" + _call_key(call)) or {}
             client.request(
                 "bridge_ran",
                 None,
@@ -121,6 +135,8 @@ def decide(call: ToolCall, opts: Options) -> Decision:
                 exit_code=call.exit_code,
                 output=summary(call.output),
                 duration=call.duration,
+                cwd=call.cwd,
+                approval_id=kept.get("id"),
             )
             return Decision("pass")
         if call.moment in ("pre", "permission"):
@@ -131,27 +147,39 @@ def decide(call: ToolCall, opts: Options) -> Decision:
         client.close()
 
 
-def _ask(client: Client, command: str, cwd: str, opts: Options, what: str = "command") -> Decision:
+def _ask(
+    client: Client, command: str, opts: Options, *, editable: bool = True
+) -> tuple[Decision, str]:
+    """Queue ``command`` as an external approval item (the vendor runs it once
+    approved; nothing runs in AgentShell's terminals) and wait for its decision: the
+    decision and the approval id."""
     wait = budget(opts)
-    r = client.request(
-        "bridge_ask", wait + CONNECT_TIMEOUT, command=command, timeout=wait, cwd=cwd, kind=what
-    )
-    decision = r.get("decision")
-    if decision == "approved":
-        by = f"rule {r['rule_id']}" if r.get("rule_id") else "the operator"
-        ran = r.get("command")
-        if r.get("edited") and isinstance(ran, str):
-            return Decision("allow", f"approved in AgentShell by {by}, edited to: {ran}", ran)
-        return Decision("allow", f"approved in AgentShell by {by}")
-    if decision == "rejected":
-        return Decision("deny", f"rejected in AgentShell: {r.get('reason') or 'no reason given'}")
-    if decision == "expired":
-        return Decision(
-            "deny",
-            f"no decision in AgentShell within {wait:.0f} s (the hook's timeout is "
-            f"{opts.timeout:.0f} s); it expired there and can no longer run",
+    try:
+        r = client.request(
+            "run",
+            wait + CONNECT_TIMEOUT,
+            command=command,
+            timeout=wait,
+            external=True,
+            editable=editable,
         )
-    return Decision("deny", f"AgentShell gave no usable decision ({decision!r}); not running it")
+    except ServerRefused as exc:
+        aid = str(exc.data.get("approval_id", ""))
+        if exc.code == "rejected":
+            reason = exc.data.get("reason") or "no reason given"
+            return Decision("deny", f"rejected in AgentShell: {reason}"), aid
+        if exc.code == "expired":
+            return Decision(
+                "deny",
+                f"no decision in AgentShell within {wait:.0f} s (the hook's timeout is "
+                f"{opts.timeout:.0f} s); it expired there and can no longer run",
+            ), aid
+        raise
+    aid = str(r.get("approval_id", ""))
+    ran = r.get("command")
+    if isinstance(ran, str) and ran != command:
+        return Decision("allow", f"approved in AgentShell, edited to: {ran}", ran), aid
+    return Decision("allow", "approved in AgentShell"), aid
 
 
 def _call_key(call: ToolCall) -> str:
@@ -184,7 +212,7 @@ def _before_edit(client: Client, call: ToolCall, opts: Options) -> Decision:
             overlaps.append(f"{rel} lines {lines} (overlaps recent edits by {', '.join(who)})")
     if not overlaps:
         return Decision("pass")
-    d = _ask(client, f"edit {'; '.join(overlaps)}", call.cwd, opts, what="edit")
+    d, _ = _ask(client, f"edit {'; '.join(overlaps)}", opts, editable=False)
     if d.action == "allow":
         return Decision("allow", d.reason)  # an edit has no command to replace
     return d
