@@ -1,0 +1,116 @@
+"""Durable appends/s: a session on JetStream R1 (one node) and R3 (three nodes),
+loopback, ``sync_interval: always``, beside the local file log, in the same run.
+
+Three loads, each through the SessionManager API an agent's events take:
+
+* one at a time: a blocking ``append``, waiting for each to be durable (latency);
+* 64 agents: 64 asyncio tasks each awaiting ``append_async`` in turn (what the
+  coordinator sees with many agents: group commit fills the rounds);
+* burst: 5,000 ``append_async`` calls queued at once, then awaited.
+
+Events are about 200 bytes (msgpack). Each figure is printed with its ratio to the
+file log's figure for the same load. Needs the cluster extra (skipped without it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agentshell.core import events as ev
+
+SEQUENTIAL = 300
+AGENTS = 64
+PER_AGENT = 40
+BURST = 5000
+COMMAND = "pytest -q tests/store/test_backends.py -k 'reopen or snapshot' --maxfail=1 " + "x" * 60
+
+
+def _event(i: int) -> ev.Event:
+    return ev.CommandExecuted(agent_id=f"agent{i % AGENTS}", command=f"{COMMAND} {i}", exit_code=0)
+
+
+def _sequential(sm: Any) -> float:
+    t0 = time.perf_counter()
+    for i in range(SEQUENTIAL):
+        sm.append(_event(i))
+    return SEQUENTIAL / (time.perf_counter() - t0)
+
+
+async def _agents(sm: Any) -> float:
+    async def agent(k: int) -> None:
+        for i in range(PER_AGENT):
+            await sm.append_async(_event(k * PER_AGENT + i))
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(agent(k) for k in range(AGENTS)))
+    return AGENTS * PER_AGENT / (time.perf_counter() - t0)
+
+
+async def _burst(sm: Any) -> float:
+    t0 = time.perf_counter()
+    futs = [sm.append_async(_event(i)) for i in range(BURST)]
+    await asyncio.gather(*futs)
+    return BURST / (time.perf_counter() - t0)
+
+
+def _measure(open_session: Callable[[str], Any]) -> dict[str, float]:
+    out = {}
+    with open_session("seq") as sm:
+        sm.append(_event(-1))  # connect, create, warm up
+        out["one at a time"] = _sequential(sm)
+    with open_session("agents") as sm:
+        sm.append(_event(-1))
+        out[f"{AGENTS} agents"] = asyncio.run(_agents(sm))
+    with open_session("burst") as sm:
+        sm.append(_event(-1))
+        out[f"burst of {BURST}"] = asyncio.run(_burst(sm))
+        assert sm.last_seq == BURST + 1
+    return out
+
+
+def main() -> None:
+    from agentshell.store.session import SessionManager
+
+    try:
+        from agentshell.store.jetstream import JetStreamSessionManager, NatsTarget
+        from agentshell.store.jetstream_server import checked_binary, start_cluster
+
+        checked_binary()
+    except Exception as exc:
+        print(f"skipped: {exc} (pip install 'agentshell[cluster]')")
+        return
+    root = Path(tempfile.mkdtemp(prefix="asb-cluster-", dir="/tmp"))
+    results: dict[str, dict[str, float]] = {}
+    try:
+        results["file log"] = _measure(lambda name: SessionManager(name, root / "sessions"))
+        for label, nodes in (("JetStream R1", 1), ("JetStream R3", 3)):
+            with start_cluster(root / f"nodes{nodes}", nodes) as cluster:
+                target = NatsTarget(
+                    cluster.url, replicas=nodes, monitor=tuple(cluster.monitor_urls)
+                )
+                results[label] = _measure(
+                    lambda name, t=target: JetStreamSessionManager(name, t)  # type: ignore[misc]
+                )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    base = results["file log"]
+    print("durable appends/s (200-byte events, loopback, sync always / fdatasync):")
+    loads = list(base)
+    print(f"  {'':14}" + "".join(f"{load:>22}" for load in loads))
+    for label, got in results.items():
+        cells = []
+        for load in loads:
+            ratio = "" if label == "file log" else f" ({got[load] / base[load]:.2f}x)"
+            cells.append(f"{got[load]:>10,.0f}/s{ratio:>10}")
+        print(f"  {label:14}" + "".join(f"{c:>22}" for c in cells))
+    print("  (ratio: to the file log under the same load, measured in this run)")
+
+
+if __name__ == "__main__":
+    main()
