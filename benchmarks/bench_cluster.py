@@ -9,7 +9,7 @@ Three loads, each through the SessionManager API an agent's events take:
 * burst: 5,000 ``append_async`` calls queued at once, then awaited.
 
 Events are about 200 bytes (msgpack). Each figure is printed with its ratio to the
-file log's figure for the same load. Needs the cluster extra (skipped without it).
+file log's figure for the same load (best of 3 runs each). Needs the cluster extra (skipped without it).
 """
 
 from __future__ import annotations
@@ -59,18 +59,26 @@ async def _burst(sm: Any) -> float:
     return BURST / (time.perf_counter() - t0)
 
 
+REPEAT = 3
+
+
 def _measure(open_session: Callable[[str], Any]) -> dict[str, float]:
-    out = {}
-    with open_session("seq") as sm:
-        sm.append(_event(-1))  # connect, create, warm up
-        out["one at a time"] = _sequential(sm)
-    with open_session("agents") as sm:
-        sm.append(_event(-1))
-        out[f"{AGENTS} agents"] = asyncio.run(_agents(sm))
-    with open_session("burst") as sm:
-        sm.append(_event(-1))
-        out[f"burst of {BURST}"] = asyncio.run(_burst(sm))
-        assert sm.last_seq == BURST + 1
+    """Each load on a fresh session, best of :data:`REPEAT` (the machine is shared:
+    single runs swing by 1.5x)."""
+    out: dict[str, float] = {}
+    for rep in range(REPEAT):
+        with open_session(f"seq{rep}") as sm:
+            sm.append(_event(-1))  # connect, create, warm up
+            got = {"one at a time": _sequential(sm)}
+        with open_session(f"agents{rep}") as sm:
+            sm.append(_event(-1))
+            got[f"{AGENTS} agents"] = asyncio.run(_agents(sm))
+        with open_session(f"burst{rep}") as sm:
+            sm.append(_event(-1))
+            got[f"burst of {BURST}"] = asyncio.run(_burst(sm))
+            assert sm.last_seq == BURST + 1
+        for load, rate in got.items():
+            out[load] = max(out.get(load, 0.0), rate)
     return out
 
 
