@@ -13,45 +13,21 @@ Two backends implement it:
 Both hand out the same session API (append, append_async, append_buffered, flush,
 persist_snapshot, replay_from_snapshot, iter_events, state); the persistence tests
 in ``tests/store/test_backends.py`` run once against each. :func:`open_session`
-picks the backend from its arguments.
+picks the backend from its arguments. The writing half of a backend,
+:class:`LogWriter`, lives in :mod:`agentshell.store.writer` (below the session that
+drives it; this module, which opens sessions, is above it) and is re-exported here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
+
+from agentshell.store.writer import LogWriter
 
 if TYPE_CHECKING:
     from agentshell.store.jetstream import NatsTarget
     from agentshell.store.session import SessionManager
-
-
-class LogWriter(Protocol):
-    """The writing half of a backend, as :class:`SessionManager` drives it.
-
-    Bodies arrive in sequence order (the session assigns seqs under its lock). An
-    append is acknowledged only when its record is durable: fdatasync'd (file), or
-    acknowledged by JetStream running with ``sync_interval: always``. After a write
-    failure the writer is failed for good (``failed``); reopen the session.
-    """
-
-    failed_at: float | None
-
-    @property
-    def failed(self) -> BaseException | None: ...
-
-    def append(self, body: bytes | None, *, unlock: Any = None) -> None: ...
-
-    def enqueue_async(
-        self, body: bytes, loop: asyncio.AbstractEventLoop, result: Any = None
-    ) -> asyncio.Future[Any]: ...
-
-    def append_buffered(self, body: bytes) -> None: ...
-
-    def flush(self) -> None: ...
-
-    def close(self) -> None: ...
 
 
 def open_session(
@@ -73,3 +49,6 @@ def open_session(
     from agentshell.store.session import SessionManager
 
     return SessionManager(session_name, persist_dir, create=create, keep_snapshots=keep_snapshots)
+
+
+__all__ = ["LogWriter", "open_session"]

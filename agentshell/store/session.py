@@ -49,7 +49,6 @@ from agentshell.core.state import (
     new_state,
     state_to_plain,
 )
-from agentshell.store.backend import LogWriter
 from agentshell.store.framing import (
     BATCH_FLAG,
     HEADER,
@@ -68,6 +67,7 @@ from agentshell.store.snapshots import (
     write_snapshot,
 )
 from agentshell.store.tail import records_after_seq
+from agentshell.store.writer import LogWriter
 
 LOG_NAME = "events.log"
 SNAPSHOT_DIR = "snapshots"
