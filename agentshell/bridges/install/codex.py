@@ -1,0 +1,256 @@
+"""Codex CLI's ``config.toml`` (edited with tomlkit: the user's comments and layout
+stay) and what Codex itself says about our hooks' trust (``codex app-server``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import AoT, Table
+
+from .api import InstallError, Report, _backup, _write, is_ours
+
+#: Seconds to wait for ``codex app-server`` to list the hooks.
+APP_SERVER_TIMEOUT = 30.0
+TRUST_STEP = (
+    "open codex in the project and approve the AgentShell hooks in /hooks (a one-off "
+    "codex exec can pass --dangerously-bypass-hook-trust instead)"
+)
+
+
+def _load(path: Path) -> tomlkit.TOMLDocument:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return tomlkit.document()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstallError(f"cannot read {path}: {exc}") from None
+    try:
+        return tomlkit.parse(text)
+    except Exception as exc:  # tomlkit raises its own parse errors
+        raise InstallError(f"{path} is not valid TOML ({exc}); fix or move it first") from None
+
+
+def _events(doc: tomlkit.TOMLDocument, path: Path) -> Table | None:
+    hooks = doc.get("hooks")
+    if hooks is None:
+        return None
+    if not isinstance(hooks, Table):
+        raise InstallError(f"{path}: 'hooks' must be a table")
+    return hooks
+
+
+def _ours(doc: tomlkit.TOMLDocument, path: Path) -> list[tuple[str, str]]:
+    out = []
+    hooks = _events(doc, path)
+    for event, groups in (hooks or {}).items():
+        if not isinstance(groups, AoT | list):
+            continue  # hooks.state (Codex's trust records) and the like
+        for g in groups:
+            for h in g.get("hooks", []) if isinstance(g, dict) else []:
+                if isinstance(h, dict) and is_ours(h.get("command")):
+                    out.append((str(event), str(g.get("matcher", ""))))
+    return out
+
+
+def _strip(doc: tomlkit.TOMLDocument, path: Path) -> bool:
+    hooks = _events(doc, path)
+    if hooks is None:
+        return False
+    removed = False
+    for event in list(hooks.keys()):
+        groups = hooks[event]
+        if not isinstance(groups, AoT | list):
+            continue
+        keep = []
+        for g in groups:
+            handlers = g.get("hooks") if isinstance(g, dict) else None
+            if isinstance(handlers, AoT | list):
+                mine = [h for h in handlers if isinstance(h, dict) and is_ours(h.get("command"))]
+                if mine:
+                    removed = True
+                    if len(mine) == len(handlers):
+                        continue
+                    rest = tomlkit.aot()
+                    for h in handlers:
+                        if h not in mine:
+                            rest.append(h)
+                    g["hooks"] = rest
+            keep.append(g)
+        if len(keep) != len(groups):
+            if keep:
+                new = tomlkit.aot()
+                for g in keep:
+                    new.append(g)
+                hooks[event] = new
+            else:
+                del hooks[event]
+    if removed and not hooks:
+        del doc["hooks"]
+    return removed
+
+
+def install(path: Path, wanted: list[tuple[str, str, str, float]]) -> Report:
+    doc = _load(path)
+    before = doc.as_string()
+    _strip(doc, path)
+    hooks = _events(doc, path)
+    if hooks is None:
+        hooks = tomlkit.table(is_super_table=True)
+        doc["hooks"] = hooks
+    for event, matcher, command, timeout in wanted:
+        handler = tomlkit.table()
+        handler["type"] = "command"
+        handler["command"] = command
+        handler["timeout"] = int(timeout)
+        group = tomlkit.table()
+        group["matcher"] = matcher
+        handlers = tomlkit.aot()
+        handlers.append(handler)
+        group["hooks"] = handlers
+        groups = hooks.get(event)
+        if groups is None:
+            groups = tomlkit.aot()
+            groups.append(group)
+            hooks[event] = groups
+        elif isinstance(groups, AoT):
+            groups.append(group)
+        else:
+            raise InstallError(f"{path}: 'hooks.{event}' must be an array of tables")
+    rep = Report("codex", path, entries=[f"{e}[{m}]" for e, m, _, _ in wanted])
+    text = doc.as_string()
+    if text != before:
+        rep.backup = _backup(path)
+        _write(path, text)
+        rep.changed = True
+    return rep
+
+
+def uninstall(path: Path) -> Report:
+    doc = _load(path)
+    rep = Report("codex", path, entries=[f"{e}[{m}]" for e, m in _ours(doc, path)])
+    if _strip(doc, path):
+        rep.backup = _backup(path)
+        _write(path, doc.as_string())
+        rep.changed = True
+    return rep
+
+
+def status(path: Path) -> Report:
+    doc = _load(path)
+    return Report("codex", path, entries=[f"{e}[{m}]" for e, m in _ours(doc, path)])
+
+
+# ------------------------------------------------------------------ trust
+
+
+def codex_binary() -> str | None:
+    return os.environ.get("AGENTSHELL_CODEX") or shutil.which("codex")
+
+
+def list_hooks(cwd: Path, codex: str, timeout: float = APP_SERVER_TIMEOUT) -> list[dict[str, Any]]:
+    """Codex's own list of the hooks it found for ``cwd``, each with ``trustStatus``
+    (JSON-RPC on ``codex app-server``'s stdio: initialize, initialized, hooks/list)."""
+    requests = [
+        {
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "clientInfo": {"name": "agentshell", "version": "1"},
+                "capabilities": {"experimentalApi": True},
+            },
+        },
+        {"method": "initialized"},
+        {"id": 2, "method": "hooks/list", "params": {"cwds": [str(cwd)]}},
+    ]
+    try:
+        proc = subprocess.Popen(
+            [codex, "app-server"],
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+    except OSError as exc:
+        raise InstallError(f"cannot start {codex} app-server: {exc.strerror or exc}") from None
+    assert proc.stdin is not None and proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    try:
+        for r in requests:
+            proc.stdin.write(json.dumps(r) + "\n")
+        proc.stdin.flush()
+        import selectors
+
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise InstallError(f"codex app-server gave no hook list within {timeout:.0f} s")
+            line = proc.stdout.readline()
+            if not line:
+                raise InstallError("codex app-server ended before it listed the hooks")
+            with contextlib.suppress(ValueError):
+                msg = json.loads(line)
+                if isinstance(msg, dict) and msg.get("id") == 2:
+                    if "error" in msg:
+                        raise InstallError(f"codex app-server: hooks/list failed: {msg['error']}")
+                    hooks: list[dict[str, Any]] = []
+                    for entry in msg.get("result", {}).get("data", []):
+                        hooks.extend(h for h in entry.get("hooks", []) if isinstance(h, dict))
+                    return hooks
+    finally:
+        with contextlib.suppress(Exception):
+            proc.stdin.close()
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def trust_report(path: Path, project: Path | None) -> list[str]:
+    """Lines saying whether Codex will run our hooks in ``path`` (asked of Codex)."""
+    codex = codex_binary()
+    if codex is None:
+        return ["codex is not installed (not on PATH): cannot ask it whether it trusts these hooks"]
+    cwd = project if project is not None else Path.cwd()
+    try:
+        hooks = list_hooks(cwd, codex)
+    except InstallError as exc:
+        return [f"could not ask Codex about trust: {exc}"]
+    ours = [
+        h
+        for h in hooks
+        if is_ours(h.get("command"))
+        and Path(str(h.get("sourcePath", ""))).resolve() == path.resolve()
+    ]
+    if not ours:
+        return [
+            f"Codex does not list these hooks for {cwd} (for a project file: is the "
+            "project's .codex/ layer trusted?); it will not run them"
+        ]
+    lines = []
+    for h in ours:
+        trust = h.get("trustStatus", "?")
+        runs = trust in ("trusted", "managed") and h.get("enabled", True)
+        state = "will run" if runs else "will NOT run (Codex skips it without a word)"
+        word = {
+            "untrusted": "not trusted (untrusted)",
+            "modified": "changed since trusted (modified)",
+        }
+        lines.append(
+            f"{h.get('eventName')} [{h.get('matcher')}]: {word.get(trust, trust)}, {state}"
+        )
+    if any(h.get("trustStatus") not in ("trusted", "managed") for h in ours):
+        lines.append(f"to trust them: {TRUST_STEP}")
+    return lines
