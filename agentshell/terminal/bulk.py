@@ -20,7 +20,6 @@ from agentshell.terminal.parser import ParsingScreen
 from agentshell.terminal.scan import (
     CRS_LF,
     LINE_CTRL,
-    LINE_SPLIT,
     NEXT,
     NOT_SGR,
     SGR,
@@ -28,8 +27,7 @@ from agentshell.terminal.scan import (
     sgr_step,
     trim,
 )
-from agentshell.terminal.screen import text_cells
-from agentshell.terminal.style import BLANK, DEFAULT, Cell, cells_for, sgr
+from agentshell.terminal.style import BLANK, Cell, cells_for, sgr
 
 
 class BulkScreen(ParsingScreen):
@@ -314,107 +312,4 @@ class BulkScreen(ParsingScreen):
         cursor.x = 0
         if len(dirty) < self.lines:
             dirty.update(range(self.lines))
-        return True
-
-    def _draw_line(self, line: str, fresh: bool) -> bool:
-        """Draw ``line`` (text, SGR, TAB, CR, BS, BEL, erase in line, CUB / CUF /
-        CHA; no LF) on the cursor's row, as the tokenizer would, when it does not
-        wrap. False, with nothing done, for anything else. ``fresh``: the row is
-        blank (no copy of it needed)."""
-        cursor = self.cursor
-        cols = self.columns
-        y = cursor.y
-        row = self.buffer[y]
-        cells = [BLANK] * cols if fresh else row[:]
-        x = cursor.x
-        style = cursor.attrs
-        get: Any = None
-        new: list[Cell]
-        hi = 0
-        parts = LINE_SPLIT.split(line)
-        last = len(parts) - 1
-        k = 0
-        while True:
-            part = parts[k]
-            if part:
-                if "\x1b" in part:
-                    return False  # another escape sequence
-                if part.isascii():
-                    n = len(part)
-                    if n > cols - x:
-                        return False  # it wraps
-                    if get is None:
-                        get = cells_for(style).__getitem__
-                    new = list(map(get, part))
-                else:
-                    got = text_cells(part, style)
-                    if got is None:
-                        return False
-                    marks, out = got
-                    if marks:
-                        at = min(x, cols) - 1
-                        if at > 0 and cells[at].data == "":
-                            at -= 1
-                        if at >= 0:
-                            prev = cells[at]
-                            cells[at] = Cell(prev.data + marks, prev.style)
-                    n = len(out)
-                    if n > cols - x:
-                        return False  # it wraps
-                    new = out
-                if n:
-                    end = x + n
-                    if x > 0 and cells[x].data == "":
-                        cells[x - 1] = BLANK  # overwrote the right half of a wide char
-                    cells[x:end] = new
-                    if end < cols and cells[end].data == "":
-                        cells[end] = BLANK
-                    x = end
-                    if end > hi:
-                        hi = end
-            if k == last:
-                break
-            token = parts[k + 1]
-            k += 2
-            if token == "\r":
-                x = 0
-            elif token == "\t":
-                x = self._next_tab(x)
-            elif token == "\x08":
-                x = max(0, min(x - 1 if x < cols else cols - 2, cols - 1))
-            elif token == "\x07":
-                pass
-            else:
-                final = token[-1]
-                params = token[2:-1]
-                if final == "m":
-                    style = sgr(style, params)
-                    get = None
-                    continue
-                count = min(int(params or 0), 9999)
-                if final == "K":
-                    bg = style.bg
-                    cell = BLANK if bg == "default" else cells_for(DEFAULT._replace(bg=bg))[" "]
-                    at = min(x, cols - 1)
-                    if count == 0:
-                        cells[at:] = [cell] * (cols - at)
-                    elif count == 1:
-                        cells[: at + 1] = [cell] * (at + 1)
-                    elif count == 2:
-                        cells[:] = [cell] * cols
-                elif final == "D":
-                    if x == cols:
-                        x -= 1
-                    x = max(0, min(x - (count or 1), cols - 1))
-                elif final == "C":
-                    x = max(0, min(x + (count or 1), cols - 1))
-                else:  # G
-                    x = max(0, min((count or 1) - 1, cols - 1))
-        self._clean.pop(id(row), None)
-        self.buffer[y] = cells
-        if hi:
-            self._width_hints[id(cells)] = (cells, hi)
-        self.dirty.add(y)
-        cursor.x = x
-        cursor.attrs = style
         return True

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyte.modes import DECOM, IRM
 from pyte.streams import Stream
 
 from agentshell.terminal.scan import PARTIAL, TOKEN
 from agentshell.terminal.screen import Screen
-from agentshell.terminal.style import sgr
+from agentshell.terminal.style import BLANK, DEFAULT, cells_for, sgr
 
 CSI_HANDLERS: dict[str, str] = dict(Stream.csi)
 CSI_HANDLERS.update(
@@ -39,10 +40,17 @@ class ParsingScreen(Screen):
 
     def _run(self, text: str, pos: int, n: int, final: bool = True) -> None:
         """Tokenize ``text[pos:n]``; an unfinished sequence at ``n`` waits for the
-        next chunk if ``final`` (``n`` is the end of the chunk), else goes to pyte."""
+        next chunk if ``final`` (``n`` is the end of the chunk), else goes to pyte.
+
+        The commonest tokens of cursor-addressed output (ASCII text that fits the
+        row, SGR, CUP, EL, CR LF) are done inline, exactly as the screen's methods
+        do them; everything else goes to those methods."""
         match = TOKEN.match
         stream = self._stream
-        draw = self.draw
+        cols = self.columns
+        bottom = self.lines - 1
+        dirty = self.dirty
+        clean = self._clean
         while pos < n:
             self._pos = pos
             if not stream._taking_plain_text:
@@ -57,15 +65,72 @@ class ParsingScreen(Screen):
                 stream.feed(text[pos])
                 pos += 1
                 continue
-            pos = m.end()
             kind = m.lastindex
+            pos = m.end()
             if kind == 1:
-                draw(m.group(1))
+                data = m.group(1)
+                cursor = self.cursor
+                x = cursor.x
+                end = x + len(data)
+                if (
+                    end <= cols
+                    and data.isascii()
+                    and self._g[self.charset] is None
+                    and IRM not in self.mode
+                ):
+                    y = cursor.y
+                    row = self.buffer[y]
+                    clean.pop(id(row), None)
+                    if x > 0 and row[x].data == "":
+                        row[x - 1] = BLANK  # overwrote the right half of a wide char
+                    row[x:end] = map(cells_for(cursor.attrs).__getitem__, data)
+                    if end < cols and row[end].data == "":
+                        row[end] = BLANK
+                    cursor.x = end
+                    dirty.add(y)
+                else:
+                    self.draw(data)
             elif kind == 2:
-                self.cursor.x = 0
-                self.linefeed()
+                cursor = self.cursor
+                cursor.x = 0
+                if cursor.y < bottom and self.margins is None:
+                    cursor.y += 1
+                else:
+                    self.linefeed()
             elif kind == 6:
-                self._csi(m.group(3), m.group(4), m.group(5), m.group(6))
+                final_byte = m.group(6)
+                if m.group(3) or m.group(5):
+                    self._csi(m.group(3), m.group(4), m.group(5), final_byte)
+                elif final_byte == "m":
+                    cursor = self.cursor
+                    cursor.attrs = sgr(cursor.attrs, m.group(4))
+                elif final_byte == "H":
+                    params = m.group(4)
+                    if (
+                        ":" in params
+                        or params.count(";") > 1
+                        or (self.margins is not None and DECOM in self.mode)
+                    ):
+                        self._csi("", params, "", final_byte)
+                        continue
+                    line, _, column = params.partition(";")
+                    cursor = self.cursor
+                    y = (min(int(line or 0), 9999) or 1) - 1
+                    cursor.y = y if y <= bottom else bottom
+                    x = (min(int(column or 0), 9999) or 1) - 1
+                    cursor.x = x if x < cols else cols - 1
+                elif final_byte == "K" and (m.group(4) == "" or m.group(4) == "0"):
+                    cursor = self.cursor
+                    y = cursor.y
+                    row = self.buffer[y]
+                    clean.pop(id(row), None)
+                    x = cursor.x if cursor.x < cols else cols - 1
+                    bg = cursor.attrs.bg
+                    cell = BLANK if bg == "default" else cells_for(DEFAULT._replace(bg=bg))[" "]
+                    row[x:] = [cell] * (cols - x)
+                    dirty.add(y)
+                else:
+                    self._csi("", m.group(4), "", final_byte)
             elif kind == 11:
                 c = m.group(11)
                 if c == "\r":
