@@ -10,7 +10,7 @@ from typing import Any
 
 from .model import Answer, FileChange, HookInputError, text_field
 
-_EXIT_CODE = re.compile(r"exit code:?\s*(-?\d+)", re.IGNORECASE)
+_EXIT_CODE = re.compile(r"(?:exit|status) code:?\s*(-?\d+)", re.IGNORECASE)
 
 
 def absolute(path: str, cwd: str) -> str:

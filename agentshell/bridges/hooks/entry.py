@@ -111,8 +111,10 @@ def answer(vendor: str, raw: str, opts: dict[str, Any], started: float) -> Answe
                 f"the hook input must be a JSON object, not {type(payload).__name__}"
             )
         if event and payload.get("hook_event_name") not in (None, event):
-            raise HookInputError(
-                f"installed for {event} but called for {payload.get('hook_event_name')!r}"
+            return _unreadable(
+                vendor,
+                None,
+                f"installed for {event} but called for {payload.get('hook_event_name')!r}",
             )
         if event and "hook_event_name" not in payload:
             payload["hook_event_name"] = event
