@@ -7,7 +7,6 @@ its tools reach the session's running coordinator as one agent (docs/mcp.md).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -82,12 +81,10 @@ def mcp(
     agent = agent or os.environ.get("AGENTSHELL_AGENT")
     token = read_token(token_file)
     if not agent or not token:
-        click.echo(
-            "agentshell mcp: set --agent (or AGENTSHELL_AGENT) and AGENTSHELL_TOKEN"
-            " (or --token-file); `agentshell agent add NAME` prints a token",
-            err=True,
+        raise click.UsageError(
+            "set --agent (or AGENTSHELL_AGENT) and AGENTSHELL_TOKEN (or --token-file);"
+            " `agentshell agent add NAME -c read,run,edit` prints a token"
         )
-        sys.exit(2)
     import anyio
 
     from agentshell.bridges.mcp.server import serve_stdio

@@ -98,12 +98,10 @@ def wrap(
     agent = agent or os.environ.get("AGENTSHELL_AGENT")
     token = read_token(token_file)
     if not agent or not token:
-        click.echo(
-            "agentshell wrap: set --agent (or AGENTSHELL_AGENT) and AGENTSHELL_TOKEN"
-            " (or --token-file); `agentshell agent add NAME -c read,run` prints a token",
-            err=True,
+        raise click.UsageError(
+            "set --agent (or AGENTSHELL_AGENT) and AGENTSHELL_TOKEN (or --token-file);"
+            " `agentshell agent add NAME -c read,run` prints a token"
         )
-        sys.exit(2)
     path = resolve_socket(data_dir, session, socket)
     if pane is not None:
         from agentshell.bridges.wrap.pane import open_in_pane
