@@ -55,9 +55,10 @@ class Run:
 
 
 def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    # the interpreter's bin first: the ``agentshell`` an installed hook calls
+    # the interpreter's bin first (the ``agentshell`` an installed hook calls), then the
+    # vendor CLIs (``hooks status codex`` asks ``codex app-server``)
     path = os.pathsep.join(
-        [str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]
+        [str(Path(sys.executable).parent), str(BIN), os.environ.get("PATH", "/usr/bin:/bin")]
     )
     env = {
         "PATH": path,
