@@ -212,14 +212,8 @@ class Emulator(BulkScreen):
         cols = self.columns
         if MOVES_RIGHT.search(text, pos, p2) is not None:
             return pos  # a move to the right may make a short line wrap
-        tabs = text.find("\t", pos, p2) >= 0  # a short line with tabs can still wrap
-        if tabs or max(map(len, text[pos:p2].split("\n"))) > cols // 2:
-            for line in text[pos:p2].split("\n"):
-                if len(line) > cols // 2 or (tabs and "\t" in line):
-                    plain = SGR.sub("", line).replace("\r", "")
-                    width = len(plain) if plain.isascii() else 2 * len(plain)
-                    if width + 7 * plain.count("\t") > cols:
-                        return pos
+        if not _lines_fit(text[pos:p2], cols):
+            return pos
         # The last n-1 checked lines are emulated for real from a blank screen: they
         # fill the rows above the cursor whatever the text after them does (moves the
         # cursor up, wraps, ...).
@@ -276,3 +270,28 @@ class Emulator(BulkScreen):
         scratch.cursor.attrs = block.style
         scratch.feed_text(block.text)
         return list(scratch.history)
+
+
+def _lines_fit(text: str, cols: int) -> bool:
+    """Whether each plain line of ``text`` (lines ending CR LF, no moves to the
+    right) surely stays on one row of ``cols`` columns. Conservative: a CR starts
+    the line over, a TAB may add 7 columns, a non-ASCII character is taken as wide
+    unless its width is known to fit, an erase or move left counts as text."""
+    if "\x1b" in text:
+        text = SGR.sub("", text)
+    lines = text.split("\n")
+    tabs = "\t" in text
+    if not tabs and text.isascii() and max(map(len, lines)) <= cols + 1:  # + the CR
+        return True
+    half = cols // 2
+    for line in lines:
+        if len(line) > half or (tabs and "\t" in line):
+            longest = max(line.split("\r"), key=len)
+            width = len(longest)
+            if not longest.isascii():
+                width = 2 * width
+                if width > cols and "\x1b" not in longest:
+                    width = sum(map(char_width, longest))
+            if width + 7 * line.count("\t") > cols:
+                return False
+    return True

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentshell.terminal import Emulator
+from agentshell.terminal.scrollback import LazyBlock
 from benchmarks.terminal_corpus import CASES, COLUMNS, LINES, corpus, pty_bytes
 from tests.terminal.reference import first_difference, reference, state
 
@@ -48,6 +49,15 @@ def _check(case: str, size: int, end: int, cuts: list[int]) -> None:
 
 
 @pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("read", [0, 65536], ids=["one-read", "64k-reads"])
+def test_large_reads_match_pyte(case: str, read: int) -> None:
+    """Large reads, as a terminal catching up on a backlog feeds them: the bulk and
+    lazy scrollback paths (lines that scroll away are kept raw, emulated when read)."""
+    data = _data(case, 2 * SIZE)
+    _check(case, 2 * SIZE, len(data), list(range(read, len(data), read)) if read else [])
+
+
+@pytest.mark.parametrize("case", list(CASES))
 def test_4k_reads_match_pyte(case: str) -> None:
     data = _data(case)
     _check(case, SIZE, len(data), list(range(4096, len(data), 4096)))
@@ -77,6 +87,8 @@ def test_the_corpus_has_what_it_claims() -> None:
     assert _data("mix") == _data("mix") and len(_data("mix")) >= SIZE
     emu = _fed(_data("plain"), [])
     assert len(emu.history) > 100  # the scrollback comparison has rows to compare
+    # one large read takes the lazy scrollback path (rows kept raw until read)
+    assert any(isinstance(row, LazyBlock) for row in emu.history._rows)
 
 
 def _cut_points(data: bytes) -> st.SearchStrategy[list[int]]:
