@@ -13,8 +13,9 @@ with the log and the snapshots in JetStream instead of a directory
 * every message is published with ``Nats-Expected-Last-Sequence`` = the stream
   sequence of the writer's previous message, so two writers can never interleave:
   the second one's publish is refused and its log stops
-  (:class:`WriterConflictError`), nothing of it is stored. ``Nats-Msg-Id`` makes a
-  publish retried after a timeout (a node lost, a leader election) land once;
+  (:class:`WriterConflictError`), nothing of it is stored. ``Nats-Msg-Id`` (the writer's
+  own id and the first event seq) makes a publish retried after a timeout (a node
+  lost, a leader election) land once;
 * snapshots in the object store bucket ``AGENTSHELL_SNAP_T``, named
   ``snapshot-<stream seq>``: gzip(msgpack(envelope)) as on disk, with the stream
   sequence of the last message folded in instead of a file offset. Opening takes
@@ -41,6 +42,7 @@ import re
 import threading
 import time
 import urllib.error
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,7 +229,7 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, js_errors.APIError) and not isinstance(
         exc, js_errors.ServiceUnavailableError
     ):
-        return exc.code in (503, 504)
+        return getattr(exc, "code", None) in (503, 504)
     return isinstance(
         exc,
         nats.errors.TimeoutError
@@ -304,6 +306,10 @@ class JetStreamLog:
         #: Stream sequence of the last message this writer knows is stored.
         self.last_stream_seq = last_stream_seq
         self._next_event = last_event_seq + 1
+        #: In each message's Nats-Msg-Id: a retried publish is deduplicated against
+        #: this writer's own earlier attempt only, never against another writer's
+        #: message that happens to start at the same event seq.
+        self.writer_id = uuid.uuid4().hex
         self.publish_deadline = publish_deadline
         self.timeout = timeout
         self.message_bytes = message_bytes
@@ -332,10 +338,13 @@ class JetStreamLog:
         return self._failed
 
     def _check_open(self) -> None:
-        if self._failed is not None:
-            raise LogClosedError(
-                f"stream {self.stream}: the log stopped ({self._failed}); reopen the session"
-            ) from self._failed
+        failed = self._failed
+        if failed is not None:
+            # the same kind of error as the cause (a lost lease, another writer)
+            kind = type(failed) if isinstance(failed, LogClosedError) else LogClosedError
+            raise kind(
+                f"stream {self.stream}: the log stopped ({failed}); reopen the session"
+            ) from failed
         if self._closing:
             raise LogClosedError(f"stream {self.stream}: the log is closed")
 
@@ -412,6 +421,10 @@ class JetStreamLog:
                 if sync:
                     self._round = _Round()
                 closing = self._closing
+                stopped = self._failed
+            if stopped is not None:
+                self._fail(stopped, r)
+                return
             try:
                 if bodies:
                     await self._publish_round(bodies)
@@ -438,7 +451,7 @@ class JetStreamLog:
     async def _publish(self, payload: bytes, count: int) -> None:
         first = self._next_event
         expected = self.last_stream_seq
-        msg_id = f"{self.stream}:{first}"
+        msg_id = f"{self.writer_id}:{first}"
         headers = {
             "Nats-Expected-Last-Sequence": str(expected),
             "Nats-Expected-Stream": self.stream,
@@ -493,6 +506,15 @@ class JetStreamLog:
         except Exception:
             return False
         return bool(msg.headers and msg.headers.get("Nats-Msg-Id") == msg_id)
+
+    def stop(self, exc: BaseException) -> None:
+        """Stop the log from another thread (the lease was lost): nothing queued from
+        now on is published; appends not yet published fail with ``exc``."""
+        with self._lock:
+            if self._failed is None:
+                self._failed = exc
+                self.failed_at = time.time()
+            self._ring()
 
     def _fail(self, exc: BaseException, r: _Round) -> None:
         with self._lock:
