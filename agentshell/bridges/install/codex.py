@@ -97,8 +97,26 @@ def _strip(doc: tomlkit.TOMLDocument, path: Path) -> bool:
     return removed
 
 
+def _present(doc: tomlkit.TOMLDocument, path: Path) -> list[tuple[str, str, str, Any]]:
+    out = []
+    hooks = _events(doc, path)
+    for event, groups in (hooks or {}).items():
+        if not isinstance(groups, AoT | list):
+            continue
+        for g in groups:
+            for h in g.get("hooks", []) if isinstance(g, dict) else []:
+                if isinstance(h, dict) and is_ours(h.get("command")):
+                    out.append(
+                        (str(event), str(g.get("matcher", "")), str(h["command"]), h.get("timeout"))
+                    )
+    return out
+
+
 def install(path: Path, wanted: list[tuple[str, str, str, float]]) -> Report:
     doc = _load(path)
+    rep = Report("codex", path, entries=[f"{e}[{m}]" for e, m, _, _ in wanted])
+    if sorted(_present(doc, path)) == sorted((e, m, c, int(t)) for e, m, c, t in wanted):
+        return rep  # exactly ours already: the file is not touched
     before = doc.as_string()
     _strip(doc, path)
     hooks = _events(doc, path)
@@ -124,7 +142,6 @@ def install(path: Path, wanted: list[tuple[str, str, str, float]]) -> Report:
             groups.append(group)
         else:
             raise InstallError(f"{path}: 'hooks.{event}' must be an array of tables")
-    rep = Report("codex", path, entries=[f"{e}[{m}]" for e, m, _, _ in wanted])
     text = doc.as_string()
     if text != before:
         rep.backup = _backup(path)
