@@ -3,14 +3,16 @@ NATS instead of the Unix socket (the server side: :mod:`agentshell.server.nats_t
 
 ``await connect_nats(url, "my_session", "coder", token)`` gives the same client, the
 same calls and the same errors as ``AgentClient.connect(socket, "coder", token)``.
-``inbox`` is the subject prefix the client listens under: an agent whose NATS user
-may subscribe only to ``_INBOX_coder.>`` passes ``inbox="_INBOX_coder"``. A lost
+``inbox`` is the subject prefix the client listens under (its connection's subject
+and its request replies): an agent whose NATS user may subscribe only to
+``_INBOX_coder.>`` passes ``inbox="_INBOX_coder"``. A lost
 connection is not dialled again (``reconnect_for`` is socket-only for now).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 from typing import Any
 
@@ -62,6 +64,9 @@ async def connect_nats(
             raise ValueError("an agent connection needs agent_id and token")
         hello = {"agent": agent_id, "token": token}
     target = NatsTarget(target) if isinstance(target, str) else target
+    if target.inbox is None and inbox != "_INBOX":
+        target = dataclasses.replace(target, inbox=inbox)
+    inbox = target.inbox or inbox
     nc = await _connect(target)
     try:
         down = f"{inbox}.{secrets.token_hex(12)}"

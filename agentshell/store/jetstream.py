@@ -167,6 +167,9 @@ class NatsTarget:
     monitor: tuple[str, ...] = ()
     timeout: float = 10.0
     publish_deadline: float = 30.0
+    #: Subject prefix of this client's replies (``_INBOX_coder`` for an agent whose
+    #: NATS user may subscribe only there); None: NATS's ``_INBOX``.
+    inbox: str | None = None
 
     @property
     def servers(self) -> list[str]:
@@ -207,6 +210,8 @@ async def _connect(target: NatsTarget) -> Any:
         opts["user_credentials"] = target.creds
     if target.token:
         opts["token"] = target.token
+    if target.inbox:
+        opts["inbox_prefix"] = target.inbox
     if target.user:
         opts["user"] = target.user
         opts["password"] = target.password or ""
@@ -651,7 +656,7 @@ class JetStreamSessionManager(SessionManager):
                 info = await self._js.stream_info(self.stream)
         except (nats.errors.TimeoutError, js_errors.ServiceUnavailableError) as exc:
             raise JetStreamError(
-                f"JetStream at {self.target.url} does not answer ({exc!r}): is JetStream enabled?"
+                f"JetStream at {self.target.url} does not answer ({exc!r}): is JetStream enabled, and may this user use it?"
             ) from exc
         try:
             self._obs = await retrying(

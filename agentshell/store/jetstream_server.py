@@ -113,8 +113,16 @@ class Node:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-def node_config(node: Node, routes: list[int], cluster_name: str, *, sync_always: bool) -> str:
-    """The server configuration of one node (JSON is valid NATS config syntax)."""
+def node_config(
+    node: Node,
+    routes: list[int],
+    cluster_name: str,
+    *,
+    sync_always: bool,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """The server configuration of one node (JSON is valid NATS config syntax);
+    ``extra``: more top-level settings (``accounts`` with users and permissions)."""
     js: dict[str, Any] = {"store_dir": str(node.store_dir)}
     if sync_always:
         js["sync_interval"] = "always"
@@ -131,6 +139,7 @@ def node_config(node: Node, routes: list[int], cluster_name: str, *, sync_always
             "listen": f"127.0.0.1:{node.cluster_port}",
             "routes": [f"nats://127.0.0.1:{p}" for p in routes],
         }
+    conf.update(extra or {})
     return json.dumps(conf, indent=2) + "\n"
 
 
@@ -315,6 +324,7 @@ def make_cluster(
     ports: list[int] | None = None,
     sync_always: bool = True,
     name: str = "agentshell",
+    extra: dict[str, Any] | None = None,
 ) -> LocalCluster:
     """Write the configuration of ``nodes`` nodes in ``directory`` (not started).
 
@@ -342,7 +352,9 @@ def make_cluster(
         )
     for node in made:
         routes = [n.cluster_port for n in made if n is not node] if nodes > 1 else []
-        node.config.write_text(node_config(node, routes, name, sync_always=sync_always))
+        node.config.write_text(
+            node_config(node, routes, name, sync_always=sync_always, extra=extra)
+        )
     return LocalCluster(directory, made)
 
 
@@ -375,6 +387,7 @@ def start_cluster(
     sync_always: bool = True,
     timeout: float = 30.0,
     base_port: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> LocalCluster:
     """Configure, start and wait for ``nodes`` nodes on loopback (see :func:`make_cluster`).
 
@@ -389,7 +402,7 @@ def start_cluster(
                 f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use; pick"
                 " another --port (or 0 for any free ports)"
             )
-    cluster = make_cluster(directory, nodes, ports=ports, sync_always=sync_always)
+    cluster = make_cluster(directory, nodes, ports=ports, sync_always=sync_always, extra=extra)
     try:
         for node in cluster.nodes:
             cluster.start_node(node, detach=detach)
