@@ -9,7 +9,12 @@ Three loads, each through the SessionManager API an agent's events take:
 * burst: 5,000 ``append_async`` calls queued at once, then awaited.
 
 Events are about 200 bytes (msgpack). Each figure is printed with its ratio to the
-file log's figure for the same load (best of 3 runs each). Needs the cluster extra (skipped without it).
+file log's figure for the same load (best of 3 runs each).
+
+Then an agent's round trip (``ping`` and a ``screen`` read, one at a time) through
+NATS (:mod:`agentshell.server.nats_transport`, one local node) beside the Unix
+socket, the same AgentClient and the same server. Needs the cluster extra (skipped
+without it).
 """
 
 from __future__ import annotations
@@ -82,6 +87,56 @@ def _measure(open_session: Callable[[str], Any]) -> dict[str, float]:
     return out
 
 
+ROUND_TRIPS = 2000
+
+
+async def _round_trips(nats_url: str, root: Path) -> dict[str, tuple[float, float]]:
+    """p50 and p99 (ms) of ping and screen, over the socket and over NATS."""
+    import statistics
+
+    from agentshell.client import AgentClient
+    from agentshell.client.nats_connect import connect_nats
+    from agentshell.coordinator.coordinator import Coordinator
+    from agentshell.server.nats_transport import NatsListener
+    from agentshell.server.server import Server
+    from agentshell.store.session import SessionManager
+
+    sm = SessionManager("rt", root / "rt")
+    co = Coordinator(sm, project_dir=root, user_rc=False)
+    server = Server(co, root / "run" / "rt.sock")
+    await co.start()
+    await server.start()
+    listener = NatsListener(server, nats_url)
+    await listener.start()
+    out: dict[str, tuple[float, float]] = {}
+    try:
+        token = await co.add_agent("bench", ["read"])
+        clients = {
+            "socket": await AgentClient.connect(server.socket_path, "bench", token),
+            "NATS": await connect_nats(nats_url, "rt", "bench", token),
+        }
+        for via, c in clients.items():
+            for op in ("ping", "screen"):
+                lat = []
+                for _ in range(ROUND_TRIPS):
+                    t = time.perf_counter()
+                    await (c.ping() if op == "ping" else c.screen("main"))
+                    lat.append(time.perf_counter() - t)
+                lat.sort()
+                out[f"{op} via {via}"] = (
+                    statistics.median(lat) * 1e3,
+                    lat[int(0.99 * len(lat))] * 1e3,
+                )
+        for c in clients.values():
+            await c.close()
+    finally:
+        await listener.close()
+        await server.close()
+        await co.stop()
+        sm.close()
+    return out
+
+
 def main() -> None:
     from agentshell.store.session import SessionManager
 
@@ -105,6 +160,8 @@ def main() -> None:
                 results[label] = _measure(
                     lambda name, t=target: JetStreamSessionManager(name, t)  # type: ignore[misc]
                 )
+                if nodes == 1:
+                    trips = asyncio.run(_round_trips(cluster.url, root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     base = results["file log"]
@@ -118,6 +175,14 @@ def main() -> None:
             cells.append(f"{got[load]:>10,.0f}/s{ratio:>10}")
         print(f"  {label:14}" + "".join(f"{c:>22}" for c in cells))
     print("  (ratio: to the file log under the same load, measured in this run)")
+    print(f"agent round trip, one at a time ({ROUND_TRIPS} each; one local NATS node):")
+    for op in ("ping", "screen"):
+        s50, s99 = trips[f"{op} via socket"]
+        n50, n99 = trips[f"{op} via NATS"]
+        print(
+            f"  {op:7} socket p50 {s50:.3f} ms p99 {s99:.3f} ms | NATS p50 {n50:.3f} ms"
+            f" p99 {n99:.3f} ms ({n50 / s50:.2f}x p50, {n99 / s99:.2f}x p99)"
+        )
 
 
 if __name__ == "__main__":
