@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import copy
 from collections.abc import Callable
+from time import perf_counter
 
 from pyte import modes as mo
 from pyte.streams import Stream
@@ -42,6 +43,11 @@ from agentshell.terminal.screen import (
 )
 from agentshell.terminal.scrollback import LazyBlock
 from agentshell.terminal.style import BLANK, Style
+
+#: with a deadline, the most characters of plain lines / of anything else done in one
+#: step between two looks at the clock (each takes a few ms at the slowest)
+STEP_PLAIN = 128 << 10
+STEP_OTHER = 16 << 10
 
 __all__ = [
     "ALT_47",
@@ -83,6 +89,7 @@ class Emulator(BulkScreen):
         self._carry = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._stream = Stream(self)
+        self._held = False
 
     def clone(self) -> Emulator:
         """An independent copy of this screen, its scrollback, modes and pending
@@ -118,11 +125,23 @@ class Emulator(BulkScreen):
 
     # ------------------------------------------------------------------ input
 
-    def feed(self, data: bytes) -> None:
-        """Process bytes from the program. Never raises."""
-        self.feed_text(self._decoder.decode(data))
+    def feed(self, data: bytes, deadline: float | None = None) -> None:
+        """Process bytes from the program. Never raises.
 
-    def feed_text(self, text: str) -> None:
+        With ``deadline`` (a ``time.perf_counter()`` value) it stops at the first
+        step boundary after it (a step is one stretch of plain lines of at most
+        ``STEP_PLAIN`` characters, or one line / ``STEP_OTHER`` characters of anything
+        else) and holds the rest: :attr:`held` is then True, and ``feed(b"")`` (or the
+        next feed) goes on from there, with the same result as one feed."""
+        self.feed_text(self._decoder.decode(data), deadline)
+
+    @property
+    def held(self) -> bool:
+        """Text is waiting: the last feed stopped at its deadline."""
+        return self._held
+
+    def feed_text(self, text: str, deadline: float | None = None) -> None:
+        self._held = False
         if not self.fast_path:
             try:
                 self._stream.feed(text)
@@ -136,6 +155,10 @@ class Emulator(BulkScreen):
         n = len(text)
         base = 0  # text[base:] is what the fast paths were given (for self._pos)
         while pos < n:
+            if deadline is not None and pos and perf_counter() >= deadline:
+                self._carry = text[pos:]
+                self._held = True
+                return
             try:
                 base = 0
                 self._pos = pos
@@ -150,6 +173,8 @@ class Emulator(BulkScreen):
                 # plain lines (text, SGR, CR LF, ...) go to the bulk paths; a line with
                 # anything else (cursor moves, OSC, ...) to the tokenizer
                 stop, bad = plain_until(text, pos, n)
+                if deadline is not None and stop - pos > STEP_PLAIN:
+                    stop = text.rfind("\n", pos, pos + STEP_PLAIN) + 1 or stop
                 if stop - pos > 256:
                     sub = text if pos == 0 and stop == n else text[pos:stop]
                     base, end = pos, stop - pos
@@ -161,6 +186,10 @@ class Emulator(BulkScreen):
                     pos = stop
                 else:
                     eol = n if bad == n else text.find("\n", bad) + 1 or n
+                    if deadline is not None and eol - pos > STEP_OTHER:
+                        cut = text.rfind("\x1b", pos + 1, pos + STEP_OTHER)
+                        if cut > pos:  # before an escape sequence, never inside one
+                            eol = cut
                     self._run(text, pos, eol, eol == n)
                     pos = eol
             except Exception:

@@ -525,24 +525,30 @@ class Terminal:
         self._last_tick = self._loop.time()
         self._flush_sink()
         deadline = time.perf_counter() + self.slice_budget
-        while self._backlog:
-            t0 = time.perf_counter()
-            limit = self._slice_bytes
-            if self._feed_rate > 0:  # the last slice ends by the deadline, not after it
-                limit = max(4 << 10, min(limit, int(self._feed_rate * (deadline - t0))))
-            fed = self._feed_slice(limit)
-            dt = time.perf_counter() - t0
-            if fed >= 4 << 10 and dt > 0:  # aim each slice at half the budget
-                self._feed_rate = rate = fed / dt
-                self._slice_bytes = int(min(8 << 20, max(16 << 10, rate * self.slice_budget / 2)))
+        emu = self.emulator
+        while self._backlog or emu.held:
+            if emu.held:  # the last slice stopped at its deadline: go on with it first
+                emu.feed(b"", deadline)
+            else:
+                t0 = time.perf_counter()
+                limit = self._slice_bytes
+                if self._feed_rate > 0:  # the last slice ends by the deadline, not after it
+                    limit = max(4 << 10, min(limit, int(self._feed_rate * (deadline - t0))))
+                fed = self._feed_slice(limit, deadline)
+                dt = time.perf_counter() - t0
+                if fed >= 4 << 10 and dt > 0 and not emu.held:  # aim at half the budget
+                    self._feed_rate = rate = fed / dt
+                    self._slice_bytes = int(
+                        min(8 << 20, max(16 << 10, rate * self.slice_budget / 2))
+                    )
             if time.perf_counter() >= deadline:
                 break
         self._after_feed()
-        if self._backlog:
+        if self._backlog or emu.held:
             self._tick_handle = self._loop.call_soon(self._tick)
             self._tick_urgent = True
 
-    def _feed_slice(self, limit: int) -> int:
+    def _feed_slice(self, limit: int, deadline: float | None = None) -> int:
         parts: list[bytes] = []
         size = 0
         backlog = self._backlog
@@ -557,12 +563,14 @@ class Terminal:
             parts.append(backlog.pop(0))
             size += len(chunk)
         if size:
-            self.emulator.feed(b"".join(parts))
+            self.emulator.feed(b"".join(parts), deadline)
             self._backlog_size -= size
             self._bytes_fed += size
         return size
 
     def _drain_backlog(self) -> None:
+        if self.emulator.held:
+            self.emulator.feed(b"")
         while self._backlog:
             self._feed_slice(8 << 20)
         self._after_feed()
@@ -595,6 +603,7 @@ class Terminal:
             p is not None
             and p.done_at is not None
             and self._bytes_fed >= p.done_at
+            and not self.emulator.held
             and not p.future.done()
         ):
             p.future.set_result(None)

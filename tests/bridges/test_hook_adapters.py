@@ -228,7 +228,7 @@ def test_usage_errors() -> None:
 def test_the_default_socket_is_the_servers() -> None:
     from agentshell.server.paths import default_socket_path
 
-    assert entry.default_socket("s1") == default_socket_path("s1")
+    assert entry.default_socket("s1") == str(default_socket_path("s1"))
 
 
 def test_agent_names_use_the_random_end_of_the_session_id() -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentshell.terminal import Emulator
+from agentshell.terminal import Emulator, emulator
 from agentshell.terminal.scrollback import LazyBlock
 from benchmarks.terminal_corpus import CASES, COLUMNS, LINES, corpus, pty_bytes
 from tests.terminal.reference import first_difference, reference, state
@@ -55,6 +55,25 @@ def test_large_reads_match_pyte(case: str, read: int) -> None:
     lazy scrollback paths (lines that scroll away are kept raw, emulated when read)."""
     data = _data(case, 2 * SIZE)
     _check(case, 2 * SIZE, len(data), list(range(read, len(data), read)) if read else [])
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_feeds_stopped_at_deadlines_match_pyte(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feed given a deadline that has passed does one step and holds the rest;
+    going on with empty feeds until nothing is held gives pyte's result."""
+    monkeypatch.setattr(emulator, "STEP_PLAIN", 8192)  # many steps per read
+    monkeypatch.setattr(emulator, "STEP_OTHER", 2048)
+    data = _data(case, 2 * SIZE)
+    emu = Emulator(COLUMNS, LINES)
+    steps = 0
+    for i in range(0, len(data), 65536):
+        emu.feed(data[i : i + 65536], deadline=0.0)
+        while emu.held:
+            emu.feed(b"", deadline=0.0)
+            steps += 1
+    assert steps > 0, "no feed stopped at its deadline"
+    diff = first_difference(state(emu), _expected(case, 2 * SIZE, len(data)))
+    assert not diff, f"{case}: {diff}"
 
 
 @pytest.mark.parametrize("case", list(CASES))

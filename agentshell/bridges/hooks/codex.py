@@ -9,21 +9,15 @@ whose reason gives the operator's command.
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import common
-from .model import (
-    Answer,
-    Decision,
-    FileChange,
-    HookInputError,
-    Kind,
-    Moment,
-    ToolCall,
-    text_field,
-    tool_input_of,
-)
+from .model import Answer, Decision, FileChange, HookInputError, ToolCall, text_field, tool_input_of
 from .patch import parse_patch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .model import Kind, Moment
 
 VENDOR = "codex"
 MOMENTS: dict[str, Moment] = {

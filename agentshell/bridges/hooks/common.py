@@ -3,14 +3,14 @@ its schema), paths, exit codes found in tool output, JSON answers."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from typing import Any
 
+from . import lean
 from .model import Answer, FileChange, HookInputError, text_field
 
-_EXIT_CODE = re.compile(r"(?:exit|status) code:?\s*(-?\d+)", re.IGNORECASE)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def absolute(path: str, cwd: str) -> str:
@@ -28,7 +28,9 @@ def shell_command(tool_input: dict[str, Any]) -> str:
 
 def exit_code_in(text: str) -> int | None:
     """The exit code a tool's output text states ("Exit code: 1"), if it states one."""
-    m = _EXIT_CODE.search(text)
+    import re  # only after a tool ran, off the fast path
+
+    m = re.search(r"(?:exit|status) code:?\s*(-?\d+)", text, re.IGNORECASE)
     return int(m.group(1)) if m else None
 
 
@@ -43,7 +45,7 @@ def text_of(value: Any) -> str:
         text = "\n".join(p for p in parts if isinstance(p, str) and p)
         if text or parts != [None] * 4:
             return text
-    return json.dumps(value, ensure_ascii=False)[:4000]
+    return lean.dumps(value)[:4000]
 
 
 def edit_change(
@@ -64,7 +66,7 @@ def write_change(tool_input: dict[str, Any], cwd: str, path_key: str = "file_pat
 
 
 def json_answer(obj: dict[str, Any], note: str = "") -> Answer:
-    return Answer(stdout=json.dumps(obj, ensure_ascii=False), stderr=note)
+    return Answer(stdout=lean.dumps(obj), stderr=note)
 
 
 def unknown_fields(payload: dict[str, Any], known: frozenset[str]) -> str:

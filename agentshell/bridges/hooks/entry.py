@@ -8,15 +8,18 @@ coordinator answers, unless ``--fail-open``.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from pathlib import Path
-from types import ModuleType
-from typing import Any, TextIO
 
-from .model import Answer, Decision, HookInputError, ToolCall
+from .model import Answer, Decision, HookInputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any, TextIO
+
+    from .model import ToolCall
 
 VENDORS = ("claude", "codex", "gemini")
 #: Each vendor's own default hook timeout (seconds), used without --timeout.
@@ -46,12 +49,12 @@ class UsageError(Exception):
     pass
 
 
-def default_socket(session: str) -> Path:
+def default_socket(session: str) -> str:
     """As agentshell.server.paths.default_socket_path (not imported: it is slow to)."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isdir(runtime):
-        return Path(runtime) / "agentshell" / f"{session}.sock"
-    return Path(f"/tmp/agentshell-{os.getuid()}") / f"{session}.sock"
+        return os.path.join(runtime, "agentshell", f"{session}.sock")
+    return f"/tmp/agentshell-{os.getuid()}/{session}.sock"
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
@@ -92,9 +95,8 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
 
 
 def adapter(vendor: str) -> ModuleType:
-    import importlib
-
-    return importlib.import_module(f"{__package__}.{vendor}")
+    __import__(f"{__package__}.{vendor}")
+    return sys.modules[f"{__package__}.{vendor}"]
 
 
 def answer(vendor: str, raw: str, opts: dict[str, Any], started: float) -> Answer:
@@ -103,7 +105,9 @@ def answer(vendor: str, raw: str, opts: dict[str, Any], started: float) -> Answe
     event = opts.get("event")
     try:
         try:
-            payload = json.loads(raw)
+            from .lean import loads
+
+            payload = loads(raw)
         except ValueError as exc:
             raise HookInputError(f"the hook input is not JSON ({exc})") from None
         if not isinstance(payload, dict):
@@ -144,11 +148,13 @@ def _unreadable(vendor: str, event: str | None, reason: str) -> Answer:
 
 
 def _decide(call: ToolCall, opts: dict[str, Any], started: float) -> Decision:
+    if call.kind == "other":
+        return Decision("pass")  # reads, searches, MCP tools: no opinion, at once
     from .policy import NoSession, Options, decide
     from .wire import ServerRefused, Unreachable
 
     sock = opts.get("socket") or os.environ.get("AGENTSHELL_SOCKET")
-    path = Path(sock) if sock else default_socket(opts.get("session") or "default")
+    path = sock or default_socket(opts.get("session") or "default")
     popts = Options(path, opts["timeout"], opts["fail_open"], started)
     post = call.moment in ("post", "failed")
     try:
@@ -196,3 +202,13 @@ def main(argv: list[str], stdin: TextIO | None = None, stdout: TextIO | None = N
     if out.stderr:
         stderr.write(out.stderr.rstrip("\n") + "\n")
     return out.exit_code
+
+
+#: The installed hook command runs this (``python -c``: without ``-m``'s runpy, which
+#: costs a third of an interpreter start).
+RUN_CODE = "from agentshell.bridges.hooks.entry import run; run()"
+
+
+def run() -> None:
+    """``python -c RUN_CODE --vendor ...``: the hook with ``sys.argv``, then exit."""
+    sys.exit(main(sys.argv[1:]))

@@ -1,20 +1,9 @@
-"""The lines an edit touches in the file as it is now, and the old contents of the
-files a tool changes, kept from before the tool ran to after it (for vendors whose
-after-hook does not carry them: Codex's apply_patch)."""
+"""The lines an edit touches in the file as it is now."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
-import time
-from pathlib import Path
-
 from .model import FileChange
 
-#: Kept old contents older than this are removed (a tool whose after-hook never came).
-STASH_MAX_AGE = 24 * 3600.0
 #: Files larger than this are not sent whole to the coordinator (frames are <= 1 MiB).
 MAX_REPORTED = 400_000
 
@@ -80,47 +69,3 @@ def _find(lines: list[str], seq: list[str], start: int) -> int | None:
         if [x.rstrip() for x in lines[i : i + k]] == stripped:
             return i
     return None
-
-
-# ----------------------------------------------------------------- old contents
-
-
-def stash_dir(socket_path: Path) -> Path:
-    """Beside the socket: in the user's private (0700) runtime directory."""
-    return socket_path.parent / "hook-edits"
-
-
-def _key(agent: str, call_key: str) -> str:
-    return f"{agent}-{hashlib.sha256(call_key.encode()).hexdigest()[:20]}.json"
-
-
-def stash(directory: Path, agent: str, call_key: str, contents: dict[str, str | None]) -> None:
-    """Keep ``contents`` (path -> text, None: no such file) for :func:`unstash`."""
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(directory, 0o700)
-    now = time.time()
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(directory):
-            with contextlib.suppress(OSError):
-                if now - entry.stat().st_mtime > STASH_MAX_AGE:
-                    os.unlink(entry.path)
-    path = directory / _key(agent, call_key)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(contents, f)
-    os.replace(tmp, path)
-
-
-def unstash(directory: Path, agent: str, call_key: str) -> dict[str, str | None] | None:
-    path = directory / _key(agent, call_key)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-    if not isinstance(data, dict):
-        return None
-    return {str(k): v if isinstance(v, str) else None for k, v in data.items()}

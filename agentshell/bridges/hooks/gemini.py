@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import common
-from .model import (
-    Answer,
-    Decision,
-    FileChange,
-    HookInputError,
-    Kind,
-    Moment,
-    ToolCall,
-    text_field,
-    tool_input_of,
-)
+from .model import Answer, Decision, FileChange, HookInputError, ToolCall, text_field, tool_input_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .model import Kind, Moment
 
 VENDOR = "gemini"
 MOMENTS: dict[str, Moment] = {"BeforeTool": "pre", "AfterTool": "post"}

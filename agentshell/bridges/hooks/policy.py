@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from . import files
 from .model import Decision, ToolCall, agent_name
 from .wire import Client, ServerRefused, Unreachable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: What a vendor-session agent may do: propose commands, report edits, read.
 CAPABILITIES = ("run", "edit", "read")
@@ -31,12 +31,19 @@ OUTPUT_SUMMARY = 4000
 START_HINT = "start one with 'agentshell tui' or 'agentshell serve'"
 
 
-@dataclass(frozen=True, slots=True)
 class Options:
-    socket: Path
-    timeout: float  # the vendor's hook timeout, seconds
-    fail_open: bool = False
-    started: float = 0.0  # time.monotonic() when the hook started
+    """``socket``: the session's socket path; ``timeout``: the vendor's hook timeout
+    (seconds); ``started``: time.monotonic() when the hook started."""
+
+    __slots__ = ("fail_open", "socket", "started", "timeout")
+
+    def __init__(
+        self, socket: str, timeout: float, fail_open: bool = False, started: float = 0.0
+    ) -> None:
+        self.socket = socket
+        self.timeout = timeout
+        self.fail_open = fail_open
+        self.started = started
 
 
 class NoSession(Exception):
@@ -60,10 +67,10 @@ def summary(text: str) -> str:
     )
 
 
-def operator_token(socket: Path) -> str:
+def operator_token(socket: str) -> str:
     """The token beside the socket (0600, ours): proof that the hook runs as the user
     who started the session. Never written into the vendor's config."""
-    path = socket.with_name(socket.name + ".operator")
+    path = socket + ".operator"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
@@ -119,15 +126,17 @@ def decide(call: ToolCall, opts: Options) -> Decision:
         return Decision("pass")
     client = connect(call, opts)
     try:
+        from . import stash
+
         if call.kind == "shell":
-            where = files.stash_dir(opts.socket)
+            where = stash.stash_dir(opts.socket)
             agent = agent_name(call.vendor, call.session_id)
             if call.moment in ("pre", "permission"):
                 d, aid = _ask(client, call.command, opts)
                 if d.action == "allow" and aid:  # the after-hook names what it ran
-                    files.stash(where, agent, "approval:" + _call_key(call), {"id": aid})
+                    stash.stash(where, agent, "approval:" + _call_key(call), {"id": aid})
                 return d
-            kept = files.unstash(where, agent, "approval:" + _call_key(call)) or {}
+            kept = stash.unstash(where, agent, "approval:" + _call_key(call)) or {}
             client.request(
                 "bridge_ran",
                 None,
@@ -185,17 +194,19 @@ def _ask(
 def _call_key(call: ToolCall) -> str:
     if call.tool_use_id:
         return f"{call.session_id}:{call.tool_use_id}"
-    import json  # Gemini CLI gives no tool-call id: the call's own input names it
+    from .lean import dumps  # Gemini CLI gives no tool-call id: its input names the call
 
-    return f"{call.session_id}:{call.tool}:{json.dumps(call.tool_input, sort_keys=True)}"
+    return f"{call.session_id}:{call.tool}:{dumps(call.tool_input)}"
 
 
 def _before_edit(client: Client, call: ToolCall, opts: Options) -> Decision:
+    from . import files, stash
+
     now: dict[str, str | None] = {}
     for c in call.changes:
         if c.path not in now:
             now[c.path] = files.read_text(c.path)
-    files.stash(files.stash_dir(opts.socket), agent_name(call.vendor, call.session_id),
+    stash.stash(stash.stash_dir(opts.socket), agent_name(call.vendor, call.session_id),
                 _call_key(call), now)  # fmt: skip
     overlaps: list[str] = []
     for path, text in now.items():
@@ -219,7 +230,9 @@ def _before_edit(client: Client, call: ToolCall, opts: Options) -> Decision:
 
 
 def _after_edit(client: Client, call: ToolCall, opts: Options) -> None:
-    kept = files.unstash(files.stash_dir(opts.socket), agent_name(call.vendor, call.session_id),
+    from . import files, stash
+
+    kept = stash.unstash(stash.stash_dir(opts.socket), agent_name(call.vendor, call.session_id),
                          _call_key(call)) or {}  # fmt: skip
     done: set[str] = set()
     for c in call.changes:

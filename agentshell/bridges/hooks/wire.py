@@ -8,12 +8,14 @@ map.
 
 from __future__ import annotations
 
-import socket
+import _socket
 import struct
-from pathlib import Path
-from typing import Any
 
-import msgpack  # type: ignore[import-untyped]
+from . import lean
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_FRAME = 1 << 20
 _HEADER = struct.Struct(">I")
@@ -34,12 +36,12 @@ class ServerRefused(Exception):
 
 
 class Client:
-    def __init__(self, path: Path, timeout: float) -> None:
+    def __init__(self, path: str, timeout: float) -> None:
         self.path = path
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self._sock.settimeout(timeout)
         try:
-            self._sock.connect(str(path))
+            self._sock.connect(path)
         except OSError as exc:
             self._sock.close()
             raise Unreachable(f"{path}: {exc.strerror or exc}") from None
@@ -54,7 +56,7 @@ class Client:
         body = {k: v for k, v in fields.items() if v is not None}
         body["id"] = self._ids
         body["op"] = op
-        data = msgpack.packb(body, use_bin_type=True)
+        data = lean.pack(body)
         if timeout is not None:
             self._sock.settimeout(timeout)
         try:
@@ -65,7 +67,7 @@ class Client:
                     break
                 if reply.get("id") is None and reply.get("ok") is False:
                     break  # an error about the connection itself (peer uid, bad frame)
-        except TimeoutError:
+        except (TimeoutError, _socket.timeout):
             raise Unreachable(f"{self.path}: no reply within the time left") from None
         except OSError as exc:
             raise Unreachable(f"{self.path}: {exc.strerror or exc}") from None
@@ -79,7 +81,10 @@ class Client:
         (n,) = _HEADER.unpack(self._exactly(_HEADER.size))
         if n > MAX_FRAME:
             raise Unreachable(f"{self.path}: a frame of {n} bytes from the server")
-        obj = msgpack.unpackb(self._exactly(n), raw=False)
+        try:
+            obj = lean.unpack(self._exactly(n))
+        except (lean.UnpackError, UnicodeDecodeError) as exc:
+            raise Unreachable(f"{self.path}: a frame that is not msgpack ({exc})") from None
         if not isinstance(obj, dict):
             raise Unreachable(f"{self.path}: the server sent something that is not a map")
         return obj

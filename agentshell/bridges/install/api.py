@@ -100,8 +100,11 @@ def hook_command(
     python: str | None = None,
 ) -> str:
     """The shell command the vendor runs: this interpreter with the lean hook entry
-    (the vendor's PATH may not hold our ``agentshell``)."""
-    parts = [python or sys.executable, "-m", MARKER, "--vendor", vendor, "--event", event]
+    (the vendor's PATH may not hold our ``agentshell``; ``-c``, not ``-m``, which
+    starts slower)."""
+    from agentshell.bridges.hooks.entry import RUN_CODE
+
+    parts = [python or sys.executable, "-c", RUN_CODE, "--vendor", vendor, "--event", event]
     parts += ["--timeout", f"{timeout:g}"]
     if socket is not None:
         parts += ["--socket", str(socket)]

@@ -18,7 +18,7 @@ from tomlkit.items import AoT, Table
 from .api import InstallError, Report, _backup, _write, is_ours
 
 #: Seconds to wait for ``codex app-server`` to list the hooks.
-APP_SERVER_TIMEOUT = 30.0
+APP_SERVER_TIMEOUT = 60.0
 TRUST_STEP = (
     "open codex in the project and approve the AgentShell hooks in /hooks (a one-off "
     "codex exec can pass --dangerously-bypass-hook-trust instead)"
