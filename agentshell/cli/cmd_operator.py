@@ -38,6 +38,15 @@ def resolve_socket(data_dir: Path | None, session: str, socket: Path | None) -> 
 def unreachable(path: Path, session: str, exc: BaseException) -> str:
     """A message for a failed connection that names the socket and what to do."""
     start = f"start one with `agentshell serve --session {session}` or pass --socket PATH"
+    cause = getattr(exc, "cause", None)  # ServerUnreachable: retried until its deadline
+    if isinstance(cause, OSError) and isinstance(exc, ConnectionError):
+        seconds = getattr(exc, "seconds", 0.0)
+        return unreachable(path, session, cause) + f" (retried for {seconds:g} s)"
+    if isinstance(exc, BlockingIOError):
+        return (
+            f"the server at {path} did not accept the connection: its listen backlog"
+            " stayed full (very many agents connecting at once); try again"
+        )
     if isinstance(exc, FileNotFoundError):
         return f"no server is running for session {session!r}: no socket at {path} ({start})"
     if isinstance(exc, ConnectionRefusedError):
@@ -62,7 +71,8 @@ def operator(data_dir: Path | None, session: str, socket: Path | None) -> Any:
 
     path = resolve_socket(data_dir, session, socket)
     try:
-        return SyncAgentClient.connect(path, operator=True)
+        # a server still starting gets a few seconds; a missing one is said soon
+        return SyncAgentClient.connect(path, operator=True, retry_for=3.0)
     except (OSError, AgentShellError) as exc:
         raise click.ClickException(unreachable(path, session, exc)) from None
 

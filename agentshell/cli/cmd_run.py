@@ -13,6 +13,7 @@ its exit code returned. Exit codes of our own:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -45,6 +46,22 @@ EXIT_ERROR = 2
     default=None,
     help="Seconds to wait for a decision; then it expires (exit 124) [default: wait].",
 )
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds to keep trying to connect (a server still starting, a full backlog).",
+)
+@click.option(
+    "--reconnect",
+    "reconnect_for",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to keep reconnecting after the connection is lost (a server restart);"
+    " the wait then resumes on the same approval. 0: give up at once.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     data_dir: Path | None,
@@ -53,6 +70,8 @@ def run(
     agent: str | None,
     terminal: str,
     timeout: float | None,
+    connect_timeout: float,
+    reconnect_for: float,
     command: tuple[str, ...],
 ) -> None:
     """Propose COMMAND, wait for approval, print its output, exit with its code.
@@ -67,7 +86,7 @@ def run(
       124  expired: no decision within --timeout; nothing ran
       125  approved but could not run (terminal gone, run timed out,
            interrupted by a server restart, or the server went away
-           before the result came); see stderr
+           and did not come back within --reconnect); see stderr
       126  rejected; the human's reason is on stderr
       2    usage, connection or authentication error (no server, bad token)
     Our own codes always come with a message on stderr; the command's
@@ -94,13 +113,23 @@ def run(
     line = command[0] if len(command) == 1 else shlex.join(command)
     path = resolve_socket(data_dir, session, socket)
     try:
-        client = SyncAgentClient.connect(path, agent, token)
+        client = SyncAgentClient.connect(
+            path, agent, token, retry_for=connect_timeout, reconnect_for=reconnect_for
+        )
     except (OSError, ServerError, AgentShellError) as exc:
         click.echo(f"agentshell run: {unreachable(path, session, exc)}", err=True)
         sys.exit(EXIT_ERROR)
     try:
         with client as c:
-            result = c.run(line, terminal=terminal, timeout=timeout)
+            aid = c.propose(line, terminal=terminal, timeout=timeout)
+            try:
+                result = c.result(aid)
+            except KeyboardInterrupt:
+                # nobody will wait for it any more: say so, so that nobody runs it
+                with contextlib.suppress(Exception):
+                    c.withdraw(aid, "agentshell run was interrupted")
+                click.echo(f"agentshell run: interrupted; approval {aid} withdrawn", err=True)
+                sys.exit(130)
     except CommandRejected as exc:
         click.echo(f"agentshell: command rejected: {exc.reason or 'no reason given'}", err=True)
         sys.exit(EXIT_REJECTED)

@@ -9,15 +9,28 @@
 One reader task reads every frame: replies are matched to their request by ``id``;
 pushed events go to :meth:`subscribe` iterators and to open shared documents.
 ``run`` raises :class:`CommandRejected` (``.reason``) or :class:`CommandExpired`.
+
+Connecting retries what passes (a server still starting, a listen backlog full in a
+storm of agents) with jittered backoff for ``retry_for`` seconds, then fails saying
+what happened. A lost connection is dialled again the same way (``reconnect_for``
+seconds; the client says hello again and subscribes again): ``run``, ``propose``
+and ``result`` then resume on the same approval id, so a restart of the coordinator
+costs a delay, not a lost result. A ``run`` whose caller gives up (cancelled, its
+own deadline) withdraws its approval, so nobody runs it for an agent that is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import os
+import random
 import secrets
+import socket
+import time
+import uuid
 from collections.abc import AsyncIterator, Coroutine, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +57,11 @@ __all__ = [
     "CommandFailed",
     "CommandInterrupted",
     "CommandRejected",
+    "ConnectionLost",
     "RunResult",
     "Screen",
     "ServerError",
+    "ServerUnreachable",
     "SharedDoc",
 ]
 
@@ -63,6 +78,109 @@ class ServerError(AgentShellError):
 
 class ConnectionLost(AgentShellError, ConnectionError):
     """The connection closed before the reply came."""
+
+
+class ServerUnreachable(AgentShellError, ConnectionError):
+    """No connection could be made before the deadline; ``cause`` is the last error
+    (FileNotFoundError: no socket; ConnectionRefusedError: nobody listening;
+    BlockingIOError: the server's listen backlog stayed full)."""
+
+    def __init__(
+        self, message: str, cause: BaseException | None = None, seconds: float = 0.0
+    ) -> None:
+        super().__init__(message)
+        self.cause = cause
+        #: How long it kept trying.
+        self.seconds = seconds
+
+
+#: Seconds connecting keeps retrying by default (a server still starting, a full backlog).
+RETRY_FOR = 10.0
+#: Seconds a lost connection keeps being dialled again by default (a coordinator restart).
+RECONNECT_FOR = 60.0
+#: Backoff between attempts: from FIRST_DELAY doubling up to MAX_DELAY, each jittered.
+FIRST_DELAY = 0.02
+MAX_DELAY = 1.0
+
+
+def why_not(path: Path, exc: BaseException) -> str:
+    """What a failed connection attempt means, in words."""
+    if isinstance(exc, BlockingIOError) or getattr(exc, "errno", None) == errno.EAGAIN:
+        return (
+            f"the server at {path} is accepting too slowly: its listen backlog stayed"
+            " full (many agents connecting at once)"
+        )
+    if isinstance(exc, FileNotFoundError):
+        return f"no socket at {path} (the server is not running, or still starting)"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"nobody is listening on {path} (the server stopped, or is still starting)"
+    if isinstance(exc, PermissionError):
+        return f"cannot open the socket {path}: permission denied"
+    if isinstance(exc, asyncio.IncompleteReadError | ConnectionError):
+        return f"the server at {path} closed the connection during hello"
+    return f"cannot reach the server at {path}: {getattr(exc, 'strerror', None) or exc}"
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another attempt: the server may be starting, restarting or overloaded."""
+    return isinstance(
+        exc,
+        BlockingIOError
+        | InterruptedError
+        | FileNotFoundError
+        | ConnectionRefusedError
+        | ConnectionResetError
+        | BrokenPipeError
+        | asyncio.IncompleteReadError
+        | ConnectionLost,
+    ) or getattr(exc, "errno", None) in (errno.EAGAIN, errno.ECONNREFUSED, errno.ENOENT)
+
+
+class Backoff:
+    """Jittered exponential backoff until a deadline (full jitter: a storm of clients
+    retrying does not come back in lockstep)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self._delay = FIRST_DELAY
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    async def wait(self) -> bool:
+        """Sleep before the next attempt; False once the deadline has passed."""
+        left = self.left()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, random.uniform(self._delay / 2, self._delay)))
+        self._delay = min(self._delay * 2, MAX_DELAY)
+        return True
+
+
+async def dial(path: Path, backoff: Backoff) -> socket.socket:
+    """A connected, non-blocking Unix socket to ``path``, retried until ``backoff``'s
+    deadline (ServerUnreachable then).
+
+    The connect is made here, not by asyncio: on a Unix socket a full listen backlog
+    is EAGAIN, which asyncio takes for a connect in progress and hands on an
+    unconnected socket ("Transport endpoint is not connected" at the first write)."""
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            sock.connect(str(path))
+            return sock
+        except OSError as exc:
+            sock.close()
+            if not _transient(exc) or not await backoff.wait():
+                if not _transient(exc):
+                    raise
+                raise ServerUnreachable(
+                    f"could not connect within {backoff.seconds:g} s: {why_not(path, exc)}",
+                    exc,
+                    backoff.seconds,
+                ) from exc
 
 
 def error_from_frame(err: Any) -> Exception:
@@ -135,6 +253,17 @@ class AgentClient:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
+        #: Where and who (set by connect): what a reconnect dials and says.
+        self._path: Path | None = None
+        self._hello: dict[str, Any] = {}
+        #: Seconds a lost connection is dialled again (0: never).
+        self.reconnect_for = 0.0
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._gone: Exception | None = None
+        #: The types of the last subscribe (subscribed again after a reconnect).
+        self._subscribed: list[str] | bool | None = False
+        #: Times this client reconnected.
+        self.reconnects = 0
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._subs: list[asyncio.Queue[Event | None]] = []
@@ -160,46 +289,90 @@ class AgentClient:
         token: str | None = None,
         *,
         operator: bool = False,
+        retry_for: float = RETRY_FOR,
+        reconnect_for: float = RECONNECT_FOR,
     ) -> _Connector:
         """Connect and say hello (``await`` it, or use ``async with``).
 
         An agent passes ``agent_id`` and its token; the operator passes
         ``operator=True`` and the operator token (None: read from beside the socket).
+        ``retry_for``: seconds to keep trying while the server is starting or its
+        backlog is full (then :class:`ServerUnreachable` says which);
+        ``reconnect_for``: seconds to keep dialling again after a lost connection
+        (0: a lost connection fails what waits on it at once).
         """
-        return _Connector(cls._open(Path(socket_path), agent_id, token, operator))
+        if operator and token is None:
+            token = read_operator_token(Path(socket_path))
+        if operator:
+            hello: dict[str, Any] = {"role": "operator", "token": token}
+        else:
+            if agent_id is None or token is None:
+                raise ValueError("an agent connection needs agent_id and token")
+            hello = {"agent": agent_id, "token": token}
+        return _Connector(cls._open(Path(socket_path), hello, retry_for, reconnect_for))
 
     @classmethod
     async def _open(
-        cls, path: Path, agent_id: str | None, token: str | None, operator: bool
+        cls, path: Path, hello: dict[str, Any], retry_for: float, reconnect_for: float
     ) -> AgentClient:
+        backoff = Backoff(retry_for)
+        while True:
+            c, reply, exc = await cls._attempt(path, hello, backoff)
+            if c is not None:
+                break
+            assert exc is not None
+            if not _transient(exc) or not await backoff.wait():
+                if isinstance(exc, ServerUnreachable) or not _transient(exc):
+                    raise exc
+                raise ServerUnreachable(
+                    f"could not connect within {retry_for:g} s: {why_not(path, exc)}",
+                    exc,
+                    retry_for,
+                ) from exc
+        c._path, c._hello, c.reconnect_for = path, hello, reconnect_for
+        c._said_hello(reply)
+        return c
+
+    @classmethod
+    async def _attempt(
+        cls, path: Path, hello: dict[str, Any], backoff: Backoff
+    ) -> tuple[AgentClient | None, dict[str, Any], BaseException | None]:
+        """One connection and hello: (client, reply, None) or (None, {}, why not)."""
         from agentshell.coordinator.wire import MAX_FRAME
 
-        reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_FRAME + 8)
+        sock = await dial(path, backoff)
+        try:
+            reader, writer = await asyncio.open_unix_connection(sock=sock, limit=MAX_FRAME + 8)
+        except OSError as exc:
+            sock.close()
+            return None, {}, exc
         c = cls(reader, writer)
         try:
-            if operator:
-                if token is None:
-                    token = read_operator_token(path)
-                hello = await c.request("hello", role="operator", token=token)
-            else:
-                if agent_id is None or token is None:
-                    raise ValueError("an agent connection needs agent_id and token")
-                hello = await c.request("hello", agent=agent_id, token=token)
-        except BaseException:
+            reply = await c.request("hello", **hello)
+        except BaseException as exc:
             await c.close()
+            if isinstance(exc, Exception):
+                return None, {}, exc
             raise
+        return c, reply, None
+
+    def _said_hello(self, hello: dict[str, Any]) -> None:
+        c = self
         c.role = hello.get("role", "")
         c.agent_id = hello.get("agent", "human")
         c.session = hello.get("session", "")
         c.permissions = tuple(hello.get("permissions", ()))
         c.capabilities = tuple(hello.get("capabilities", ()))
         c.clock = merge(c.clock, hello.get("clock") or {})
-        return c
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reconnecting
         self._writer.close()
         with contextlib.suppress(Exception):
             await self._writer.wait_closed()
@@ -225,10 +398,68 @@ class AgentClient:
                 # was never retrieved" at garbage collection
                 f.exception()
         self._pending.clear()
-        for q in self._subs:
-            q.put_nowait(None)
         for d in self._docs.values():
             d._lost(exc)
+        self._docs.clear()
+        if self._closed or not self.reconnect_for or self._path is None:
+            self._end(exc)
+        elif self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.ensure_future(self._reconnect(exc))
+
+    def _end(self, exc: Exception) -> None:
+        """No connection any more, none coming: subscriptions end."""
+        if self._gone is None:
+            self._gone = exc
+        for q in self._subs:
+            q.put_nowait(None)
+
+    async def _reconnect(self, lost: Exception) -> None:
+        """Dial again, say hello again, subscribe again; or give up at the deadline."""
+        assert self._path is not None
+        backoff = Backoff(self.reconnect_for)
+        from agentshell.coordinator.wire import MAX_FRAME
+
+        while not self._closed:
+            exc: BaseException
+            try:
+                sock = await dial(self._path, backoff)
+                self._reader, self._writer = await asyncio.open_unix_connection(
+                    sock=sock, limit=MAX_FRAME + 8
+                )
+                self._reader_task = asyncio.ensure_future(self._read_loop())
+                reply = await self._send("hello", self._hello)
+                self._said_hello(reply)
+                self.reconnects += 1
+                if self._subscribed is not False:
+                    await self._send("subscribe", {"types": self._subscribed})
+                return
+            except ServerUnreachable as e:
+                exc = e.cause or e
+            except Exception as e:
+                exc = e
+                with contextlib.suppress(Exception):
+                    self._writer.close()
+            if not _transient(exc) or not await backoff.wait():
+                where = why_not(self._path, exc) if _transient(exc) else str(exc)
+                self._end(
+                    ConnectionLost(
+                        f"{lost}; could not reconnect within {self.reconnect_for:g} s: {where}"
+                    )
+                )
+                return
+
+    async def connected(self) -> None:
+        """Return once connected (at once, or after a reconnect); raise ConnectionLost
+        when the client is closed or gave up reconnecting."""
+        while True:
+            if self._closed:
+                raise ConnectionLost("client closed")
+            if self._gone is not None:
+                raise ConnectionLost(str(self._gone))
+            task = self._reconnecting
+            if task is None or task.done():
+                return
+            await asyncio.shield(task)
 
     async def _read_loop(self) -> None:
         try:
@@ -275,9 +506,16 @@ class AgentClient:
             self.push_errors.append(msg.get("error") or {})
 
     async def request(self, op: str, /, **fields: Any) -> dict[str, Any]:
-        """Send ``{id, op, **fields}`` and return the reply; error frames raise."""
-        if self._closed:
-            raise ConnectionLost("client closed")
+        """Send ``{id, op, **fields}`` and return the reply; error frames raise.
+
+        While a lost connection is being dialled again, waits for it (ConnectionLost
+        when that gives up). A request cut off by a lost connection raises
+        ConnectionLost: whether it took effect is not known (``run``, ``propose``
+        and ``result`` know how to go on; see the module doc)."""
+        await self.connected()
+        return await self._send(op, fields)
+
+    async def _send(self, op: str, fields: dict[str, Any]) -> dict[str, Any]:
         rid = next(self._ids)
         body = {k: v for k, v in fields.items() if v is not None}
         body["id"] = rid
@@ -305,28 +543,82 @@ class AgentClient:
         return bool((await self.request("ping")).get("pong"))
 
     async def run(
-        self, command: str, terminal: str = "main", timeout: float | None = None
+        self, command: str, terminal: str = "main", timeout: float | None = None, **fields: Any
     ) -> RunResult:
         """Propose ``command``; return its result once approved and executed.
 
         Raises CommandRejected (``.reason``), CommandExpired (no decision within
-        ``timeout`` seconds), CommandFailed or CommandInterrupted."""
-        return _result(
-            await self.request("run", command=command, terminal=terminal, timeout=timeout)
-        )
+        ``timeout`` seconds), CommandFailed or CommandInterrupted. Rides out lost
+        connections (see the module doc). Cancelled (the caller gave up), it
+        withdraws the approval: nobody will be waiting for it."""
+        aid = await self._propose(command, terminal, timeout, fields)
+        try:
+            return await self.result(aid)
+        except asyncio.CancelledError:
+            self._withdraw_soon(aid, "its agent stopped waiting (cancelled)")
+            raise
 
     async def propose(
-        self, command: str, terminal: str = "main", timeout: float | None = None
+        self, command: str, terminal: str = "main", timeout: float | None = None, **fields: Any
     ) -> str:
         """Queue ``command`` without waiting; returns the approval id (see :meth:`result`)."""
-        return str(
-            (await self.request("propose", command=command, terminal=terminal, timeout=timeout))[
-                "approval_id"
-            ]
-        )
+        return await self._propose(command, terminal, timeout, fields)
+
+    async def _propose(
+        self, command: str, terminal: str, timeout: float | None, fields: dict[str, Any]
+    ) -> str:
+        """``propose`` with an id chosen here: sent again after a lost connection (as
+        ``resent``), the server queues it once."""
+        aid = uuid.uuid4().hex[:16]
+        resent = False
+        while True:
+            try:
+                r = await self.request(
+                    "propose",
+                    command=command,
+                    terminal=terminal,
+                    timeout=timeout,
+                    approval_id=aid,
+                    resent=resent or None,
+                    **fields,
+                )
+            except ConnectionLost:
+                if not self._may_resume():
+                    raise
+                resent = True
+                continue
+            return str(r["approval_id"])
 
     async def result(self, approval_id: str) -> RunResult:
-        return _result(await self.request("result", approval_id=approval_id))
+        """Wait for ``approval_id``'s result, asking again after a lost connection."""
+        while True:
+            try:
+                return _result(await self.request("result", approval_id=approval_id))
+            except ConnectionLost:
+                if not self._may_resume():
+                    raise
+
+    def _may_resume(self) -> bool:
+        """After a lost connection: is one coming back (else the loss is final)?"""
+        return bool(self.reconnect_for) and not self._closed and self._gone is None
+
+    async def withdraw(self, approval_id: str, reason: str = "") -> bool:
+        """Tell the server this agent no longer waits for ``approval_id`` (logged; it
+        stays queued, marked, and no rule runs it). False when already decided."""
+        r = await self.request("withdraw", approval_id=approval_id, reason=reason)
+        return bool(r.get("withdrawn"))
+
+    def _withdraw_soon(self, approval_id: str, reason: str) -> None:
+        """Send a withdraw without waiting for its reply (the caller is going away)."""
+        if self._closed or self._gone is not None:
+            return
+        if self._reconnecting is not None and not self._reconnecting.done():
+            return  # no connection: the server's grace period does it
+        rid = next(self._ids)
+        with contextlib.suppress(Exception):
+            self._writer.write(
+                encode({"id": rid, "op": "withdraw", "approval_id": approval_id, "reason": reason})
+            )
 
     async def screen(self, terminal: str = "main") -> Screen:
         r = await self.request("screen", terminal=terminal)
@@ -344,7 +636,9 @@ class AgentClient:
         """Start receiving events (all, or only ``types``); iterate the result."""
         q: asyncio.Queue[Event | None] = asyncio.Queue()
         self._subs.append(q)
-        await self.request("subscribe", types=list(types) if types is not None else None)
+        wanted = list(types) if types is not None else None
+        await self.request("subscribe", types=wanted)
+        self._subscribed = wanted
         return self._iterate(q)
 
     async def _iterate(self, q: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:

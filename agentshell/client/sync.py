@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from agentshell.coordinator.results import RunResult
 
-from .client import AgentClient, Screen
+from .client import RECONNECT_FOR, RETRY_FOR, AgentClient, Screen
 
 T = TypeVar("T")
 
@@ -38,15 +38,26 @@ class SyncAgentClient:
         token: str | None = None,
         *,
         operator: bool = False,
-        timeout: float | None = 30.0,
+        timeout: float | None = None,
+        retry_for: float = RETRY_FOR,
+        reconnect_for: float = RECONNECT_FOR,
     ) -> SyncAgentClient:
+        """Connect (see :meth:`AgentClient.connect`); ``timeout`` bounds the whole
+        connect (None: ``retry_for`` plus a margin)."""
+        if timeout is None:
+            timeout = retry_for + 30.0
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="agentshell-client", daemon=True)
         thread.start()
 
         async def open_() -> AgentClient:
             c: AgentClient = await AgentClient.connect(
-                socket_path, agent_id, token, operator=operator
+                socket_path,
+                agent_id,
+                token,
+                operator=operator,
+                retry_for=retry_for,
+                reconnect_for=reconnect_for,
             )
             return c
 
@@ -73,6 +84,9 @@ class SyncAgentClient:
 
     def result(self, approval_id: str) -> RunResult:
         return self._call(self.client.result(approval_id))
+
+    def withdraw(self, approval_id: str, reason: str = "") -> bool:
+        return self._call(self.client.withdraw(approval_id, reason))
 
     def screen(self, terminal: str = "main") -> Screen:
         return self._call(self.client.screen(terminal))

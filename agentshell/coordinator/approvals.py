@@ -8,6 +8,7 @@ a restart's) through the approval state machine, and hands each approved command
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from .background import Background
     from .outcomes import Outcomes
     from .writer import EventWriter
+
+#: An approval id an agent may choose (see ``queue``).
+APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 _ACTIONS = {
     "approved": "approve",
@@ -96,14 +100,27 @@ class ApprovalGate:
         *,
         external: bool = False,
         editable: bool = True,
+        approval_id: str | None = None,
     ) -> str:
         """Log a checked proposal as queued (with its risk hints); its approval id.
 
         ``external``: the agent runs it itself once approved (nothing runs here);
-        ``editable`` False: it may be approved or rejected only, not changed."""
+        ``editable`` False: it may be approved or rejected only, not changed.
+        ``approval_id``: the id the agent chose (so that it can ask for the result
+        even when the reply to its proposal was lost); None: a new one."""
         if timeout is not None and (timeout <= 0 or timeout != timeout):
             raise InvalidRequestError("timeout must be a positive number of seconds")
-        approval_id = uuid.uuid4().hex[:12]
+        if approval_id is None:
+            approval_id = uuid.uuid4().hex[:12]
+        elif not APPROVAL_ID.fullmatch(approval_id):
+            raise InvalidRequestError(
+                "approval_id must be 8-64 letters, digits, '_' or '-' (a random one)"
+            )
+        elif (
+            approval_id in self.session.state["pending_approvals"]
+            or self._outcomes.finished(approval_id) is not None
+        ):
+            raise InvalidStateError(f"approval id {approval_id!r} is taken")
         await self._writer.record(
             ev.ApprovalQueued(
                 agent_id=agent_id,
@@ -133,6 +150,11 @@ class ApprovalGate:
         """Apply ``decision`` (approved / rejected / expired / interrupted) if the
         approval's state allows it; an approved command goes to ``on_approved``."""
         info = self.approval(approval_id)
+        if decision == "approved" and by == ev.SYSTEM and info.withdrawn:
+            raise InvalidStateError(
+                f"approval {approval_id}: nobody waits for its outcome ({info.withdrawn});"
+                " no rule approves it, only the human"
+            )
         try:
             transition(info.status, _ACTIONS[decision])
         except AgentShellError as exc:
@@ -255,6 +277,24 @@ class ApprovalGate:
                         agent_id=ev.SYSTEM, approval_id=aid, status="failed", error=AGENT_REMOVED
                     )
                 )
+
+    async def withdraw(self, approval_id: str, reason: str, *, by: str) -> bool:
+        """Mark a command waiting for a decision as one nobody waits for (its agent
+        gave up, or its connection went and did not come back); False when it is
+        already marked, or decided (an approved command runs; its agent just does
+        not hear of it)."""
+        info = self.approval(approval_id)
+        if info.withdrawn or info.status not in AWAITING_DECISION:
+            return False
+        await self._writer.record(
+            ev.ApprovalWithdrawn(
+                agent_id=by if by != ev.HUMAN else ev.SYSTEM,
+                approval_id=approval_id,
+                reason=reason,
+                by=by,
+            )
+        )
+        return True
 
     def stop(self) -> None:
         """Cancel the expiry timers (queued commands stay queued in the log)."""

@@ -17,6 +17,9 @@ inheriting from another, each in its own module and testable alone:
 ``docs``        :class:`SharedDocs`: OT documents (drafts, an approval's editor)
 ``edit_log``    :class:`EditLog`: reported edits and the conflicts between them
 ``task_board``  :class:`TaskBoard`: tasks, claimed and routed by capability
+``waiters``     :class:`Waiters`: who waits for each approval; nobody for a grace period
+                -> withdrawn (no rule runs it, the human is told nobody gets the output)
+``history``     :class:`History`: how approvals ended before this run, read from the log
 ==============  =========================================================================
 
 How one proposal flows (:meth:`Coordinator.propose`, then :meth:`approve`):
@@ -43,6 +46,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from agentshell.core import events as ev
+from agentshell.core.errors import PermissionDeniedError
 from agentshell.core.rules import suggest_rule
 from agentshell.core.state import (
     AgentInfo,
@@ -60,12 +64,14 @@ from .clocks import Clocks
 from .docs import SharedDocs
 from .edits import EditLog
 from .executor import Executor
+from .history import History
 from .outcomes import Outcomes
-from .results import InvalidRequestError, InvalidStateError, RunResult
+from .results import InvalidRequestError, InvalidStateError, NotFoundError, RunResult
 from .rules import RULE_ACTIONS, RULE_KINDS, RULE_SCOPES, RuleBook
 from .subscriptions import Broadcast, Subscription
 from .tasks import TASK_STATUSES, TaskBoard
 from .terminals import TerminalSet
+from .waiters import Waiters
 from .writer import EventWriter
 
 if TYPE_CHECKING:
@@ -141,6 +147,9 @@ class Coordinator:
         )
         self.edit_log = EditLog(session, self.writer, self.directory, self.clocks)
         self.task_board = TaskBoard(session, self.writer)
+        self.history = History(session)
+        self.waiters = Waiters(session, self.background, on_gone=self._gone)
+        self.writer.listen(durable=self.waiters.ended)
         # once durable, an event settles its approval's waiters, then ends its shared text
         self.writer.listen(submitted=self.outcomes.submitted, durable=self.outcomes.durable)
         self.writer.listen(durable=self.docs.durable)
@@ -161,6 +170,10 @@ class Coordinator:
         for agent_id in sorted(gone):
             await self.gate.end_approvals_of(agent_id)
         await self.directory.disconnect_all()
+        # nobody waits for anything yet: each agent's approval gets the grace period
+        # to be claimed again by its reconnecting agent, else it is withdrawn
+        for info in self.approvals():
+            self.waiters.orphan(info.approval_id)
         # every terminal comes back, a shell that exited included (its pane offered a
         # new shell on the next key; after a restart it simply has one)
         terminals = list(state["terminals"].values())
@@ -176,6 +189,7 @@ class Coordinator:
         """Stop executors and terminals, close subscriptions. The session stays open."""
         self.shells.stopping()
         self.gate.stop()
+        self.waiters.stop()
         await self.executor.stop()
         await self.shells.close_all()
         await self.writer.snapshot_done()
@@ -195,6 +209,8 @@ class Coordinator:
         *,
         external: bool = False,
         editable: bool = True,
+        approval_id: str | None = None,
+        resent: bool = False,
     ) -> str:
         """Queue ``command`` from ``agent_id`` for ``terminal``; returns the approval id.
 
@@ -204,15 +220,40 @@ class Coordinator:
         ``external``: the agent runs it itself once approved (a vendor CLI's own
         tool call, a wrapped CLI's prompt); here it is only decided, never run.
         ``editable`` False: the human may approve or reject it, not change it.
+        ``approval_id``: the id the agent chose (it can then ask ``result`` even if
+        this call's reply is lost); ``resent``: this is that same proposal sent again
+        after a lost connection: when it is already known (pending, or ended, in
+        this run or in the log) it is not queued a second time.
         """
         # checked: may this agent run commands, is it one line, is the terminal open
         self.directory.require(agent_id, RUN)
         check_command(command)
         cwd = self.shells.cwd(terminal)
+        if approval_id is not None and resent:
+            known = self.state["pending_approvals"].get(approval_id)
+            owner = known.agent_id if known is not None else None
+            if owner is None and self.outcomes.finished(approval_id) is None:
+                owner = await self.history.queued_by(approval_id)
+            elif owner is None:
+                owner = agent_id
+            if owner is not None:
+                if owner != agent_id:
+                    raise InvalidStateError(f"approval id {approval_id!r} is taken")
+                return approval_id  # queued before the connection went: not again
         # queued: durable, then broadcast (every operator's queue shows it)
         approval_id = await self.gate.queue(
-            agent_id, command, terminal, cwd, timeout, external=external, editable=editable
+            agent_id,
+            command,
+            terminal,
+            cwd,
+            timeout,
+            external=external,
+            editable=editable,
+            approval_id=approval_id,
         )
+        # an agent's proposal nobody claims within the grace period is withdrawn (a
+        # socket connection holds it at once; an in-process caller by wait_result)
+        self.waiters.orphan(approval_id)
         # decided: by the human's rules now, else by the human (or it expires)
         action, rule_id = self.rule_book.decide(command, agent_id, terminal)
         if action == "deny":
@@ -255,8 +296,53 @@ class Coordinator:
 
     async def wait_result(self, approval_id: str) -> RunResult:
         """Wait until the approval ends: its RunResult, or raise CommandRejected /
-        CommandExpired / CommandFailed / CommandInterrupted (coordinator stopped)."""
-        return await self.outcomes.wait(approval_id, self.gate.approval)
+        CommandExpired / CommandFailed / CommandInterrupted (coordinator stopped).
+
+        An approval that ended before this coordinator started (a restart between
+        the end and the agent hearing of it) is answered from the log."""
+        with self.waiters.holding(approval_id):
+            try:
+                return await self.outcomes.wait(approval_id, self.gate.approval)
+            except NotFoundError:
+                ended = await self.history.ended(approval_id)
+                if ended is None:
+                    raise
+        if isinstance(ended, RunResult):
+            return ended
+        raise ended
+
+    def watch(self, approval_id: str, holder: object) -> None:
+        """``holder`` (a connection) waits to hear how ``approval_id`` ends."""
+        self.waiters.hold(approval_id, holder)
+
+    def unwatch(self, approval_id: str, holder: object) -> None:
+        """``holder`` no longer waits (it closed); with nobody left the grace starts."""
+        self.waiters.release(approval_id, holder)
+
+    def waited_for(self, approval_id: str) -> bool:
+        """Whether an agent waits for ``approval_id``'s outcome now (False also once
+        it is withdrawn: nobody will receive the output)."""
+        info = self.state["pending_approvals"].get(approval_id)
+        if info is not None and info.withdrawn:
+            return False
+        if info is not None and info.agent_id in (ev.HUMAN, ev.SYSTEM):
+            return True  # the operator's own: the TUI shows its output
+        return self.waiters.waiting(approval_id)
+
+    async def withdraw(self, agent_id: str, approval_id: str, reason: str = "") -> bool:
+        """``agent_id`` no longer waits for its ``approval_id`` (it gave up): logged
+        (``approval_withdrawn``); it stays queued, marked, for the human to reject
+        (or approve, told that nobody gets the output). False when it was already
+        decided (or marked)."""
+        info = self.gate.approval(approval_id)
+        if agent_id != ev.HUMAN and info.agent_id != agent_id:
+            raise PermissionDeniedError(f"approval {approval_id} is not {agent_id}'s")
+        why = reason or "withdrawn by its agent (it stopped waiting)"
+        return await self.gate.withdraw(approval_id, why, by=agent_id)
+
+    async def _gone(self, approval_id: str, reason: str) -> None:
+        if approval_id in self.state["pending_approvals"]:
+            await self.gate.withdraw(approval_id, reason, by=ev.SYSTEM)
 
     async def run(
         self, agent_id: str, command: str, terminal: str = "main", timeout: float | None = None

@@ -234,6 +234,21 @@ class ApprovalExecuted(Event):
     error: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalWithdrawn(Event):
+    """Nobody waits for this approval's outcome any more: its agent withdrew it (gave
+    up waiting) or its waiting connection closed and it did not come back in time.
+
+    It stays in the queue, marked: no rule approves it, and the human deciding it is
+    told that nobody will receive the output. ``by``: the agent, or ``system``.
+    """
+
+    event_type: ClassVar[str] = "approval_withdrawn"
+    approval_id: str
+    reason: str = ""
+    by: str = SYSTEM
+
+
 # -------------------------------------------------------------------------- rules
 
 
@@ -376,6 +391,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ApprovalQueued,
         ApprovalDecided,
         ApprovalExecuted,
+        ApprovalWithdrawn,
         RuleAdded,
         RuleRevoked,
         TaskCreated,

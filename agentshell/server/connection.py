@@ -64,6 +64,8 @@ class Connection:
         self.event_types: frozenset[str] | None = None
         self.all_events = False
         self.docs: set[str] = set()
+        #: Approvals this connection proposed or waits on (released when it closes).
+        self.watching: set[str] = set()
         self.closed = False
 
     @property
@@ -115,6 +117,27 @@ class Connection:
         self.closed = True
         with contextlib.suppress(Exception):
             self.writer.close()
+
+    def watch(self, approval_id: str) -> None:
+        """This connection waits to hear how ``approval_id`` ends (an agent's)."""
+        if self.is_operator or approval_id in self.watching:
+            return
+        if len(self.watching) >= 1024:  # a long-lived connection: forget ended ones
+            pending = self.server.coordinator.session.state["pending_approvals"]
+            self.watching = {a for a in self.watching if a in pending}
+        self.watching.add(approval_id)
+        self.server.coordinator.watch(approval_id, self)
+
+    def unwatch(self, approval_id: str) -> None:
+        if approval_id in self.watching:
+            self.watching.discard(approval_id)
+            self.server.coordinator.unwatch(approval_id, self)
+
+    def unwatch_all(self) -> None:
+        """The connection closed: it waits for nothing any more."""
+        for aid in self.watching:
+            self.server.coordinator.unwatch(aid, self)
+        self.watching.clear()
 
     # --------------------------------------------------------------- permissions
 

@@ -133,16 +133,21 @@ async def _unsubscribe(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
 
 async def _propose_request(conn: Connection, req: dict[str, Any]) -> str:
     """Queue the request's command (fields command, terminal, timeout, external,
-    editable); its approval id."""
+    editable, approval_id, resent); its approval id, which this connection now
+    waits for (see Connection.watch)."""
     agent = conn.need(RUN)
-    return await conn.server.coordinator.propose(
+    aid = await conn.server.coordinator.propose(
         agent,
         field(req, "command", str),
         field(req, "terminal", str, "main"),
         _number(req, "timeout"),
         external=field(req, "external", bool, False),
         editable=field(req, "editable", bool, True),
+        approval_id=field(req, "approval_id", str, None),
+        resent=field(req, "resent", bool, False),
     )
+    conn.watch(aid)
+    return aid
 
 
 @op("propose")
@@ -171,7 +176,20 @@ async def _run(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
 @op("result")
 async def _result(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
     conn.need(READ)
-    return result_to_wire(await conn.server.coordinator.wait_result(field(req, "approval_id", str)))
+    aid = field(req, "approval_id", str)
+    conn.watch(aid)
+    return result_to_wire(await conn.server.coordinator.wait_result(aid))
+
+
+@op("withdraw")
+async def _withdraw(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
+    agent = conn.need(RUN)
+    aid = field(req, "approval_id", str)
+    co = conn.server.coordinator
+    done = await co.withdraw(agent, aid, field(req, "reason", str, ""))
+    conn.unwatch(aid)
+    info = co.session.state["pending_approvals"].get(aid)
+    return {"approval_id": aid, "withdrawn": done, "status": info.status if info else "ended"}
 
 
 @inline("screen")
@@ -224,10 +242,20 @@ def _approvals(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
 async def _approve(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
     conn.need_operator()
     aid = field(req, "approval_id", str)
-    await conn.server.coordinator.approve(
+    co = conn.server.coordinator
+    info = co.approval(aid)
+    waited = co.waited_for(aid)
+    await co.approve(
         aid, command=field(req, "command", str, None), revision=field(req, "revision", int, None)
     )
-    return {"approval_id": aid}
+    reply: dict[str, Any] = {"approval_id": aid, "nobody_waiting": not waited}
+    if not waited:
+        reply["note"] = (
+            f"nobody will receive the output: {info.withdrawn}"
+            if info.withdrawn
+            else "nobody waits for the output now (its agent is not connected)"
+        )
+    return reply
 
 
 @op("reject")

@@ -43,6 +43,18 @@ log = logging.getLogger(__name__)
 
 #: Encoded push frames kept for reuse across connections (see Server.push_frame).
 PUSH_CACHE = 256
+#: Connections accepted per wake-up of the listening socket: the rest of a storm
+#: waits in the backlog while the loop serves the connections it already has.
+ACCEPT_BATCH = 64
+
+
+def system_backlog(default: int = 4096) -> int:
+    """The longest listen backlog the system takes (``net.core.somaxconn``)."""
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return max(128, int(f.read().strip()))
+    except (OSError, ValueError):
+        return default
 
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -73,6 +85,8 @@ class Server:
         self._handlers: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._bound = False
+        #: The listen backlog in use (the system maximum once started).
+        self.backlog = 0
         self._screen_cache: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._push_cache: OrderedDict[int, tuple[ev.Event, bytes]] = OrderedDict()
         self.ops: dict[str, Handler] = ops.OPS
@@ -82,9 +96,16 @@ class Server:
         sock = bind_private_socket(self.socket_path)
         self._bound = True  # from here on the socket path (and its token file) are ours
         write_private_file(operator_token_path(self.socket_path), self.operator_token + "\n")
+        # asyncio accepts up to ``backlog`` connections per wake-up and passes the
+        # same number to listen(): serve with a small batch, then listen again with
+        # the system's maximum, so that a storm of agents (a restart with a
+        # thousand reconnecting) waits in the kernel's queue, not refused, while
+        # accepting never holds the loop for long
         self._server = await asyncio.start_unix_server(
-            self._handle, sock=sock, limit=self.max_frame + 8
+            self._handle, sock=sock, limit=self.max_frame + 8, backlog=ACCEPT_BATCH
         )
+        self.backlog = system_backlog()
+        sock.listen(self.backlog)
 
     async def serve_forever(self) -> None:
         assert self._server is not None
@@ -224,6 +245,7 @@ class Server:
         if conn.pump is not None:
             conn.pump.cancel()
         self.connections.discard(conn)
+        conn.unwatch_all()
         with contextlib.suppress(Exception):
             conn.writer.close()
         if conn.identity is not None and not conn.is_operator:

@@ -91,12 +91,14 @@ async def test_futures_failed_when_the_server_drops_us_log_nothing(served: Serve
 
     import pytest
 
+    from agentshell.client import AgentClient
     from agentshell.client.client import ConnectionLost
     from agentshell.coordinator.wire import MAX_FRAME
 
     loop = asyncio.get_running_loop()
     with _loop_errors() as calls:
-        c = await served.agent("big")
+        await (await served.agent("big")).close()  # registered; this one does not reconnect
+        c = await AgentClient.connect(served.socket, "big", served.tokens["big"], reconnect_for=0)
         orphan: asyncio.Future[dict[str, object]] = loop.create_future()
         c._pending[10_000] = orphan  # a request whose caller is gone
         waiting = asyncio.ensure_future(c.run("echo waiting", timeout=30))

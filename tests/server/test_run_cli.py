@@ -21,6 +21,8 @@ async def _run(served: Served, *command: str) -> asyncio.subprocess.Process:
         "run",
         "--socket",
         str(served.socket),
+        "--reconnect",
+        "1",
         "--",
         *command,
         env=env,
@@ -80,5 +82,6 @@ async def test_a_shell_that_exits_and_a_server_that_goes_away_say_so(served: Ser
         _, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 125
         assert "the server closed the connection" in err.decode(), err
+        assert "could not reconnect within 1 s" in err.decode(), err
     finally:
         await op.close()

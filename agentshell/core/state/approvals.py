@@ -60,6 +60,15 @@ def executed(s: SessionState, e: Any) -> None:
         done(s, e.approval_id)
 
 
+def withdrawn(s: SessionState, e: Any) -> None:
+    p = s["pending_approvals"].get(e.approval_id)
+    if p is None:
+        return
+    s["pending_approvals"][e.approval_id] = replace_info(
+        p, withdrawn=e.reason or "withdrawn by its agent"
+    )
+
+
 def done(s: SessionState, approval_id: str) -> None:
     """An approval ended: it leaves the queue, and its shared text goes with it (no op
     is accepted on it any more; a long session would keep one per command ever)."""

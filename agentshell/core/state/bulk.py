@@ -43,7 +43,9 @@ class FoldStats:
 _AGENT_EVENTS = frozenset(("agent_registered", "agent_removed", "agent_status_changed"))
 
 
-_APPROVAL_EVENTS = frozenset(("approval_queued", "approval_decided", "approval_executed"))
+_APPROVAL_EVENTS = frozenset(
+    ("approval_queued", "approval_decided", "approval_executed", "approval_withdrawn")
+)
 
 
 _TERMINAL_EVENTS = frozenset(

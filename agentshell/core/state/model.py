@@ -65,6 +65,10 @@ class ApprovalInfo:
     external: bool = False
     #: False: approve or reject only (the queue offers no edit).
     editable: bool = True
+    #: Why nobody waits for its outcome ("" while its agent waits or may come back):
+    #: withdrawn by its agent, or its connection closed and it did not come back.
+    #: No rule approves it; the human deciding it is told nobody gets the output.
+    withdrawn: str = ""
 
 
 @dataclass(frozen=True, slots=True)

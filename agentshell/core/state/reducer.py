@@ -33,6 +33,7 @@ HANDLERS: dict[str, Handler] = {
     "approval_queued": approvals.queued,
     "approval_decided": approvals.decided,
     "approval_executed": approvals.executed,
+    "approval_withdrawn": approvals.withdrawn,
     "rule_added": rules.added,
     "rule_revoked": rules.revoked,
     "task_created": tasks.created,
