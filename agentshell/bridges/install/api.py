@@ -5,39 +5,21 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentshell.core.errors import AgentShellError
+from .common import InstallError, Report, backup, is_ours, write
 
 VENDORS = ("claude", "codex", "gemini")
 MODES = ("permission", "pretooluse")
-#: The part of a hook command that says it is ours (uninstall removes only those).
-MARKER = "agentshell.bridges.hooks"
 #: Default hook timeouts we install (seconds): long enough for a human to decide.
 DEFAULT_TIMEOUT = {"claude": 600, "codex": 600, "gemini": 600}
 
 CLAUDE_EDITS = "Edit|Write|MultiEdit|NotebookEdit"
 CODEX_EDITS = "apply_patch"
 GEMINI_TOOLS = "run_shell_command|replace|write_file"
-
-
-class InstallError(AgentShellError):
-    """A config file that cannot be read, merged or written (the reason says which)."""
-
-
-@dataclass
-class Report:
-    vendor: str
-    path: Path
-    changed: bool = False
-    backup: Path | None = None
-    entries: list[str] = field(default_factory=list)  # "Event[matcher]" installed / found
-    notes: list[str] = field(default_factory=list)
 
 
 def config_path(vendor: str, project: Path | None) -> Path:
@@ -113,33 +95,7 @@ def hook_command(
     return shlex.join(parts)
 
 
-def is_ours(command: Any) -> bool:
-    return isinstance(command, str) and (MARKER in command or " agentshell hook " in f" {command} ")
-
-
 # --------------------------------------------------------------------- files
-
-
-def _backup(path: Path) -> Path | None:
-    """Copy the file as it was, once (the first change keeps the user's original)."""
-    if not path.exists():
-        return None
-    bak = path.with_name(path.name + ".agentshell-backup")
-    if not bak.exists():
-        shutil.copy2(path, bak)
-    return bak
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".agentshell-tmp")
-        tmp.write_text(text, encoding="utf-8")
-        if path.exists():
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InstallError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -230,8 +186,8 @@ def _install_json(vendor: str, path: Path, wanted: list[tuple[str, str, str, flo
         _json_groups(data, path, event).append({"matcher": matcher, "hooks": [handler]})
     rep = Report(vendor, path, entries=[f"{e}[{m}]" for e, m, _, _ in wanted])
     if json.dumps(data, sort_keys=True) != before:
-        rep.backup = _backup(path)
-        _write(path, json.dumps(data, indent=2) + "\n")
+        rep.backup = backup(path)
+        write(path, json.dumps(data, indent=2) + "\n")
         rep.changed = True
     return rep
 
@@ -240,8 +196,8 @@ def _uninstall_json(vendor: str, path: Path) -> Report:
     data = _read_json(path)
     rep = Report(vendor, path, entries=[f"{e}[{m}]" for e, m, _ in _ours_json(data)])
     if _strip_ours_json(data):
-        rep.backup = _backup(path)
-        _write(path, json.dumps(data, indent=2) + "\n")
+        rep.backup = backup(path)
+        write(path, json.dumps(data, indent=2) + "\n")
         rep.changed = True
     return rep
 

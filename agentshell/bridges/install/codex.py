@@ -15,7 +15,7 @@ from typing import Any
 import tomlkit
 from tomlkit.items import AoT, Table
 
-from .api import InstallError, Report, _backup, _write, is_ours
+from .common import InstallError, Report, backup, is_ours, write
 
 #: Seconds to wait for ``codex app-server`` to list the hooks.
 APP_SERVER_TIMEOUT = 60.0
@@ -144,8 +144,8 @@ def install(path: Path, wanted: list[tuple[str, str, str, float]]) -> Report:
             raise InstallError(f"{path}: 'hooks.{event}' must be an array of tables")
     text = doc.as_string()
     if text != before:
-        rep.backup = _backup(path)
-        _write(path, text)
+        rep.backup = backup(path)
+        write(path, text)
         rep.changed = True
     return rep
 
@@ -154,8 +154,8 @@ def uninstall(path: Path) -> Report:
     doc = _load(path)
     rep = Report("codex", path, entries=[f"{e}[{m}]" for e, m in _ours(doc, path)])
     if _strip(doc, path):
-        rep.backup = _backup(path)
-        _write(path, doc.as_string())
+        rep.backup = backup(path)
+        write(path, doc.as_string())
         rep.changed = True
     return rep
 
