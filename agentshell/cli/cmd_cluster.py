@@ -163,3 +163,191 @@ def status(directory: Path | None) -> None:
         state = "ready" if node_ready(n) else ("running" if _alive(n.pid) else "stopped")
         click.echo(f"{n.name}: {state}  {n.url}  pid {n.pid}")
     click.echo(found.url)
+
+
+#: How often a served session looks whether its log still records (seconds).
+FAILURE_POLL = 0.5
+
+
+def _say(msg: str) -> None:
+    click.echo(f"agentshell: {msg}", err=True)
+
+
+async def serve_on_nats(
+    url: str,
+    session: str,
+    *,
+    replicas: int,
+    ttl: float,
+    socket: Path | None,
+    project: Path,
+    shell: str | None,
+    user_rc: bool,
+    creds: str | None = None,
+    monitor: tuple[str, ...] = (),
+) -> int:
+    """Lead ``session`` on JetStream (or stand by until its leader is gone), then run
+    its coordinator with the Unix socket and the NATS transport for agents."""
+    import asyncio
+    import signal as signals
+
+    from agentshell.coordinator.coordinator import Coordinator
+    from agentshell.server.nats_transport import NatsListener
+    from agentshell.server.paths import check_socket_path, default_socket_path
+    from agentshell.server.server import Server
+    from agentshell.store.jetstream import NatsTarget
+    from agentshell.store.jetstream_lease import LeaseHeldError, Standby, lead
+
+    target = NatsTarget(url, replicas=replicas, creds=creds, monitor=monitor)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signals.SIGINT, signals.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    sock_path = socket or default_socket_path(session)
+    try:
+        check_socket_path(sock_path)
+        try:
+            sm = await asyncio.to_thread(lead, session, target, ttl=ttl)
+        except LeaseHeldError as exc:
+            _say(f"standby: {exc}; following its stream until its lease runs out")
+            standby = await asyncio.to_thread(Standby, session, target, ttl=ttl)
+            waiting = asyncio.ensure_future(asyncio.to_thread(standby.take_over))
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([waiting, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                standby.cancel()  # take_over gives up at its next try
+                with contextlib.suppress(LeaseHeldError):
+                    await waiting
+                await asyncio.to_thread(standby.close)
+                return 0
+            stopped.cancel()
+            sm = waiting.result()
+            _say(f"took over session {session!r} at event {sm.last_seq}")
+        for note in sm.open_notes():
+            _say(note)
+        coord = Coordinator(sm, project_dir=project, shell=shell, user_rc=user_rc)
+        server = Server(coord, sock_path)
+        listener = NatsListener(server, target, session)
+        try:
+            await coord.start()
+            await server.start()
+            await listener.start()
+            _say(
+                f"serving session {session!r} on {sock_path} and through NATS at {url}"
+                f" (leader lease {ttl:g} s)"
+            )
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), FAILURE_POLL)
+                if sm.failure is not None:
+                    break
+        finally:
+            await listener.close()
+            await server.close()
+            await coord.stop()
+            await asyncio.to_thread(sm.close)
+        failure = sm.failure_note()
+        if failure is not None:
+            _say(f"{failure}; stopped serving")
+            return 1
+        return 0
+    finally:
+        for sig in (signals.SIGINT, signals.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+@cluster.command("serve")
+@click.option("--nats", "url", required=True, help="NATS server URL(s), comma-separated.")
+@click.option(
+    "--session",
+    required=True,
+    callback=lambda ctx, param, value: _check_session(ctx, param, value),
+    help="The session to lead (or to stand by for).",
+)
+@click.option(
+    "--replicas",
+    type=click.IntRange(1, 5),
+    default=3,
+    show_default=True,
+    help="Copies of a new session's stream (1 for a single node).",
+)
+@click.option(
+    "--ttl",
+    type=click.FloatRange(0.5, 600),
+    default=5.0,
+    show_default=True,
+    help="Seconds the leader's lease lives without a renewal (a standby takes over then).",
+)
+@click.option("--creds", default=None, help="NATS credentials file of the coordinator's user.")
+@click.option(
+    "--monitor",
+    multiple=True,
+    help="A server's HTTP monitoring URL, checked for sync_interval: always (repeatable).",
+)
+@click.option(
+    "--socket",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Socket path for local agents [default: <session>.sock in the socket directory].",
+)
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Project directory (new terminals start here).",
+)
+@click.option("--shell", default=None, help="Shell for terminals [default: $SHELL].")
+@click.option("--no-user-rc", "no_user_rc", is_flag=True, help="Start shells without your rc file.")
+def serve_cmd(
+    url: str,
+    session: str,
+    replicas: int,
+    ttl: float,
+    creds: str | None,
+    monitor: tuple[str, ...],
+    socket: Path | None,
+    project: Path,
+    shell: str | None,
+    no_user_rc: bool,
+) -> None:
+    """Serve a session whose log lives on NATS JetStream.
+
+    The first `cluster serve` of a session leads it (it holds the session's lease in
+    JetStream and renews it); a second one, on this or another machine, is a
+    standby: it follows the stream and takes over when the leader's lease runs out
+    (--ttl after its last renewal). Approved or running commands of the old leader
+    come back interrupted; nothing is re-run. Agents connect through the socket or
+    through NATS (agentshell.client.nats_connect).
+    """
+    import asyncio
+    import sys
+
+    from agentshell.core.errors import AgentShellError
+
+    try:
+        code = asyncio.run(
+            serve_on_nats(
+                url,
+                session,
+                replicas=replicas,
+                ttl=ttl,
+                socket=socket,
+                project=project.resolve(),
+                shell=shell,
+                user_rc=not no_user_rc,
+                creds=creds,
+                monitor=monitor,
+            )
+        )
+    except AgentShellError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
+
+
+def _check_session(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from agentshell.cli.options import check_session
+
+    got = check_session(ctx, param, value)
+    assert got is not None
+    return got

@@ -343,6 +343,8 @@ class Standby:
         it for ``ttl``), take it and open the session as its writer."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            if self._stop.is_set():
+                raise LeaseHeldError(f"stopped waiting to lead session {self.session_name!r}")
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 sm = lead(
@@ -359,6 +361,10 @@ class Standby:
                     raise
         self.close()
         return sm
+
+    def cancel(self) -> None:
+        """Make a waiting :meth:`take_over` give up (within one ``ttl``)."""
+        self._stop.set()
 
     def close(self) -> None:
         self._stop.set()

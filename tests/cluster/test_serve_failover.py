@@ -1,0 +1,124 @@
+"""`agentshell cluster serve` as two real processes on a 3-node cluster: the first
+leads, the second stands by; an agent and the operator work through NATS; the
+leader is SIGKILLed; the standby takes over within seconds, the queue is intact, and
+the command that ran before the failover does not run again."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.store.backends import needs_nats
+
+pytestmark = needs_nats
+CAPS = ["read", "run", "type", "edit"]
+
+
+class Served:
+    def __init__(self, url: str, name: str, sock: Path, project: Path) -> None:
+        self.sock = sock
+        cmd = [
+            str(Path(sys.executable).parent / "agentshell"),
+            *("cluster", "serve", "--nats", url, "--session", name, "--ttl", "2"),
+            *("--socket", str(sock), "--project", str(project), "--no-user-rc"),
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip())
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> float:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError(f"no {text!r} (exit {self.proc.poll()}): {self.lines[-8:]}")
+            time.sleep(0.01)
+        return time.monotonic()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(30)
+
+
+async def test_the_standby_takes_over_a_killed_leader(cluster3: Any, tmp_path: Path) -> None:
+    from agentshell.client.nats_connect import connect_nats
+    from agentshell.server.paths import operator_token_path
+    from tests.polling import until
+
+    root = Path(tempfile.mkdtemp(prefix="as-", dir="/tmp"))
+    (root / "a").mkdir(mode=0o700)
+    (root / "b").mkdir(mode=0o700)
+    project = tmp_path / "proj"
+    project.mkdir()
+    marker = project / "marker.txt"
+    name = f"srv-{uuid.uuid4().hex[:8]}"
+    a = Served(cluster3.url, name, root / "a" / "s.sock", project)
+    b = None
+    try:
+        a.wait_for("serving session")
+        b = Served(cluster3.url, name, root / "b" / "s.sock", project)
+        b.wait_for("standby:")
+        token_a = operator_token_path(a.sock).read_text().strip()
+        op = await connect_nats(cluster3.url, name, operator=True, token=token_a)
+        coder_token = await op.add_agent("coder", CAPS)
+        agent = await connect_nats(cluster3.url, name, "coder", coder_token)
+        first = await agent.propose(f"echo one >> {marker}")
+        await op.approve(first)
+        assert (await agent.result(first)).exit_code == 0
+        second = await agent.propose(f"echo two >> {marker}")  # queued, not decided
+        await until(lambda: op.approvals(), what="the queue")  # the leader recorded the proposal
+        assert [x["approval_id"] for x in await op.approvals()] == [second]
+        await op.close()
+        await agent.close()
+
+        os.kill(a.proc.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        a.proc.wait(30)
+        took = b.wait_for("took over", timeout=30) - killed
+        b.wait_for("serving session", timeout=30)
+        assert took < 2.0 + 3.0, f"the standby took {took:.1f} s"
+        print(f"takeover {took:.2f} s after the SIGKILL (lease TTL 2 s)")
+
+        token_b = operator_token_path(b.sock).read_text().strip()
+        op2 = await connect_nats(cluster3.url, name, operator=True, token=token_b)
+        agent2 = await connect_nats(cluster3.url, name, "coder", coder_token)
+        try:
+            queue = await op2.approvals()
+            assert [(x["approval_id"], x["status"]) for x in queue] == [(second, "queued")]
+            await op2.approve(second)
+            assert (await agent2.result(second)).exit_code == 0
+            assert marker.read_text() == "one\ntwo\n"  # "one" did not run again
+        finally:
+            await op2.close()
+            await agent2.close()
+        assert b.stop() == 0  # a clean stop: SIGTERM, lease released
+    finally:
+        a.stop()
+        if b is not None:
+            b.stop()
+        shutil.rmtree(root, ignore_errors=True)
