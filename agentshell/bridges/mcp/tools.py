@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentshell.client.client import AgentClient, ConnectionLost, ServerError
+from agentshell.client.client import AgentClient, ConnectionLost, ServerError, ServerUnreachable
 from agentshell.coordinator.results import (
     CommandExpired,
     CommandFailed,
@@ -33,6 +33,8 @@ from agentshell.core.errors import AgentShellError, PermissionDeniedError
 
 from .schema import SchemaError, check
 
+#: Seconds a tool call keeps trying to reach a coordinator that is not there (yet).
+CONNECT_FOR = 3.0
 #: Seconds between two progress notifications while a command waits for a decision
 #: (clients that reset their request timeout on progress keep waiting).
 PROGRESS_EVERY = 10.0
@@ -96,7 +98,9 @@ class Bridge:
             if self._client is not None:  # dropped by request() once its connection is lost
                 return self._client
             try:
-                c = await AgentClient.connect(self.socket_path, self.agent, self.token)
+                c = await AgentClient.connect(
+                    self.socket_path, self.agent, self.token, retry_for=CONNECT_FOR
+                )
             except (OSError, AgentShellError) as exc:
                 raise ToolError(self._unreachable(exc)) from None
             self._client = c
@@ -109,6 +113,8 @@ class Bridge:
             + "`"
         )
         where = f"the AgentShell server at {self.socket_path}"
+        if isinstance(exc, ServerUnreachable) and exc.cause is not None:
+            exc = exc.cause
         if isinstance(exc, FileNotFoundError | ConnectionRefusedError):
             return f"no AgentShell server is running (nothing at {self.socket_path}); {start}"
         if isinstance(exc, OSError):

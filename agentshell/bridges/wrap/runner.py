@@ -35,7 +35,7 @@ from typing import Any
 
 import pexpect
 
-from agentshell.client.client import AgentClient, ConnectionLost, ServerError
+from agentshell.client.client import AgentClient, ConnectionLost, ServerError, ServerUnreachable
 from agentshell.core.errors import AgentShellError
 
 from .profiles import Profile
@@ -101,7 +101,7 @@ class Wrapper:
 
     async def connect(self) -> None:
         """Connect as the agent and watch decisions (raises what connecting raised)."""
-        c = await AgentClient.connect(self.socket_path, self.agent, self.token)
+        c = await AgentClient.connect(self.socket_path, self.agent, self.token, retry_for=3.0)
         self.client = c
         events = await c.subscribe(["approval_decided"])
 
@@ -281,7 +281,8 @@ async def wrap(wrapper: Wrapper) -> int:
         await wrapper.connect()
     except (OSError, ServerError, AgentShellError) as exc:
         where = wrapper.socket_path
-        if isinstance(exc, FileNotFoundError | ConnectionRefusedError):
+        cause = exc.cause if isinstance(exc, ServerUnreachable) else exc
+        if isinstance(cause, FileNotFoundError | ConnectionRefusedError):
             msg = (
                 f"no AgentShell server is running (nothing at {where}); start one with"
                 " `agentshell tui` or `agentshell serve`"
