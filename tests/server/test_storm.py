@@ -109,7 +109,7 @@ async def test_a_server_still_starting_is_waited_for(tmp_path: Path) -> None:
         await op.close()
         await stop_server(server)
         server = None
-        with pytest.raises(ServerUnreachable, match="no socket at|nobody is listening"):
+        with pytest.raises(ServerUnreachable, match=r"no socket at|nobody is listening"):
             await AgentClient.connect(sock, "a", "t", retry_for=0.3)
     finally:
         if server is not None:
