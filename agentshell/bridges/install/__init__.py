@@ -9,18 +9,8 @@ by its socket (``--socket``, or ``$AGENTSHELL_SOCKET`` when it runs) and reads t
 operator token from beside it.
 """
 
-from .api import (
-    MODES,
-    VENDORS,
-    InstallError,
-    Report,
-    config_path,
-    hook_command,
-    install,
-    is_ours,
-    status,
-    uninstall,
-)
+from .api import MODES, VENDORS, config_path, hook_command, install, status, uninstall
+from .common import InstallError, Report, is_ours
 
 __all__ = [
     "MODES",
