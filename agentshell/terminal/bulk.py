@@ -154,17 +154,16 @@ class BulkScreen(ParsingScreen):
                     if width:
                         dirty.add(cursor.y)
                         hints[id(row)] = (row, stop)
-                else:
+                else:  # it wraps
                     cursor.attrs = line_style
                     self._pos = start
-                    self._run(text, start, start + len(line))
+                    self._draw_line(text, start, start + len(line), False)
                     style = cursor.attrs
                     get = cells_for(style).__getitem__
             else:
                 cursor.attrs = style
                 self._pos = start
-                if not self._draw_line(line, fresh and cursor.y == bottom):
-                    self._run(text, start, start + len(line))
+                self._draw_line(text, start, start + len(line), fresh and cursor.y == bottom)
                 style = cursor.attrs
                 get = cells_for(style).__getitem__
             cursor.x = 0

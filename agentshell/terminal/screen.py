@@ -341,70 +341,93 @@ class Screen(_ScreenBase):  # type: ignore[misc]
             p += take
             dirty.add(y)
 
-    def _draw_line(self, line: str, fresh: bool) -> bool:
-        """Draw ``line`` (text, SGR, TAB, CR, BS, BEL, erase in line, CUB / CUF /
-        CHA; no LF) on the cursor's row, as the tokenizer would, when it does not
-        wrap. False, with nothing done, for anything else. ``fresh``: the row is
-        blank (no copy of it needed)."""
+    def _draw_line(self, text: str, start: int, end: int, fresh: bool) -> None:
+        """Draw ``text[start:end]``, one plain line (text, SGR, TAB, CR, BS, BEL, erase
+        in line, CUB / CUF / CHA; no LF), as the tokenizer would, a row at a time: the
+        row is built on a copy and put back when the line wraps or ends. Anything
+        else hands the rest of the line to the tokenizer. ``fresh``: the cursor's row
+        is blank (no copy of it needed)."""
         cursor = self.cursor
         cols = self.columns
+        wrap = mo.DECAWM in self.mode
+        buffer = self.buffer
         y = cursor.y
-        row = self.buffer[y]
+        row = buffer[y]
         cells = [BLANK] * cols if fresh else row[:]
         x = cursor.x
         style = cursor.attrs
         get: Any = None
-        new: list[Cell]
         hi = 0
-        parts = LINE_SPLIT.split(line)
+        parts = LINE_SPLIT.split(text, 0) if start == 0 and end == len(text) else None
+        if parts is None:
+            parts = LINE_SPLIT.split(text[start:end])
         last = len(parts) - 1
+        off = start  # where parts[k] starts in text
         k = 0
         while True:
             part = parts[k]
             if part:
-                if "\x1b" in part:
-                    return False  # another escape sequence
-                if part.isascii():
-                    n = len(part)
-                    if n > cols - x:
-                        return False  # it wraps
-                    if get is None:
-                        get = cells_for(style).__getitem__
-                    new = list(map(get, part))
-                else:
-                    got = text_cells(part, style)
-                    if got is None:
-                        return False
-                    marks, out = got
-                    if marks:
-                        at = min(x, cols) - 1
-                        if at > 0 and cells[at].data == "":
-                            at -= 1
-                        if at >= 0:
-                            prev = cells[at]
-                            cells[at] = Cell(prev.data + marks, prev.style)
-                    n = len(out)
-                    if n > cols - x:
-                        return False  # it wraps
-                    new = out
-                if n:
-                    end = x + n
+                out: list[Cell] | None = None
+                if "\x1b" not in part:
+                    if part.isascii():
+                        if get is None:
+                            get = cells_for(style).__getitem__
+                        out = list(map(get, part))
+                    else:
+                        got = text_cells(part, style)
+                        if got is not None:
+                            marks, out = got
+                            if marks:  # they join the cell before the cursor
+                                at = min(x, cols) - 1
+                                if at > 0 and cells[at].data == "":
+                                    at -= 1
+                                if at >= 0:
+                                    prev = cells[at]
+                                    cells[at] = Cell(prev.data + marks, prev.style)
+                if out is None or (not wrap and len(out) > cols - x):
+                    # another escape sequence, or a line that does not wrap: the rest
+                    # of the line goes to the tokenizer
+                    self._put_row(y, row, cells, hi)
+                    cursor.x = x
+                    cursor.attrs = style
+                    self._run(text, off, end)
+                    return
+                total = len(out)
+                p = 0
+                while p < total:
+                    take = min(total - p, cols - x)
+                    if take < total - p and take > 0 and out[p + take].data == "":
+                        take -= 1  # a wide character that does not fit: it wraps whole
+                    if take <= 0:  # wrap: this row is done, the line goes on below
+                        self._put_row(y, row, cells, hi)
+                        cursor.x = 0
+                        cursor.attrs = style
+                        self.index()
+                        buffer = self.buffer
+                        y = cursor.y
+                        row = buffer[y]
+                        cells = row[:]
+                        x = hi = 0
+                        continue
+                    stop = x + take
                     if x > 0 and cells[x].data == "":
                         cells[x - 1] = BLANK  # overwrote the right half of a wide char
-                    cells[x:end] = new
-                    if end < cols and cells[end].data == "":
-                        cells[end] = BLANK
-                    x = end
-                    if end > hi:
-                        hi = end
+                    cells[x:stop] = out[p : p + take] if p or take < total else out
+                    if stop < cols and cells[stop].data == "":
+                        cells[stop] = BLANK
+                    x = stop
+                    p += take
+                    if stop > hi:
+                        hi = stop
             if k == last:
                 break
             token = parts[k + 1]
+            off += len(part) + len(token)
             k += 2
-            if token == "\r":
-                x = 0
-            elif token == "\t":
+            if token == "\t":
                 x = self._next_tab(x)
+            elif token == "\r":
+                x = 0
             elif token == "\x08":
                 x = max(0, min(x - 1 if x < cols else cols - 2, cols - 1))
             elif token == "\x07":
@@ -435,14 +458,17 @@ class Screen(_ScreenBase):  # type: ignore[misc]
                     x = max(0, min(x + (count or 1), cols - 1))
                 else:  # G
                     x = max(0, min((count or 1) - 1, cols - 1))
-        self._clean.pop(id(row), None)
-        self.buffer[y] = cells
-        if hi:
-            self._width_hints[id(cells)] = (cells, hi)
-        self.dirty.add(y)
+        self._put_row(y, row, cells, hi)
         cursor.x = x
         cursor.attrs = style
-        return True
+
+    def _put_row(self, y: int, old: list[Cell], cells: list[Cell], width: int) -> None:
+        """Row ``y`` (which was ``old``) is now ``cells``, drawn up to ``width``."""
+        self._clean.pop(id(old), None)
+        self.buffer[y] = cells
+        if width:
+            self._width_hints[id(cells)] = (cells, width)
+        self.dirty.add(y)
 
     def _draw_slow(self, data: str) -> None:
         cursor = self.cursor
