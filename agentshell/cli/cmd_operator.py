@@ -95,12 +95,22 @@ def approvals(data_dir: Path | None, session: str, socket: Path | None, as_json:
 
     Status is queued (waiting for you), approved or executing (about to run or
     running) or interrupted (approved before a server restart: decide again).
+    An approval whose agent is gone (it withdrew it, or its connection closed and
+    did not come back) says so: nobody will receive its output. When the session
+    cannot record events (a full disk), the first line says why every command is
+    held.
     """
     with operator(data_dir, session, socket) as c:
-        items = call(c.approvals)
+        reply = call(lambda: c.request("approvals"))
+    items = reply["approvals"]
+    held = reply.get("held")
     if as_json:
         click.echo(json.dumps(items, indent=2))
+        if held:
+            click.echo(f"held: {held}", err=True)
         return
+    if held:
+        click.echo(f"HELD: {printable(held)}")
     if not items:
         click.echo("no pending approvals")
     for a in items:
@@ -109,6 +119,10 @@ def approvals(data_dir: Path | None, session: str, socket: Path | None, as_json:
         risk = f"  [{', '.join(a['risk'])}]" if a["risk"] else ""
         agent, term = printable(a["agent_id"]), printable(a["terminal"])
         click.echo(f"{a['approval_id']}  {a['status']:<11} {agent:<12} {term:<8} {cmd}{risk}")
+        if a.get("withdrawn"):
+            click.echo(
+                f"    agent gone: {printable(a['withdrawn'])}; nobody will receive the output"
+            )
 
 
 def describe_rule(rule_id: str, rule: dict[str, Any]) -> str:
@@ -149,8 +163,10 @@ def approve(
                 f"approved {approval_id}; added rule {describe_rule(reply['rule_id'], rule)}"
             )
             return
-        call(lambda: c.approve(approval_id, edit))
+        reply = call(lambda: c.request("approve", approval_id=approval_id, command=edit))
     click.echo(f"approved {approval_id}")
+    if reply.get("nobody_waiting"):
+        click.echo(f"agentshell: {reply.get('note') or 'nobody waits for the output'}", err=True)
 
 
 @cli.command()

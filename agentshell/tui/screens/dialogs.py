@@ -27,9 +27,12 @@ def _describe(info: ApprovalInfo, runs_in: str = "") -> Content:
     runs_in = runs_in or info.cwd
     text = safe(f"{info.agent_id} → {info.terminal}  in {runs_in or '?'}")
     queued_in = moved_from(info, runs_in)
-    if queued_in is None:
-        return text
-    return Content.assemble(text, safe(f"  (queued in {queued_in})", "bold yellow"))
+    if queued_in is not None:
+        text = Content.assemble(text, safe(f"  (queued in {queued_in})", "bold yellow"))
+    if info.withdrawn:  # its agent is gone: approving runs it for nobody
+        gone = f"\nagent gone ({info.withdrawn}): nobody will receive the output"
+        text = Content.assemble(text, safe(gone, "bold magenta"))
+    return text
 
 
 @dataclass(frozen=True, slots=True)

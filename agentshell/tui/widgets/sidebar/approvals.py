@@ -83,6 +83,8 @@ class ApprovalQueue(OptionList):
         t.append(f"  {age}", style="dim")
         if info.status == "interrupted":
             t.append("  interrupted", style="bold yellow")
+        if info.withdrawn:  # approving it runs it for nobody: say so on the card
+            t.append("\n  agent gone: nobody will receive the output", style="bold magenta")
         t.append("\n$ ", style="bold green")
         text = self._text(info)  # the live text: the agent may amend it
         t.append(printable(text[:CARD_TEXT]))
