@@ -165,3 +165,27 @@ async def test_pane_option_runs_the_cli_in_a_new_pane_of_the_session(
         assert token.encode() not in typed and b"--token-file" in typed
     finally:
         await op.close()
+
+
+async def test_ctrl_c_reaches_the_cli_and_its_end_withdraws_the_item(
+    served: Served, tmp_path: Path
+) -> None:
+    token = await served.coordinator.add_agent("aider", ["read", "run"])
+    op = await served.operator()
+    answers = tmp_path / "answers"
+    child = spawn_wrap(served, token, "--profile", "aider", answers=answers)
+    try:
+        item = await queued(op, "aider")
+        child.sendcontrol("c")  # held keys stop at the queue, an interrupt does not
+        await asyncio.to_thread(child.expect, pexpect.EOF, 30)
+
+        async def withdrawn() -> str:
+            [a] = await op.approvals()
+            return str(a.get("withdrawn") or "")
+
+        assert "ended before the decision" in await until(withdrawn, what="the withdrawal")
+        assert item["approval_id"] == (await op.approvals())[0]["approval_id"]
+    finally:
+        child.close(force=True)
+        await op.close()
+    assert answers_of(answers) == []

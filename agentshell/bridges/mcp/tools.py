@@ -19,7 +19,7 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agentshell.client.client import AgentClient, ConnectionLost, ServerError, ServerUnreachable
 from agentshell.coordinator.results import (
@@ -40,6 +40,7 @@ CONNECT_FOR = 3.0
 PROGRESS_EVERY = 10.0
 
 Progress = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
 
 
 class ToolError(Exception):
@@ -134,9 +135,14 @@ class Bridge:
 
     async def request(self, op: str, /, **fields: Any) -> dict[str, Any]:
         """One request; a lost connection is dropped so the next call reconnects."""
+        return await self.guarded(lambda c: c.request(op, **fields))
+
+    async def guarded(self, call: Callable[[AgentClient], Awaitable[T]]) -> T:
+        """``call(client)`` with the client's errors as ToolErrors (command outcomes
+        pass through); a connection lost for good is dropped so the next call redials."""
         c = await self.client()
         try:
-            return await c.request(op, **fields)
+            return await call(c)
         except ConnectionLost as exc:
             await self._drop(c)
             raise ToolError(f"the connection to AgentShell was lost ({exc}); try again") from None
@@ -218,17 +224,22 @@ def _result_text(d: dict[str, Any]) -> str:
 
 
 async def _wait_result(
-    bridge: Bridge, op: str, fields: dict[str, Any], proposed: str, progress: Progress
+    bridge: Bridge,
+    call: Callable[[AgentClient], Awaitable[RunResult]],
+    proposed: str,
+    progress: Progress,
 ) -> ToolOutput:
-    """``run`` (propose and wait, one request) or ``result``, with progress while it waits."""
-    task = asyncio.ensure_future(bridge.request(op, **fields))
+    """The RunResult of ``call`` (``AgentClient.run``: it rides out a coordinator
+    restart, and withdraws its approval when the MCP client cancels the tool call; or
+    ``result``), with progress notifications while it waits."""
+    task = asyncio.ensure_future(bridge.guarded(call))
     try:
         while True:
             done, _ = await asyncio.wait({task}, timeout=PROGRESS_EVERY)
             if done:
                 break
             await progress("waiting for the operator's decision")
-        reply = task.result()
+        r = task.result()
     except CommandRejected as exc:
         raise ToolError(
             f"the operator rejected the command; it did not run."
@@ -246,14 +257,6 @@ async def _wait_result(
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
-    r = RunResult(
-        approval_id=reply["approval_id"],
-        command=reply["command"],
-        exit_code=reply.get("exit_code"),
-        output=reply.get("output", ""),
-        duration=float(reply.get("duration", 0.0)),
-        terminal=reply.get("terminal", "main"),
-    )
     data = _result_data(r, proposed or r.command)
     return ToolOutput(_result_text(data), data)
 
@@ -270,8 +273,13 @@ def _command_fields(bridge: Bridge, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_command(bridge: Bridge, args: dict[str, Any], progress: Progress) -> ToolOutput:
-    fields = _command_fields(bridge, args)
-    return await _wait_result(bridge, "run", fields, args["command"], progress)
+    f = _command_fields(bridge, args)
+    return await _wait_result(
+        bridge,
+        lambda c: c.run(f["command"], f["terminal"], f["timeout"]),
+        args["command"],
+        progress,
+    )
 
 
 async def propose_command(bridge: Bridge, args: dict[str, Any], progress: Progress) -> ToolOutput:
@@ -297,7 +305,8 @@ async def propose_command(bridge: Bridge, args: dict[str, Any], progress: Progre
 
 
 async def command_result(bridge: Bridge, args: dict[str, Any], progress: Progress) -> ToolOutput:
-    return await _wait_result(bridge, "result", {"approval_id": args["approval_id"]}, "", progress)
+    aid = args["approval_id"]
+    return await _wait_result(bridge, lambda c: c.result(aid), "", progress)
 
 
 def _ranges_text(ranges: Any) -> str:

@@ -96,6 +96,8 @@ class Wrapper:
         self._pending: asyncio.Task[None] | None = None
         self._quiet: asyncio.TimerHandle | None = None
         self._done: asyncio.Future[None] | None = None
+        #: The approval a prompt waits on (withdrawn if the CLI ends first).
+        self._asking: str | None = None
 
     # ------------------------------------------------------------ coordinator
 
@@ -127,6 +129,7 @@ class Wrapper:
             editable=self.profile.editable,
         )
         aid = str(reply["approval_id"])
+        self._asking = aid
         if reply.get("external") is not True:
             # an older server would run an approved item itself: never answer yes then
             return Decision(
@@ -139,6 +142,7 @@ class Wrapper:
             self._decision_seen.clear()
             await self._decision_seen.wait()
         e = self._decided.pop(aid)
+        self._asking = None
         decision = getattr(e, "decision", "")
         if decision == "approved":
             edited = getattr(e, "command", None)
@@ -262,11 +266,19 @@ class Wrapper:
                 termios.tcsetattr(self.stdin_fd, termios.TCSADRAIN, saved)
             if self._pending is not None:
                 self._pending.cancel()
+            await self._withdraw("the wrapped CLI ended before the decision")
             self._child.close(force=True)
         status = self._child.exitstatus
         if status is None and self._child.signalstatus is not None:
             return 128 + int(self._child.signalstatus)
         return int(status) if status is not None else 1
+
+    async def _withdraw(self, reason: str) -> None:
+        """Nobody will answer the prompt any more: say so on the approval item."""
+        aid, self._asking = self._asking, None
+        if aid is not None and self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.withdraw(aid, reason)
 
     async def close(self) -> None:
         if self._events is not None:
