@@ -81,6 +81,7 @@ def wrap(
 
     \b
       agentshell wrap --profile aider -- aider --model gpt-4o
+
     Exit status: COMMAND's own; 2 when no AgentShell server answers.
     """
     from agentshell.bridges.wrap.profiles import ProfileError, get_profile, load_profiles
