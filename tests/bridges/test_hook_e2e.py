@@ -295,3 +295,25 @@ async def test_apply_patch_is_reported_from_the_contents_kept_before_it(
     await hook("codex", post, served.socket)
     edits = list(served.session.iter_events(types=("file_edited",)))
     assert [(e.file_path, [list(r) for r in e.ranges]) for e in edits] == [(str(f), [[1, 2]])]
+
+
+async def test_agentshell_hook_on_the_full_cli_is_the_same_hook(served: Served) -> None:
+    read = json.dumps(payload("claude/real-PreToolUse-Read.json"))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentshell", "hook", "--vendor", "claude",
+        "--socket", str(served.socket),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate(read.encode())
+    assert (proc.returncode, out) == (0, b"")
+    assert b"no opinion on tool 'Read'" in err
+    await served.coordinator.add_rule("allow", "prefix", "echo ")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentshell", "hook", "--vendor", "claude",
+        "--socket", str(served.socket),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate(json.dumps(claude_bash("echo hi")).encode())
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "allow"

@@ -149,7 +149,8 @@ def _unreadable(vendor: str, event: str | None, reason: str) -> Answer:
 
 def _decide(call: ToolCall, opts: dict[str, Any], started: float) -> Decision:
     if call.kind == "other":
-        return Decision("pass")  # reads, searches, MCP tools: no opinion, at once
+        # reads, searches, MCP tools: no opinion, at once
+        return Decision("pass", f"no opinion on tool {call.tool!r}: the vendor's own rules apply")
     from .policy import NoSession, Options, decide
     from .wire import ServerRefused, Unreachable
 
