@@ -74,11 +74,17 @@ def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def hook_command(vendor: str, mode: str, record: Path, reason: str = "") -> str:
-    """A shell command line running the trivial test hook."""
-    parts = [sys.executable, str(TRIVIAL_HOOK), vendor, mode, str(record)]
-    if reason:
-        parts.append(reason)
+def hook_command(
+    vendor: str, record: Path, decisions: dict[str, tuple[str, str]] | None = None
+) -> str:
+    """A shell command line running the trivial test hook (see trivial_hook.py):
+    it records each payload in ``record`` and decides each call as ``decisions`` say."""
+    parts = [sys.executable, str(TRIVIAL_HOOK), vendor, str(record)]
+    if decisions is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        table = record.parent / f"decisions-{len(list(record.parent.glob('decisions-*')))}.json"
+        table.write_text(json.dumps(decisions))
+        parts.append(str(table))
     return " ".join(_quote(p) for p in parts)
 
 

@@ -145,6 +145,11 @@ class ScriptedEndpoint:
         script = self.state.script
         return script[min(index, len(script) - 1)]
 
+    def results(self) -> list[ToolResult]:
+        """Every tool result of the conversation as the CLI last sent it, oldest first."""
+        mains = self.model_requests()
+        return [self.read_result(r) for r in self.tool_results(mains[-1].body)] if mains else []
+
     def tool_result(self) -> ToolResult | None:
         """The newest tool result the CLI sent back, or None before any."""
         for rec in reversed(self.model_requests()):

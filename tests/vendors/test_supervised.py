@@ -10,6 +10,7 @@ coordinator) or the coordinator's own approve / reject.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 
 from agentshell.coordinator.coordinator import Coordinator
 from agentshell.core import events as ev
+from agentshell.core.errors import AgentShellError
 from agentshell.core.state.model import ApprovalInfo
 from agentshell.server.server import Server
 from agentshell.store.session import SessionManager
@@ -48,7 +50,7 @@ def agentshell(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,  # above hooks status's own 60 s wait for codex app-server
     )
 
 
@@ -105,12 +107,13 @@ class Supervisor:
         return found
 
 
-@pytest.fixture
-async def supervisor(vendor_root: Path) -> AsyncIterator[Supervisor]:
-    require_bridge()
-    sm = SessionManager("vendors", vendor_root / "data")
-    co = Coordinator(sm, project_dir=vendor_root / "project", user_rc=False)
-    server = Server(co, vendor_root / "run" / "s.sock")
+@contextlib.asynccontextmanager
+async def serving(root: Path) -> AsyncIterator[Supervisor]:
+    """A real coordinator (session log under ``root``) and its socket server, stopped
+    on the way out."""
+    sm = SessionManager("vendors", root / "data")
+    co = Coordinator(sm, project_dir=root / "project", user_rc=False)
+    server = Server(co, root / "run" / "s.sock")
     await co.start()
     await server.start()
     try:
@@ -119,6 +122,13 @@ async def supervisor(vendor_root: Path) -> AsyncIterator[Supervisor]:
         await server.close()
         await co.stop()
         sm.close()
+
+
+@pytest.fixture
+async def supervisor(vendor_root: Path) -> AsyncIterator[Supervisor]:
+    require_bridge()
+    async with serving(vendor_root) as s:
+        yield s
 
 
 INSTALL = {
@@ -416,3 +426,93 @@ async def test_an_overlapping_edit_shows_in_the_conflict_panel(
         await until(lambda: panel.selected() is not None, what="the conflict in the panel")
         listed = str(panel.query_one("#conflict-list", OptionList).get_option_at_index(0).prompt)
     assert "notes.txt" in listed, listed
+
+
+async def test_removing_the_agent_stops_its_waiting_hook_at_once(
+    claude: Claude, supervisor: Supervisor
+) -> None:
+    install(claude, supervisor.socket)
+    script = [claude.shell_call("touch one.txt"), Text("ok")]
+    with claude.endpoint(script) as endpoint:
+        task = start(claude, endpoint, supervisor.socket)
+        item = await supervisor.item("claude", task)
+        await supervisor.coordinator.remove_agent(item.agent_id)
+        run = await asyncio.wait_for(task, 15)  # not the hook's 600 s
+    assert run.returncode == 0, run
+    assert not (claude.project / "one.txt").exists()
+    result = endpoint.tool_result()
+    assert result is not None and result.error is True and "removed" in result.text, result
+    # the same Claude Code session comes back: refused for good, nothing queued
+    with claude.endpoint([claude.shell_call("touch two.txt"), Text("ok")]) as endpoint:
+        again = await asyncio.to_thread(
+            claude.run,
+            "again",
+            endpoint,
+            env={"AGENTSHELL_SOCKET": str(supervisor.socket)},
+            extra_args=["--resume", _session_of(run)],
+        )
+    assert again.returncode == 0, again
+    assert not (claude.project / "two.txt").exists()
+    assert supervisor.pending() == []
+    second = endpoint.tool_result()
+    assert second is not None and second.error is True and "removed" in second.text, second
+
+
+def _session_of(run: Run) -> str:
+    import json
+
+    return str(json.loads(run.stdout)["session_id"])
+
+
+async def test_an_item_nobody_decides_expires_before_the_vendors_timeout(
+    claude: Claude, supervisor: Supervisor
+) -> None:
+    done = agentshell(
+        claude, "hooks", "install", "claude", "--project", str(claude.project),
+        "--timeout", "3", "--socket", str(supervisor.socket),
+    )  # fmt: skip
+    assert done.returncode == 0, done
+    with claude.endpoint([claude.shell_call("touch late.txt"), Text("ok")]) as endpoint:
+        task = start(claude, endpoint, supervisor.socket)
+        item = await supervisor.item("claude", task)
+        run = await asyncio.wait_for(task, 15)
+    assert run.returncode == 0, run
+    assert not (claude.project / "late.txt").exists()
+    result = endpoint.tool_result()
+    assert result is not None and result.error is True and "expired" in result.text, result
+    # marked expired in the log, and it can never run afterwards
+    events = list(supervisor.coordinator.session.iter_events())
+    decided = [
+        e.decision
+        for e in events
+        if isinstance(e, ev.ApprovalDecided) and e.approval_id == item.approval_id
+    ]
+    assert decided == ["expired"]
+    with pytest.raises(AgentShellError):
+        await supervisor.coordinator.approve(item.approval_id)
+    assert supervisor.ran() == []
+
+
+async def test_the_hook_fails_closed_once_the_coordinator_stopped(
+    claude: Claude, vendor_root: Path
+) -> None:
+    """A session that served the hook, then stopped: the next call is blocked with the
+    start hint (the socket is gone with the server)."""
+    require_bridge()
+    async with serving(vendor_root) as supervisor:
+        install(claude, supervisor.socket)
+        with claude.endpoint([claude.shell_call("touch first.txt"), Text("ok")]) as endpoint:
+            task = start(claude, endpoint, supervisor.socket)
+            item = await supervisor.item("claude", task)
+            await supervisor.coordinator.approve(item.approval_id)
+            first = await asyncio.wait_for(task, HOOK_WAIT)
+        assert (claude.project / "first.txt").exists(), first
+    with claude.endpoint([claude.shell_call("touch second.txt"), Text("ok")]) as endpoint:
+        run = await asyncio.to_thread(
+            claude.run, "again", endpoint, env={"AGENTSHELL_SOCKET": str(supervisor.socket)}
+        )
+    assert run.returncode == 0, run
+    assert not (claude.project / "second.txt").exists()
+    result = endpoint.tool_result()
+    assert result is not None and result.error is True
+    assert "agentshell tui" in result.text and "agentshell serve" in result.text, result

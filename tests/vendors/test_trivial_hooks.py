@@ -1,10 +1,14 @@
-"""The harness proved with a trivial hook: each real CLI, offline against its scripted
-endpoint, runs the scripted tool call through a pre-tool hook, and the test sees what it
-did with allow / deny / exit 2 (the tool result it sent the model, the file made or not).
+"""The harness proved with a trivial hook, and the vendors' hook contracts pinned: each
+real CLI, offline against its scripted endpoint, runs the scripted tool calls through a
+pre-tool hook, and the test sees what it did with allow / deny / exit 2 / an edited
+command (the tool result it sent the model, the file made or not).
 
 The same runs keep the real stdin payloads in ``tests/bridges/payloads/<vendor>/``
 honest: a run's payload must have the keys of the recorded one (the vendor changed its
 contract otherwise). ``AGENTSHELL_RECORD_PAYLOADS=1`` rewrites the recorded files.
+
+One CLI run carries several tool calls (the endpoint answers turn after turn), as each
+start of a CLI costs one to three seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from tests.vendors.endpoints import ScriptedEndpoint, Text, ToolCall
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "bridges" / "payloads"
 VENDOR_FIXTURES = ["claude", "codex", "gemini"]
-MARK = "hello-from-the-42"  # the output of the command, never its text
+Decisions = dict[str, tuple[str, str]]
 
 
 def recorded(record: Path) -> list[dict[str, Any]]:
@@ -31,129 +35,122 @@ def recorded(record: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(record.iterdir())]
 
 
-def pre_tool(record: Path, vendor: Vendor) -> list[dict[str, Any]]:
-    return [p for p in recorded(record) if p.get("hook_event_name") == PRE_TOOL[vendor.name]]
+def of_event(record: Path, event: str) -> list[dict[str, Any]]:
+    return [p for p in recorded(record) if p.get("hook_event_name") == event]
 
 
-def shell_command(payload: dict[str, Any]) -> str:
-    return str(payload["tool_input"]["command"])
-
-
-def run_shell(vendor: Vendor, mode: str, reason: str = "") -> tuple[ScriptedEndpoint, Path]:
+def run_script(
+    vendor: Vendor, calls: list[ToolCall], hooks: dict[str, Decisions | None]
+) -> tuple[ScriptedEndpoint, Path]:
+    """One CLI run: the model makes ``calls`` one turn after another, then stops; each
+    event of ``hooks`` runs the trivial hook with its decisions (None: record only)."""
     record = vendor.root / "record"
     vendor.install_trivial_hooks(
         {
-            PRE_TOOL[vendor.name]: hook_command(vendor.name, mode, record, reason),
-            POST_TOOL[vendor.name]: hook_command(vendor.name, "record", record),
+            event: hook_command(vendor.name, record, {"*": ("record", "")} if d is None else d)
+            for event, d in hooks.items()
         }
     )
-    command = "touch made.txt && printf 'hello-from-the-%s\\n' 42"
-    with vendor.endpoint([vendor.shell_call(command), Text("All done.")]) as endpoint:
-        run = vendor.run("Make the file made.txt.", endpoint)
+    with vendor.endpoint([*calls, Text("All done.")]) as endpoint:
+        run = vendor.run("Do the steps.", endpoint)
     assert run.returncode == 0, run
-    pre = pre_tool(record, vendor)
-    assert [shell_command(p) for p in pre] == [command], run
-    assert pre[0]["cwd"] == str(vendor.project)
+    assert len(endpoint.results()) == len(calls), run
     return endpoint, record
 
 
+# ------------------------------------------------------------------- shell calls
+ALLOWED = "touch allowed.txt && printf 'out-%s\\n' allowed"  # its output: out-allowed
+DENIED = "touch denied.txt && printf 'out-%s\\n' denied"
+BLOCKED = "touch blocked.txt && printf 'out-%s\\n' blocked"
+PROPOSED = "touch proposed.txt"
+EDITED = "touch edited.txt"
+
+
 @pytest.mark.parametrize("name", VENDOR_FIXTURES)
-def test_an_allowed_shell_call_runs_and_its_output_reaches_the_model(
+def test_the_pre_tool_hook_decides_each_shell_call(
     name: str, request: pytest.FixtureRequest
 ) -> None:
     vendor: Vendor = request.getfixturevalue(name)
-    endpoint, record = run_shell(vendor, "allow")
-    assert (vendor.project / "made.txt").exists()
-    result = endpoint.tool_result()
-    assert result is not None and MARK in result.text and result.error is not True
-    post = [p for p in recorded(record) if p.get("hook_event_name") == POST_TOOL[name]]
-    assert len(post) == 1, recorded(record)
+    decisions: Decisions = {
+        ALLOWED: ("allow", ""),
+        DENIED: ("deny", "operator says no (deny)"),
+        BLOCKED: ("exit2", "operator says no (exit 2)"),
+        PROPOSED: ("edit", EDITED),
+    }
+    calls = [vendor.shell_call(c) for c in (ALLOWED, DENIED, BLOCKED, PROPOSED)]
+    endpoint, record = run_script(vendor, calls, {PRE_TOOL[name]: decisions, POST_TOOL[name]: None})
+    pre = of_event(record, PRE_TOOL[name])
+    assert [p["tool_input"]["command"] for p in pre] == [ALLOWED, DENIED, BLOCKED, PROPOSED]
+    assert {p["cwd"] for p in pre} == {str(vendor.project)}
+    files = sorted(p.name for p in vendor.project.iterdir() if p.suffix == ".txt")
+    assert files == ["allowed.txt", "edited.txt"]  # the edited command ran, not the proposed
+    allowed, denied, blocked, edited = endpoint.results()
+    assert "out-allowed" in allowed.text and allowed.error is not True
+    for result, why in ((denied, "(deny)"), (blocked, "(exit 2)")):
+        assert f"operator says no {why}" in result.text
+        assert "out-denied" not in result.text and "out-blocked" not in result.text
+        assert result.error is not False  # Claude Code and Gemini CLI flag it; Codex has no flag
+    assert edited.error is not True
+    # the after-tool hook runs for what ran, and only that
+    assert len(of_event(record, POST_TOOL[name])) == 2
 
 
 @pytest.mark.parametrize("name", VENDOR_FIXTURES)
-@pytest.mark.parametrize("mode", ["deny", "exit2"])
-def test_a_denied_shell_call_does_not_run_and_the_model_reads_the_reason(
-    name: str, mode: str, request: pytest.FixtureRequest
-) -> None:
-    vendor: Vendor = request.getfixturevalue(name)
-    reason = f"operator says no ({mode})"
-    endpoint, record = run_shell(vendor, mode, reason)
-    assert not (vendor.project / "made.txt").exists()
-    result = endpoint.tool_result()
-    assert result is not None and reason in result.text, endpoint.model_requests()[-1].body
-    assert MARK not in result.text
-    assert result.error is not False  # Claude and Gemini flag it; Codex has no flag
-    post = [p for p in recorded(record) if p.get("hook_event_name") == POST_TOOL[name]]
-    assert post == []
-
-
-@pytest.mark.parametrize("name", VENDOR_FIXTURES)
-def test_an_edited_shell_call_runs_the_edited_command(
+def test_a_file_write_goes_through_the_pre_tool_hook(
     name: str, request: pytest.FixtureRequest
 ) -> None:
-    """All three take a replaced command from the pre-tool hook (Claude Code and Codex:
-    ``updatedInput`` beside ``permissionDecision: allow``; Gemini CLI:
-    ``hookSpecificOutput.tool_input``) and run it instead of the model's."""
     vendor: Vendor = request.getfixturevalue(name)
-    record = vendor.root / "record"
-    vendor.install_trivial_hooks(
-        {PRE_TOOL[name]: hook_command(name, "edit", record, "touch edited.txt")}
-    )
-    with vendor.endpoint([vendor.shell_call("touch proposed.txt"), Text("ok")]) as endpoint:
-        run = vendor.run("touch it", endpoint)
-    assert run.returncode == 0, run
-    assert [shell_command(p) for p in pre_tool(record, vendor)] == ["touch proposed.txt"]
-    assert (vendor.project / "edited.txt").exists(), run
-    assert not (vendor.project / "proposed.txt").exists()
-    result = endpoint.tool_result()
-    assert result is not None and result.error is not True, result
-
-
-@pytest.mark.parametrize(
-    ("mode", "made", "error"), [("edit", "edited.txt", False), ("deny", None, True)]
-)
-def test_claude_code_takes_a_permission_request_decision(
-    claude: Claude, mode: str, made: str | None, error: bool
-) -> None:
-    """PermissionRequest's own answer shape: ``decision.behavior`` allow (with
-    ``updatedInput``) or deny (with ``message``, which the model reads)."""
-    record = claude.root / "record"
-    reason = "touch edited.txt" if mode == "edit" else "the operator said no"
-    claude.install_trivial_hooks(
-        {"PermissionRequest": hook_command("claude", mode, record, reason)}
-    )
-    with claude.endpoint([claude.shell_call("touch proposed.txt"), Text("ok")]) as endpoint:
-        run = claude.run("touch it", endpoint)
-    assert run.returncode == 0, run
-    files = sorted(p.name for p in claude.project.iterdir() if p.suffix == ".txt")
-    assert files == ([made] if made else []), run
-    result = endpoint.tool_result()
-    assert result is not None and result.error is error
-    if mode == "deny":
-        assert reason in result.text
-
-
-@pytest.mark.parametrize("name", VENDOR_FIXTURES)
-@pytest.mark.parametrize("mode", ["allow", "deny"])
-def test_a_file_write_goes_through_the_hook(
-    name: str, mode: str, request: pytest.FixtureRequest
-) -> None:
-    vendor: Vendor = request.getfixturevalue(name)
-    record = vendor.root / "record"
-    vendor.install_trivial_hooks({PRE_TOOL[name]: hook_command(name, mode, record, "no write")})
-    target = vendor.project / "notes.txt"
-    path = "notes.txt" if isinstance(vendor, Codex) else str(target)
-    with vendor.endpoint([vendor.write_call(path, "line one"), Text("Written.")]) as endpoint:
-        run = vendor.run("Write notes.txt.", endpoint)
-    assert run.returncode == 0, run
-    pre = pre_tool(record, vendor)
-    assert len(pre) == 1, run
-    assert target.exists() == (mode == "allow"), run
-    if mode == "allow":
-        assert target.read_text().rstrip("\n") == "line one"
+    kept, refused = vendor.project / "kept.txt", vendor.project / "refused.txt"
+    if isinstance(vendor, Codex):  # apply_patch: relative paths; the hook sees the patch
+        calls = [vendor.write_call("kept.txt", "line one"), vendor.write_call("refused.txt", "x")]
+        keys = [str(c.args) for c in calls]
     else:
-        result = endpoint.tool_result()
-        assert result is not None and "no write" in result.text
+        calls = [vendor.write_call(str(kept), "line one"), vendor.write_call(str(refused), "x")]
+        keys = [str(kept), str(refused)]
+    decisions: Decisions = {keys[0]: ("allow", ""), keys[1]: ("deny", "no write there")}
+    endpoint, record = run_script(vendor, calls, {PRE_TOOL[name]: decisions})
+    assert len(of_event(record, PRE_TOOL[name])) == 2
+    assert kept.read_text().rstrip("\n") == "line one"
+    assert not refused.exists()
+    assert "no write there" in endpoint.results()[1].text
+
+
+def test_claude_code_takes_a_permission_request_decision(claude: Claude) -> None:
+    """PermissionRequest fires where Claude Code itself would ask (no allow rule, no
+    PreToolUse answer); its own answer shape: ``decision.behavior`` allow (with
+    ``updatedInput``) or deny (with ``message``, which the model reads). With no
+    answer and nobody to ask in -p, Claude Code does not run the command."""
+    decisions: Decisions = {
+        "touch asked.txt": ("record", ""),
+        PROPOSED: ("edit", EDITED),
+        "touch refused.txt": ("deny", "the operator said no"),
+    }
+    calls = [claude.shell_call(c) for c in decisions]
+    endpoint, record = run_script(claude, calls, {"PermissionRequest": decisions})
+    asked = of_event(record, "PermissionRequest")
+    assert [p["tool_input"]["command"] for p in asked] == list(decisions)
+    files = sorted(p.name for p in claude.project.iterdir() if p.suffix == ".txt")
+    assert files == ["edited.txt"]
+    unanswered, edited, refused = endpoint.results()
+    assert unanswered.error is True and edited.error is False and refused.error is True
+    assert "the operator said no" in refused.text
+    check_or_record(claude, asked[0])
+
+
+def test_codex_runs_an_untrusted_hook_never_and_says_nothing(codex: Codex) -> None:
+    """Why ``hooks status codex`` must look at trust: without it, Codex skips the hook
+    (here one that denies everything) and runs the command as if unsupervised."""
+    codex.bypass_hook_trust = False
+    record = codex.root / "record"
+    codex.install_trivial_hooks(
+        {"PreToolUse": hook_command("codex", record, {"*": ("deny", "no")})}
+    )
+    with codex.endpoint([codex.shell_call("touch made.txt"), Text("ok")]) as endpoint:
+        run = codex.run("make it", endpoint)
+    assert run.returncode == 0, run
+    assert recorded(record) == []
+    assert (codex.project / "made.txt").exists()
+    assert "hook" not in (run.stdout + run.stderr).lower()
 
 
 # ----------------------------------------------------------- recorded payloads
@@ -190,122 +187,69 @@ def check_or_record(vendor: Vendor, payload: dict[str, Any], suffix: str = "") -
     )
 
 
-def record_all(vendor: Vendor, scripts: list[list[Any]], want: set[tuple[str, str]]) -> None:
-    """Run each script of tool calls with hooks recording every event; check or keep
-    the payload of each (event, tool) in ``want``."""
-    record = vendor.root / "record"
-    events = (PRE_TOOL[vendor.name], POST_TOOL[vendor.name])
-    vendor.install_trivial_hooks({e: hook_command(vendor.name, "allow", record) for e in events})
-    for i, calls in enumerate(scripts):
-        with vendor.endpoint([*calls, Text("ok")]) as endpoint:
-            run = vendor.run(f"step {i}", endpoint)
-        assert run.returncode == 0, run
-    payloads = {(p["hook_event_name"], p.get("tool_name")): p for p in recorded(record)}
-    assert want <= set(payloads), (want - set(payloads), run)
-    for key in sorted(want):
-        check_or_record(vendor, payloads[key])
-
-
-def both(*tools: str, vendor: str) -> set[tuple[str, str]]:
-    return {(event[vendor], tool) for tool in tools for event in (PRE_TOOL, POST_TOOL)}
-
-
-def test_claude_code_payloads(claude: Claude) -> None:
-    (claude.project / "notes.txt").write_text("alpha\nbeta\n")
-    notes = str(claude.project / "notes.txt")
-    record_all(
-        claude,
-        [
-            [claude.shell_call("echo hi")],
-            [claude.write_call(str(claude.project / "new.txt"), "one\ntwo\n")],
-            # Claude Code edits only a file it has read
-            [ToolCall("Read", {"file_path": notes}), claude.edit_call(notes, "beta", "gamma")],
-        ],
-        both("Bash", "Write", "Edit", "Read", vendor="claude"),
-    )
-    assert (claude.project / "notes.txt").read_text() == "alpha\ngamma\n"
-
-
-def test_claude_code_permission_request_payload(claude: Claude) -> None:
-    """PermissionRequest fires where Claude Code itself would ask (no PreToolUse answer)."""
-    record = claude.root / "record"
-    claude.install_trivial_hooks({"PermissionRequest": hook_command("claude", "record", record)})
-    with claude.endpoint([claude.shell_call("touch asked.txt"), Text("ok")]) as endpoint:
-        run = claude.run("touch it", endpoint)
-    assert run.returncode == 0, run
-    asked = [p for p in recorded(record) if p["hook_event_name"] == "PermissionRequest"]
-    assert [p["tool_input"]["command"] for p in asked] == ["touch asked.txt"], run
-    # no answer from the hook and nobody to ask in -p: Claude Code does not run it
-    assert not (claude.project / "asked.txt").exists()
-    check_or_record(claude, asked[0])
-
-
+FAILING = "echo out; echo err >&2; exit 3"
 # after a shell command that failed: Claude Code has its own event for it; Codex's
 # PostToolUse carries the output alone (no exit code); Gemini's says "Exit Code: 3"
 AFTER_FAILURE = {
-    "claude": ("PostToolUseFailure", "Bash", "Exit code 3"),
-    "codex": ("PostToolUse", "Bash", "err"),
-    "gemini": ("AfterTool", "run_shell_command", "Exit Code: 3"),
+    "claude": ("PostToolUseFailure", "Exit code 3", ""),
+    "codex": ("PostToolUse", "err", "-exit3"),
+    "gemini": ("AfterTool", "Exit Code: 3", "-exit3"),
 }
 
 
-@pytest.mark.parametrize("name", VENDOR_FIXTURES)
-def test_the_payload_after_a_failed_shell_command(
-    name: str, request: pytest.FixtureRequest
-) -> None:
-    vendor: Vendor = request.getfixturevalue(name)
-    record = vendor.root / "record"
-    event, tool, says = AFTER_FAILURE[name]
-    vendor.install_trivial_hooks(
-        {
-            PRE_TOOL[name]: hook_command(name, "allow", record),
-            event: hook_command(name, "record", record),
-        }
-    )
-    with vendor.endpoint([vendor.shell_call("echo out; echo err >&2; exit 3"), Text("ok")]) as e:
-        run = vendor.run("fail", e)
-    assert run.returncode == 0, run
-    after = [p for p in recorded(record) if p["hook_event_name"] == event]
-    assert len(after) == 1 and after[0]["tool_name"] == tool, recorded(record)
-    assert says in json.dumps(after[0])
-    check_or_record(vendor, after[0], "" if name == "claude" else "-exit3")
+def record_payloads(vendor: Vendor, calls: list[ToolCall], tools: list[str]) -> None:
+    """One run of ``calls`` (then a failing shell command), every pre- and after-tool
+    payload checked against (or kept as) the recorded one."""
+    name = vendor.name
+    after_failure, says, suffix = AFTER_FAILURE[name]
+    hooks: dict[str, Decisions | None] = {PRE_TOOL[name]: {}, POST_TOOL[name]: None}
+    hooks[after_failure] = None
+    run_script(vendor, [*calls, vendor.shell_call(FAILING)], hooks)
+    payloads = recorded(vendor.root / "record")
+    failed = [p for p in payloads if p["tool_input"].get("command") == FAILING]
+    ok = [p for p in payloads if p not in failed]
+    seen = {(p["hook_event_name"], p["tool_name"]) for p in ok}
+    want = {(event[name], tool) for tool in tools for event in (PRE_TOOL, POST_TOOL)}
+    assert want <= seen, want - seen
+    for key in sorted(want):
+        check_or_record(
+            vendor, next(p for p in ok if (p["hook_event_name"], p["tool_name"]) == key)
+        )
+    after = [p for p in failed if p["hook_event_name"] == after_failure]
+    assert len(after) == 1 and says in json.dumps(after[0]), failed
+    check_or_record(vendor, after[0], suffix)
+
+
+def test_claude_code_payloads(claude: Claude) -> None:
+    notes = claude.project / "notes.txt"
+    notes.write_text("alpha\nbeta\n")
+    calls = [
+        claude.shell_call("echo hi"),
+        claude.write_call(str(claude.project / "new.txt"), "one\ntwo\n"),
+        ToolCall("Read", {"file_path": str(notes)}),  # Claude Code edits only what it read
+        claude.edit_call(str(notes), "beta", "gamma"),
+    ]
+    record_payloads(claude, calls, ["Bash", "Write", "Read", "Edit"])
+    assert notes.read_text() == "alpha\ngamma\n"
 
 
 def test_codex_payloads(codex: Codex) -> None:
-    (codex.project / "notes.txt").write_text("alpha\nbeta\n")
+    notes = codex.project / "notes.txt"
+    notes.write_text("alpha\nbeta\n")
     patch = "*** Begin Patch\n*** Update File: notes.txt\n alpha\n-beta\n+gamma\n*** End Patch\n"
-    record_all(
-        codex,
-        [[codex.shell_call("echo hi")], [codex.patch_call(patch)]],
-        both("Bash", "apply_patch", vendor="codex"),
+    record_payloads(
+        codex, [codex.shell_call("echo hi"), codex.patch_call(patch)], ["Bash", "apply_patch"]
     )
-    assert (codex.project / "notes.txt").read_text() == "alpha\ngamma\n"
+    assert notes.read_text() == "alpha\ngamma\n"
 
 
 def test_gemini_cli_payloads(gemini: Gemini) -> None:
-    (gemini.project / "notes.txt").write_text("alpha\nbeta\n")
-    notes = str(gemini.project / "notes.txt")
-    record_all(
-        gemini,
-        [
-            [gemini.shell_call("echo hi")],
-            [gemini.write_call(str(gemini.project / "new.txt"), "one\ntwo\n")],
-            [gemini.edit_call(notes, "beta", "gamma")],
-        ],
-        both("run_shell_command", "write_file", "replace", vendor="gemini"),
-    )
-    assert (gemini.project / "notes.txt").read_text() == "alpha\ngamma\n"
-
-
-def test_codex_runs_an_untrusted_hook_never_and_says_nothing(codex: Codex) -> None:
-    """Why ``hooks status codex`` must look at trust: without it, Codex skips the hook
-    (here one that denies everything) and runs the command as if unsupervised."""
-    codex.bypass_hook_trust = False
-    record = codex.root / "record"
-    codex.install_trivial_hooks({"PreToolUse": hook_command("codex", "deny", record, "no")})
-    with codex.endpoint([codex.shell_call("touch made.txt"), Text("ok")]) as endpoint:
-        run = codex.run("make it", endpoint)
-    assert run.returncode == 0, run
-    assert recorded(record) == []
-    assert (codex.project / "made.txt").exists()
-    assert "hook" not in (run.stdout + run.stderr).lower()
+    notes = gemini.project / "notes.txt"
+    notes.write_text("alpha\nbeta\n")
+    calls = [
+        gemini.shell_call("echo hi"),
+        gemini.write_call(str(gemini.project / "new.txt"), "one\ntwo\n"),
+        gemini.edit_call(str(notes), "beta", "gamma"),
+    ]
+    record_payloads(gemini, calls, ["run_shell_command", "write_file", "replace"])
+    assert notes.read_text() == "alpha\ngamma\n"
