@@ -29,7 +29,7 @@ from agentshell.server.server import Server
 from agentshell.store.session import SessionManager
 from tests.polling import until
 from tests.vendors.clis import Claude, Codex, Gemini, Run, Vendor, base_env
-from tests.vendors.endpoints import ScriptedEndpoint, Text, ToolCall
+from tests.vendors.endpoints import ScriptedEndpoint, Text, ToolCall, Turn
 
 HOOK_WAIT = 60.0  # seconds a test waits for a CLI's hook to reach the queue
 
@@ -174,7 +174,7 @@ async def test_claude_code_runs_the_command_the_operator_edited_in_the_tui(
 
     make_build(claude.project)
     install(claude, supervisor.socket)
-    script = [claude.shell_call("rm -rf build"), Text("Cleaned.")]
+    script: list[Turn] = [claude.shell_call("rm -rf build"), Text("Cleaned.")]
     with claude.endpoint(script) as endpoint:
         task = start(claude, endpoint, supervisor.socket, "Clean the build.")
         item = await supervisor.item("claude", task)
@@ -432,7 +432,7 @@ async def test_removing_the_agent_stops_its_waiting_hook_at_once(
     claude: Claude, supervisor: Supervisor
 ) -> None:
     install(claude, supervisor.socket)
-    script = [claude.shell_call("touch one.txt"), Text("ok")]
+    script: list[Turn] = [claude.shell_call("touch one.txt"), Text("ok")]
     with claude.endpoint(script) as endpoint:
         task = start(claude, endpoint, supervisor.socket)
         item = await supervisor.item("claude", task)
