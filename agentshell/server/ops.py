@@ -235,7 +235,9 @@ async def _open_terminal(conn: Connection, req: dict[str, Any]) -> dict[str, Any
 @inline("approvals")
 def _approvals(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
     conn.need(READ)
-    return {"approvals": plain(conn.server.coordinator.approvals())}
+    co = conn.server.coordinator
+    # held: why no command can go on now (the log cannot be written: a full disk)
+    return {"approvals": plain(co.approvals()), "held": co.writer.held}
 
 
 @op("approve")
@@ -598,3 +600,36 @@ async def _bridge_ran(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
         )
     )
     return {"seq": e.seq}
+
+
+@op("bridge_check_edit")
+async def _bridge_check_edit(conn: Connection, req: dict[str, Any]) -> dict[str, Any]:
+    """``check_edit`` for a vendor hook. When the edit would conflict, the edits it
+    conflicts with are not counted as seen (unlike check_edit): the vendor's model never
+    saw them, so the edit it makes once the human lets it is reported as concurrent with
+    them and the conflict is recorded (the conflict panel shows it). When nothing
+    conflicts, it is check_edit (the agent has now seen the file's edits)."""
+    agent = conn.need(READ)
+    co = conn.server.coordinator
+    path = field(req, "path", str)
+    ranges = _ranges(field(req, "ranges", list))
+    from agentshell.core.ranges import find_conflicts
+    from agentshell.core.state import EditInfo
+
+    probe = EditInfo(
+        edit_id="",
+        agent_id=agent,
+        file_path=path,
+        ranges=tuple(ranges),
+        clock=co.clocks.clock_for(agent, None),
+        old_hash="",
+        new_hash="",
+        seq=0,
+        timestamp=0.0,
+    )
+    found: dict[str, Any] = {}
+    for other, *_ in find_conflicts(probe, co.state["file_edits"].get(path, [])):
+        found.setdefault(other.edit_id, other)
+    if not found:
+        co.check_edit(agent, path, ranges, None)
+    return {"conflicts": plain(list(found.values()))}

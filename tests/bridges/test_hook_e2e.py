@@ -276,6 +276,53 @@ async def test_an_overlapping_edit_waits_for_the_human(served: Served, tmp_path:
     await served.coordinator.reject(item.approval_id, "bot is on it")
     out = (await task).json["hookSpecificOutput"]
     assert out["permissionDecision"] == "deny" and "bot is on it" in out["permissionDecisionReason"]
+    assert list(served.session.iter_events(types=("conflict_detected",))) == []
+
+
+async def test_an_approved_overlapping_edit_is_recorded_as_a_conflict(
+    served: Served, tmp_path: Path
+) -> None:
+    f = tmp_path / "app.py"
+    f.write_text("a = 1\nb = 2\nc = 3\n")
+    other = await served.agent("bot")
+    await other.report_edit(str(f), "a = 1\nb = 2\nc = 3\n", "a = 1\nb = 20\nc = 3\n")
+    await other.close()
+    f.write_text("a = 1\nb = 20\nc = 3\n")
+    patch = "*** Begin Patch\n*** Update File: app.py\n a = 1\n-b = 20\n+b = 21\n*** End Patch\n"
+    pre = payload(
+        "codex/real-PreToolUse-apply_patch.json", cwd=str(tmp_path), tool_input={"command": patch}
+    )
+    agent = agent_name("codex", pre["session_id"])
+    task = asyncio.ensure_future(hook("codex", pre, served.socket))
+    item = await queued(served, agent, task)
+    await served.coordinator.approve(item.approval_id)
+    assert (await task).stdout == ""  # Codex goes on
+    f.write_text("a = 1\nb = 21\nc = 3\n")  # its apply_patch ran
+    post = payload(
+        "codex/real-PostToolUse-apply_patch.json", cwd=str(tmp_path), tool_input={"command": patch}
+    )
+    await hook("codex", post, served.socket)
+    found = list(served.session.iter_events(types=("conflict_detected",)))
+    assert [(sorted(c.agents), c.file_path) for c in found] == [(sorted(["bot", agent]), str(f))]
+    assert served.coordinator.state["active_conflicts"]  # the conflict panel lists it
+
+
+async def test_a_permission_request_pairs_with_its_finished_command_when_edited(
+    served: Served,
+) -> None:
+    perm = payload("claude/real-PermissionRequest-Bash.json")
+    task = asyncio.ensure_future(hook("claude", perm, served.socket))
+    item = await queued(served, agent_name("claude", perm["session_id"]), task)
+    await served.coordinator.approve(item.approval_id, command="touch other.txt")
+    await task
+    post = payload(
+        "claude/real-PostToolUse-Bash.json",
+        session_id=perm["session_id"],
+        tool_input={"command": "touch other.txt"},
+    )
+    await hook("claude", post, served.socket)
+    runs = list(served.session.iter_events(types=("command_executed",)))
+    assert [(e.command, e.approval_id) for e in runs] == [("touch other.txt", item.approval_id)]
 
 
 async def test_apply_patch_is_reported_from_the_contents_kept_before_it(

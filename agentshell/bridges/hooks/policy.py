@@ -134,9 +134,10 @@ def decide(call: ToolCall, opts: Options) -> Decision:
             if call.moment in ("pre", "permission"):
                 d, aid = _ask(client, call.command, opts)
                 if d.action == "allow" and aid:  # the after-hook names what it ran
-                    stash.stash(where, agent, "approval:" + _call_key(call), {"id": aid})
+                    ran = d.command if d.command is not None else call.command
+                    stash.stash(where, agent, _run_key(call, ran), {"id": aid})
                 return d
-            kept = stash.unstash(where, agent, "approval:" + _call_key(call)) or {}
+            kept = stash.unstash(where, agent, _run_key(call, call.command)) or {}
             client.request(
                 "bridge_ran",
                 None,
@@ -191,6 +192,13 @@ def _ask(
     return Decision("allow", "approved in AgentShell"), aid
 
 
+def _run_key(call: ToolCall, command: str) -> str:
+    """Pairs a shell call before and after it ran by the command that runs: Claude
+    Code's PermissionRequest has no tool_use_id, and an edited command is what the
+    after-hook sees."""
+    return f"{call.session_id}:run:{command}"
+
+
 def _call_key(call: ToolCall) -> str:
     if call.tool_use_id:
         return f"{call.session_id}:{call.tool_use_id}"
@@ -214,7 +222,7 @@ def _before_edit(client: Client, call: ToolCall, opts: Options) -> Decision:
         for c in call.changes:
             if c.path == path:
                 ranges.extend(files.touched_ranges(c, text))
-        r = client.request("check_edit", None, path=path, ranges=ranges)
+        r = client.request("bridge_check_edit", None, path=path, ranges=ranges)
         conflicts: list[dict[str, Any]] = r.get("conflicts") or []
         if conflicts:
             who = sorted({str(e.get("agent_id", "?")) for e in conflicts})
