@@ -9,12 +9,13 @@ the screen's methods. An unfinished sequence at the end of a chunk is held in
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from pyte.modes import DECOM, IRM
 from pyte.streams import Stream
 
-from agentshell.terminal.scan import PARTIAL, TOKEN
+from agentshell.terminal.scan import CSI_PARTS, ODD, OSC_PARTS, PARTIAL, SPLIT, TOKEN
 from agentshell.terminal.screen import Screen
 from agentshell.terminal.style import BLANK, DEFAULT, cells_for, sgr
 
@@ -41,6 +42,159 @@ class ParsingScreen(Screen):
     def _run(self, text: str, pos: int, n: int, final: bool = True) -> None:
         """Tokenize ``text[pos:n]``; an unfinished sequence at ``n`` waits for the
         next chunk if ``final`` (``n`` is the end of the chunk), else goes to pyte.
+
+        The span up to the first thing only the per-token loop (:meth:`_run_tokens`)
+        handles is cut into ``[text, token, text, ...]`` by one ``re.split``, and
+        walked without a regex match per token."""
+        if n - pos < 32 or not self._stream._taking_plain_text:
+            self._run_tokens(text, pos, n, final)
+            return
+        m = ODD.search(text, pos, n)
+        cut = n if m is None else m.start()
+        parts = SPLIT.split(text[pos:cut] if pos or cut != len(text) else text)
+        cols = self.columns
+        bottom = self.lines - 1
+        dirty = self.dirty
+        clean = self._clean
+        off = pos
+        last = len(parts) - 1
+        k = 0
+        # a run of ASCII text and SGR on one row is drawn as one slice: ``run`` holds
+        # its cells (as maps) for columns ``run_x``..``run_end``; the cursor's x is
+        # set when the run is put on the row, before any other token
+        run: list[Any] = []
+        run_x = run_end = 0
+        get: Any = None
+        while True:
+            data = parts[k]
+            if data:
+                self._pos = off
+                if "\x1b" in data:  # an unfinished or malformed sequence
+                    if run:
+                        self._put_run(run, run_x, run_end)
+                    self._run_tokens(text, off, n, final)
+                    return
+                if run and run_end + len(data) <= cols and data.isascii():
+                    run.append(map(get, data))
+                    run_end += len(data)
+                else:
+                    if run:
+                        self._put_run(run, run_x, run_end)
+                        run = []
+                    cursor = self.cursor
+                    x = cursor.x
+                    end = x + len(data)
+                    if (
+                        end <= cols
+                        and data.isascii()
+                        and self._g[self.charset] is None
+                        and IRM not in self.mode
+                    ):
+                        get = cells_for(cursor.attrs).__getitem__
+                        run = [map(get, data)]
+                        run_x = x
+                        run_end = end
+                    else:
+                        self.draw(data)
+                off += len(data)
+            if k == last:
+                break
+            token = parts[k + 1]
+            self._pos = off
+            off += len(token)
+            k += 2
+            if run:
+                if token[-1] == "m" and token[0] == "\x1b" and token[1] == "[":
+                    params = token[2:-1]
+                    if not params or not ("<" <= params[0] <= "?" or params[-1] < "0"):
+                        cursor = self.cursor  # SGR: the run goes on in the new style
+                        cursor.attrs = style = sgr(cursor.attrs, params)
+                        get = cells_for(style).__getitem__
+                        continue
+                self._put_run(run, run_x, run_end)
+                run = []
+            c = token[0]
+            if c == "\x1b":
+                kind = token[1]
+                if kind == "[":
+                    final_byte = token[-1]
+                    params = token[2:-1]
+                    if params and ("<" <= params[0] <= "?" or params[-1] < "0"):
+                        g = CSI_PARTS.match(token)
+                        if g is not None:
+                            self._csi(g.group(1), g.group(2), g.group(3), final_byte)
+                    elif final_byte == "m":
+                        cursor = self.cursor
+                        cursor.attrs = sgr(cursor.attrs, params)
+                    elif final_byte == "H":
+                        if (
+                            ":" in params
+                            or params.count(";") > 1
+                            or (self.margins is not None and DECOM in self.mode)
+                        ):
+                            self._csi("", params, "", final_byte)
+                            continue
+                        line, _, column = params.partition(";")
+                        cursor = self.cursor
+                        y = (min(int(line or 0), 9999) or 1) - 1
+                        cursor.y = y if y <= bottom else bottom
+                        x = (min(int(column or 0), 9999) or 1) - 1
+                        cursor.x = x if x < cols else cols - 1
+                    elif final_byte == "K" and (params == "" or params == "0"):
+                        cursor = self.cursor
+                        y = cursor.y
+                        row = self.buffer[y]
+                        clean.pop(id(row), None)
+                        x = cursor.x if cursor.x < cols else cols - 1
+                        bg = cursor.attrs.bg
+                        cell = BLANK if bg == "default" else cells_for(DEFAULT._replace(bg=bg))[" "]
+                        row[x:] = [cell] * (cols - x)
+                        dirty.add(y)
+                    else:
+                        self._csi("", params, "", final_byte)
+                elif kind == "]":
+                    g = OSC_PARTS.match(token)
+                    if g is not None:
+                        self._osc(g.group(1), g.group(2) or "")
+                else:
+                    self._designate(kind, token[2])
+            elif token == "\r\n":
+                cursor = self.cursor
+                cursor.x = 0
+                if cursor.y < bottom and self.margins is None:
+                    cursor.y += 1
+                else:
+                    self.linefeed()
+            elif c == "\r":
+                self.cursor.x = 0
+            elif c == "\n":
+                self.linefeed()
+            elif c == "\x08":
+                self.backspace()
+            elif c == "\t":
+                self.tab()
+            # BEL: nothing to do
+        if run:
+            self._put_run(run, run_x, run_end)
+        if cut < n:
+            self._run_tokens(text, cut, n, final)
+
+    def _put_run(self, run: list[Any], x: int, end: int) -> None:
+        """Draw the cells of ``run`` at columns ``x``..``end`` of the cursor's row."""
+        y = self.cursor.y
+        row = self.buffer[y]
+        self._clean.pop(id(row), None)
+        if x > 0 and row[x].data == "":
+            row[x - 1] = BLANK  # overwrote the right half of a wide char
+        row[x:end] = chain.from_iterable(run) if len(run) > 1 else run[0]
+        if end < len(row) and row[end].data == "":
+            row[end] = BLANK
+        self.cursor.x = end
+        self.dirty.add(y)
+
+    def _run_tokens(self, text: str, pos: int, n: int, final: bool = True) -> None:
+        """:meth:`_run` a token at a time (one regex match each), pyte's parser for
+        what the tokens do not cover.
 
         The commonest tokens of cursor-addressed output (ASCII text that fits the
         row, SGR, CUP, EL, CR LF) are done inline, exactly as the screen's methods

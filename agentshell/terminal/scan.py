@@ -24,6 +24,20 @@ TOKEN = re.compile(
     r"|([\r\n\x08\x07\t])"  # 11
 )
 
+# TOKEN's tokens other than text, to split a span into [text, token, text, ...]
+SPLIT = re.compile(
+    r"(\r\n"
+    r"|\x1b\[[<=>?]?[0-9;:]*[ -/]*[@-~]"
+    r"|\x1b\][0-9]*(?:;[^\x07\x1b\x9c]*)?(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[()][0-9A-Za-z<>=%]"
+    r"|[\r\n\x08\x07\t])"
+)
+CSI_PARTS = re.compile(r"\x1b\[([<=>?]?)([0-9;:]*)([ -/]*)([@-~])")
+OSC_PARTS = re.compile(r"\x1b\]([0-9]*)(?:;([^\x07\x1b\x9c]*))?")
+# what only the per-token loop handles: other control characters, ESC starting
+# anything but CSI, OSC or a charset designation
+ODD = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]|\x1b(?![\[\]()])")
+
 # The beginning of a sequence TOKEN would match, cut off by the end of the chunk.
 PARTIAL = re.compile(
     r"\x1b(?:\[[<=>?]?[0-9;:]*[ -/]*|\]([0-9]*(;[^\x07\x1b\x9c]*)?\x1b?)?|[()])?\Z"
