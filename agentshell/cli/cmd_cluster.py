@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agentshell.cli.main import cli
-from agentshell.cli.options import default_data_dir
+from agentshell.cli.options import default_data_dir, resolve_data_dir, session_options
 
 if TYPE_CHECKING:
     from agentshell.store.jetstream_server import LocalCluster
@@ -177,6 +177,7 @@ async def serve_on_nats(
     url: str,
     session: str,
     *,
+    session_dir: Path | None = None,
     replicas: int,
     ttl: float,
     socket: Path | None,
@@ -193,7 +194,11 @@ async def serve_on_nats(
 
     from agentshell.coordinator.coordinator import Coordinator
     from agentshell.server.nats_transport import NatsListener
-    from agentshell.server.paths import check_socket_path, default_socket_path
+    from agentshell.server.paths import (
+        check_socket_path,
+        default_socket_path,
+        socket_record_path,
+    )
     from agentshell.server.server import Server
     from agentshell.store.jetstream import NatsTarget
     from agentshell.store.jetstream_lease import LeaseHeldError, Standby, lead
@@ -204,6 +209,7 @@ async def serve_on_nats(
     for sig in (signals.SIGINT, signals.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sock_path = socket or default_socket_path(session)
+    record = socket_record_path(session_dir) if session_dir is not None else None
     try:
         check_socket_path(sock_path)
         try:
@@ -232,6 +238,8 @@ async def serve_on_nats(
             await coord.start()
             await server.start()
             await listener.start()
+            if record is not None:
+                record.write_text(str(sock_path) + "\n")
             _say(
                 f"serving session {session!r} on {sock_path} and through NATS at {url}"
                 f" (leader lease {ttl:g} s)"
@@ -242,6 +250,9 @@ async def serve_on_nats(
                 if sm.failure is not None:
                     break
         finally:
+            if record is not None:
+                with contextlib.suppress(OSError):
+                    record.unlink()
             await listener.close()
             await server.close()
             await coord.stop()
@@ -257,13 +268,13 @@ async def serve_on_nats(
 
 
 @cluster.command("serve")
-@click.option("--nats", "url", required=True, help="NATS server URL(s), comma-separated.")
-@click.option(
-    "--session",
-    required=True,
-    callback=lambda ctx, param, value: _check_session(ctx, param, value),
-    help="The session to lead (or to stand by for).",
+@session_options(
+    session_help="The session to lead (or to stand by for).",
+    dir_help="Data directory where the socket's path is recorded for local commands"
+    " (agentshell run --session S); the session's log lives in JetStream"
+    " [default: the user's data directory, or $AGENTSHELL_DIR].",
 )
+@click.option("--nats", "url", required=True, help="NATS server URL(s), comma-separated.")
 @click.option(
     "--replicas",
     type=click.IntRange(1, 5),
@@ -300,8 +311,9 @@ async def serve_on_nats(
 @click.option("--shell", default=None, help="Shell for terminals [default: $SHELL].")
 @click.option("--no-user-rc", "no_user_rc", is_flag=True, help="Start shells without your rc file.")
 def serve_cmd(
-    url: str,
+    data_dir: Path | None,
     session: str,
+    url: str,
     replicas: int,
     ttl: float,
     creds: str | None,
@@ -325,11 +337,19 @@ def serve_cmd(
 
     from agentshell.core.errors import AgentShellError
 
+    session_dir = resolve_data_dir(data_dir) / session
+    try:
+        session_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot make {session_dir} (where the socket's path is recorded): {exc.strerror or exc}"
+        ) from None
     try:
         code = asyncio.run(
             serve_on_nats(
                 url,
                 session,
+                session_dir=session_dir,
                 replicas=replicas,
                 ttl=ttl,
                 socket=socket,
@@ -343,11 +363,3 @@ def serve_cmd(
     except AgentShellError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(code)
-
-
-def _check_session(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from agentshell.cli.options import check_session
-
-    got = check_session(ctx, param, value)
-    assert got is not None
-    return got

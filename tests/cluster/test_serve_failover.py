@@ -104,6 +104,9 @@ async def test_the_standby_takes_over_a_killed_leader(cluster3: Any, tmp_path: P
         assert took < 2.0 + 3.0, f"the standby took {took:.1f} s"
         print(f"takeover {took:.2f} s after the SIGKILL (lease TTL 2 s)")
 
+        # local commands (agentshell run --session) find the new leader's socket
+        record = Path(os.environ["AGENTSHELL_DIR"]) / name / "server.socket"
+        assert record.read_text().strip() == str(b.sock)
         token_b = operator_token_path(b.sock).read_text().strip()
         op2 = await connect_nats(cluster3.url, name, operator=True, token=token_b)
         agent2 = await connect_nats(cluster3.url, name, "coder", coder_token)
