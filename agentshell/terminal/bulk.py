@@ -23,11 +23,12 @@ from agentshell.terminal.scan import (
     NEXT,
     NOT_SGR,
     SGR,
+    TAB_CTRL,
     TRANSITIONS,
     sgr_step,
     trim,
 )
-from agentshell.terminal.style import BLANK, Cell, cells_for, sgr
+from agentshell.terminal.style import BLANK, DEFAULT, Cell, cells_for, sgr
 
 
 class BulkScreen(ParsingScreen):
@@ -102,6 +103,10 @@ class BulkScreen(ParsingScreen):
         )
         # an escape other than SGR (erase in line, moves along the row) anywhere
         moves = NOT_SGR.search(region) is not None
+        # the last tab stop when they are the default ones (every 8 columns), else 0
+        tab_stop = 0
+        if "\t" in region and self.tabstops == set(range(8, cols, 8)):
+            tab_stop = max(self.tabstops, default=0)
         self._pos = pos
         for line in region.split("\r\n"):
             line_style = style
@@ -160,6 +165,30 @@ class BulkScreen(ParsingScreen):
                     self._draw_line(text, start, start + len(line), False)
                     style = cursor.attrs
                     get = cells_for(style).__getitem__
+            elif (
+                tab_stop
+                and fresh
+                and style is DEFAULT
+                and cursor.x == 0
+                and cursor.y == bottom
+                and line.isascii()
+                and "\x1b" not in line
+                and TAB_CTRL.search(line) is None
+                and len(expanded := line.expandtabs(8)) <= tab_stop
+            ):
+                # TAB-separated columns, no colours, on the fresh bottom row: the row
+                # is the line with its tabs expanded (blank cells in default style
+                # are what a TAB leaves on a blank row)
+                cells = list(map(get, expanded))
+                width = len(expanded.rstrip(" "))
+                cells.extend(tails[len(cells)])
+                buffer.insert(bottom, cells)
+                top = buffer.pop(0)
+                if width:
+                    hints[id(cells)] = (cells, width)
+                retire(top)
+                start += len(line) + 2
+                continue
             else:
                 cursor.attrs = style
                 self._pos = start

@@ -93,6 +93,8 @@ SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 TRANSITIONS: dict[
     tuple[Any, ...], tuple[Style, Callable[[str], Cell], tuple[Callable[[str], Cell], ...]]
 ] = {}
+# control characters other than TAB
+TAB_CTRL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]")
 LINE_CTRL = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f]")
 
 WIDTHS: dict[str, int] = {}
