@@ -37,12 +37,22 @@ from agentshell.cli.options import resolve_data_dir, session_options
     "command, a co-edited draft, a conflict): every feature within a minute. Uses the "
     "session `demo` unless --session is given, so your default session stays clean.",
 )
+@click.option(
+    "--agent",
+    "agents",
+    multiple=True,
+    metavar="VENDOR[=ARGS]",
+    help="Start an agent in a new pane, supervised by this session: claude, codex, gemini"
+    " (through their hooks) or aider (through agentshell wrap); ARGS go to its CLI, e.g."
+    " --agent 'claude=--model opus'. Repeatable.",
+)
 def tui(
     session: str,
     data_dir: Path | None,
     socket_path: Path | None,
     project_dir: Path | None,
     demo: bool,
+    agents: tuple[str, ...],
 ) -> None:
     """Open the operator's UI: live terminals, the approval queue, conflicts.
 
@@ -63,8 +73,16 @@ def tui(
       agentshell tui                          # the default session
       agentshell tui --session api --project ~/src/api
       agentshell tui --demo                   # see it work with example agents
+      agentshell tui --agent claude --agent aider='--model gpt-4o'
     """
     import os
+
+    from agentshell.tui.agents_start import StartError, parse_agent
+
+    try:
+        specs = [parse_agent(a) for a in agents]
+    except StartError as exc:
+        raise click.BadParameter(str(exc), param_hint="--agent") from None
 
     ctx = click.get_current_context()
     if demo and ctx.get_parameter_source("session") is click.core.ParameterSource.DEFAULT:
@@ -85,6 +103,7 @@ def tui(
                 socket_path=sock,
                 project_dir=project_dir,
                 demo=demo,
+                agents=specs,
                 on_ready=lambda: click.echo(attach_help(str(sock), session, data_dir)),
             )
         )

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from agentshell.core.events import Event, approval_doc
 from agentshell.core.state import ApprovalInfo, SessionState
+from agentshell.tui.agents_start import AgentSpec, Launch, StartError, parse_agent, start_agent
 from agentshell.tui.backend import Backend, RuleDraft
 from agentshell.tui.commands import AgentShellCommands
 from agentshell.tui.messages import (
@@ -113,6 +114,10 @@ class AgentShellApp(App[None]):
         #: The newest event already shown in the log (events up to it are not re-added).
         self._logged_seq = 0
         self._recording_stopped = False
+        #: Agents to start in new panes once the app shows (``agentshell tui --agent``).
+        self.start_agents: list[AgentSpec] = []
+        #: One start at a time (each picks the next free pane name).
+        self._starting = asyncio.Lock()
 
     # ------------------------------------------------------------------- layout
 
@@ -169,6 +174,8 @@ class AgentShellApp(App[None]):
         self._listen(events)
         if self.attach_text:
             self.notify(self.attach_text, title="Attach an agent", timeout=12)
+        if self.start_agents:
+            self._start_agents(list(self.start_agents))
 
     def _sender(self, name: str) -> Callable[[bytes], Any]:
         async def send(data: bytes) -> None:
@@ -223,19 +230,26 @@ class AgentShellApp(App[None]):
             self.refresh_state()
 
     def _check_recording(self) -> None:
-        """Say it, loudly and once, when the session's log stops recording."""
-        if self._recording_stopped or not self.is_running:
+        """Say it, loudly and once, when the session's log stops recording (every
+        command is held meanwhile), and again once it records again by itself."""
+        if not self.is_running:
             return
         note = self.backend.recording_error()
         if note is None:
+            if self._recording_stopped:  # space is back: the held commands went on
+                self._recording_stopped = False
+                self.sub_title = self.banner
+                self.notify("The event log records again; held commands go on.", markup=False)
+            return
+        if self._recording_stopped:
             return
         self._recording_stopped = True
-        self.sub_title = f"RECORDING STOPPED · {self.banner}"
+        self.sub_title = f"RECORDING STOPPED · COMMANDS HELD · {self.banner}"
         self.notify(
             printable(note[0].upper() + note[1:]),
-            title="Recording stopped",
+            title="Recording stopped: commands held",
             severity="error",
-            timeout=24 * 3600,  # stays until dismissed: everything from now on is lost
+            timeout=24 * 3600,  # stays until dismissed
             markup=False,
         )
 
@@ -508,6 +522,59 @@ class AgentShellApp(App[None]):
             await self.backend.resize(terminal, columns, lines)
         except Exception as exc:
             self.log.warning(f"resize {terminal} failed: {exc}")
+
+    # ------------------------------------------------------------------- agents
+
+    def action_start_agent(self, vendor: str, args: str = "") -> None:
+        """Start ``vendor``'s CLI (claude, codex, gemini, aider) supervised, in a new pane."""
+        try:
+            spec = parse_agent(f"{vendor}={args}" if args else vendor)
+        except StartError as exc:
+            self.notify(printable(str(exc)), severity="error", markup=False)
+            return
+        self._start_agents([spec])
+
+    @work(group="start-agent", exclusive=False)
+    async def _start_agents(self, specs: list[AgentSpec]) -> list[Launch]:
+        started = []
+        for spec in specs:
+            launch = await self.start_agent(spec)
+            if launch is not None:
+                started.append(launch)
+        return started
+
+    async def start_agent(self, spec: AgentSpec) -> Launch | None:
+        """Open a pane running ``spec`` wired to this session; None (and a
+        notification saying why) when it cannot start."""
+        async with self._starting:
+            try:
+                launch = await start_agent(
+                    spec, self.backend.socket_path, self.backend.state["terminals"]
+                )
+            except StartError as exc:
+                self.notify(
+                    printable(str(exc)),
+                    title=f"{spec.title} not started",
+                    severity="error",
+                    timeout=10,
+                    markup=False,
+                )
+                return None
+        text = f"{spec.title} runs in pane {launch.pane}; its tool calls come to this queue"
+        if spec.vendor == "aider":
+            text = (
+                f"aider runs in pane {launch.pane} as agent {launch.agent}; its prompts come here"
+            )
+        lines = [printable(text)]  # each line shown safely
+        if launch.notes:
+            lines.append(printable(" ".join(launch.notes)))
+        self.notify(
+            "\n".join(lines),
+            title="Agent started",
+            severity="warning" if launch.notes else "information",
+            markup=False,
+        )
+        return launch
 
     # ------------------------------------------------------------------- views
 

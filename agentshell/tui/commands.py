@@ -27,6 +27,19 @@ ACTIONS: list[tuple[str, str, str]] = [
     ("Resolve conflict: keep second", "resolve('keep_second')", "the second agent's edit wins"),
     ("Resolve conflict: keep both", "resolve('keep_both')", "both edits stand"),
     ("Resolve conflict: manual merge", "resolve('manual')", "you merge the file by hand"),
+    *[
+        (
+            f"Start a supervised agent: {title}",
+            f"start_agent('{vendor}')",
+            f"a new pane running {binary}, wired to this session ({how})",
+        )
+        for vendor, title, binary, how in (
+            ("claude", "Claude Code", "claude", "hooks"),
+            ("codex", "Codex", "codex", "hooks"),
+            ("gemini", "Gemini CLI", "gemini", "hooks"),
+            ("aider", "aider", "aider", "agentshell wrap"),
+        )
+    ],
     ("Focus the approval queue", "focus_queue", "single-key decisions"),
     ("Help", "help", "every key"),
     ("Quit", "request_quit", "asks when commands are running"),

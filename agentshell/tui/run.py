@@ -8,10 +8,11 @@ import importlib
 import shlex
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from agentshell.tui.agents_start import AgentSpec
 from agentshell.tui.app import AgentShellApp
 from agentshell.tui.live import CoordinatorBackend
 
@@ -66,12 +67,14 @@ async def run_tui(
     headless_pilot: Callable[[AgentShellApp], Awaitable[None]] | None = None,
     size: tuple[int, int] = (160, 48),
     on_ready: Callable[[], None] | None = None,
+    agents: Sequence[AgentSpec] = (),
 ) -> str | None:
     """Open (or create) the session, serve it, and run the app until the operator quits.
 
     ``headless_pilot`` runs the app under ``App.run_test`` instead (screenshots).
     ``on_ready`` is called once the session is open and served, before the app
     takes the screen (the CLI prints how agents attach then, not before a refusal).
+    ``agents``: started in new panes, supervised, once the app shows (``--agent``).
     Returns why the event log stopped recording, if it did (None: all recorded).
     """
     from agentshell.coordinator.coordinator import Coordinator
@@ -103,6 +106,7 @@ async def run_tui(
         banner = f"session {session} · socket {sock}"
         app = AgentShellApp(CoordinatorBackend(coordinator, socket_path=str(sock)), banner=banner)
         app.attach_text = attach_help(str(sock), session, data_dir)
+        app.start_agents = list(agents)
         if demo:
             demo_task = asyncio.ensure_future(_start_demo(coordinator, str(sock), project))
         if on_ready is not None:
