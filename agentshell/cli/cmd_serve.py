@@ -52,11 +52,23 @@ async def serve_session(
         print(
             f"agentshell: serving session {session!r} on {sock_path}", file=sys.stderr, flush=True
         )
+        held = False
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), FAILURE_POLL)
-            if sm.failure is not None:  # nothing can be recorded: stop serving
-                break
+            # nothing can be recorded (a full disk): every command is held, and the
+            # coordinator goes on by itself once the log can be written again
+            now = coord.writer.held
+            if now is not None and not held:
+                print(f"agentshell: {now}", file=sys.stderr, flush=True)
+            elif now is None and held:
+                notes = "; ".join(coord.writer.resumed_notes)
+                print(
+                    f"agentshell: the event log records again{'; ' + notes if notes else ''}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            held = now is not None
     finally:
         await server.close()  # removes the socket only if this server bound it
         await coord.stop()

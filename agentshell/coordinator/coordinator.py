@@ -188,6 +188,7 @@ class Coordinator:
     async def stop(self) -> None:
         """Stop executors and terminals, close subscriptions. The session stays open."""
         self.shells.stopping()
+        self.writer.stop_holding()  # a held event will not be recorded now
         self.gate.stop()
         self.waiters.stop()
         await self.executor.stop()

@@ -186,7 +186,7 @@ class TerminalSet:
         try:
             await self._writer.record(event)
         except LogClosedError:
-            if by != ev.HUMAN or self.session.failure is None:
+            if by != ev.HUMAN or not self._writer.holding:
                 raise
         term.send(bytes(data), record=False)  # logged just above, with who typed
 

@@ -28,12 +28,16 @@ only re-reading the file tells the truth). Reopen the log to recover.
 
 Opening runs the recovery scan (:func:`recover`): a torn tail is cut and its bytes
 kept next to the log as ``events.log.broken``; corruption in the middle raises
-:class:`LogCorruptionError` and nothing is cut.
+:class:`LogCorruptionError` and nothing is cut. On a full disk there may be no room
+for that copy: the tail (never acknowledged) is then cut without one, and the
+report says so (``copy_error``), so that a session can always be opened again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import itertools
 import os
 import shutil
@@ -72,8 +76,14 @@ class RecoveryReport:
     cut_bytes: int = 0
     cut_reason: str | None = None
     broken_path: Path | None = None
+    #: Why the cut bytes were not kept (no room on a full disk), else None.
+    copy_error: str | None = None
     #: (offset, crc32) of the last good record read (0, 0 when none).
     last_record: tuple[int, int] = (0, 0)
+
+
+#: Errors that mean "no room for the copy" (the cut goes on without it).
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
 
 
 def broken_copy_path(path: Path, suffix: str = ".broken") -> Path:
@@ -113,11 +123,14 @@ def copy_whole_and_cut(path: Path, end: int, suffix: str) -> Path:
     return copy
 
 
-def keep_and_cut(path: Path, end: int, suffix: str = ".broken") -> Path | None:
+def keep_and_cut(
+    path: Path, end: int, suffix: str = ".broken", report: RecoveryReport | None = None
+) -> Path | None:
     """Copy the bytes of ``path`` after ``end`` aside, then truncate ``path`` to ``end``.
 
     The copy is made durable before the cut. Returns the copy's path (None when
-    there was nothing after ``end``).
+    there was nothing after ``end``, or no room for the copy: then the cut is made
+    without one and ``report.copy_error`` says why).
     """
     size = path.stat().st_size
     if size <= end:
@@ -126,14 +139,28 @@ def keep_and_cut(path: Path, end: int, suffix: str = ".broken") -> Path | None:
     with open(path, "rb") as src:
         src.seek(end)
         cut = src.read()
-    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    kept: Path | None = copy
     try:
-        os.write(fd, cut)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(cut)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno not in NO_ROOM:
+            raise
+        # a full disk: the unacknowledged tail goes without a copy, or the session
+        # could not be opened again until space is freed
+        with contextlib.suppress(OSError):
+            os.unlink(copy)
+        kept = None
+        if report is not None:
+            report.copy_error = f"no room for a copy ({exc.strerror or exc})"
     truncate_durably(path, end)
-    return copy
+    return kept
 
 
 def recover(
@@ -232,7 +259,7 @@ def _finish_recovery(
     if result.tail_reason is not None:
         report.cut_reason = result.tail_reason
         report.cut_bytes = result.data_size - result.end
-        report.broken_path = keep_and_cut(path, result.end)
+        report.broken_path = keep_and_cut(path, result.end, report=report)
     yield from ()
 
 

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from agentshell.core import events as ev
 from agentshell.core.errors import (
@@ -199,6 +199,8 @@ class SessionManager:
         r = self.recovery
         if r.cut_bytes:
             kept = f", kept in {r.broken_path}" if r.broken_path is not None else ""
+            if r.copy_error is not None:
+                kept = f", not kept: {r.copy_error} (the disk is full)"
             notes.append(
                 f"{self.log_path}: the log ended in an unfinished record ({r.cut_reason}:"
                 f" a crash mid-write); cut {r.cut_bytes} byte(s){kept}. Nothing that was"
@@ -326,6 +328,32 @@ class SessionManager:
             " nothing after that is recorded. Fix the cause (free disk space), then"
             " reopen the session; opening cuts the unfinished write"
         )
+
+    def recover_log(self) -> list[str]:
+        """After the log stopped (a failed write or fsync): reopen it from disk.
+
+        The fsync is not retried: the file is read again (the newest good snapshot
+        and the log after it, as opening does), a torn tail is cut (without a copy
+        when the disk has no room), the live state becomes what the file holds
+        (in place: the same dict) and a new log writes after it. Events that were
+        folded but not recorded are gone from the state; the caller re-submits
+        what it still wants recorded. Returns what recovery repaired, in words
+        (as :meth:`open_notes`). Raises (and stays failed) when reading fails."""
+        with self._lock:
+            self._check_open()
+            old = self._log
+            if old.failed is None:
+                return []
+            old.close()
+            self.snapshots_skipped = []
+            state, max_ts, last_frame = self._recover()
+            live = cast(dict[str, Any], self._state)
+            live.clear()
+            live.update(state)
+            self._max_ts = max_ts
+            self._next_seq = state["last_seq"] + 1
+            self._log = EventLog(self.log_path, recovered=True, last_frame=last_frame)
+            return self.open_notes()
 
     def append_buffered(self, event: ev.Event) -> ev.Event:
         """Like :meth:`append` but without waiting for durability (bulk loads);

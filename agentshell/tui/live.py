@@ -178,6 +178,10 @@ class CoordinatorBackend:
         return len(order_running(self.state["pending_approvals"]))
 
     def recording_error(self) -> str | None:
+        # held: every command waits until the log records again (it goes on by itself)
+        held: str | None = self.coordinator.writer.held
+        if held is not None:
+            return held
         note: str | None = self.coordinator.session.failure_note()
         return note
 
