@@ -39,7 +39,12 @@ from agentshell.tui.widgets.agents.panel import AgentsPanel, agent_state
 from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 from agentshell.tui.widgets.log.event_log import EventLogView
 from agentshell.tui.widgets.sidebar.agents_mini import AgentRow, AgentsMini
-from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue, order_pending, order_running
+from agentshell.tui.widgets.sidebar.approvals import (
+    NOT_EDITABLE,
+    ApprovalQueue,
+    order_pending,
+    order_running,
+)
 from agentshell.tui.widgets.terminal.grid import TerminalGrid
 from agentshell.tui.widgets.terminal.keys import ALT_DIGIT_KEYS
 from agentshell.tui.widgets.terminal.pane import TerminalPane
@@ -394,6 +399,9 @@ class AgentShellApp(App[None]):
         info = self.selected_approval()
         if info is None:
             return self._no_request()
+        if not info.editable:  # a wrapped CLI's prompt takes only yes or no
+            self.notify(NOT_EDITABLE + ": a approve, r reject", severity="warning", markup=False)
+            return None
         doc = self.backend.approval_doc(info.approval_id)
         opener = getattr(doc, "open", None)
         if callable(opener):

@@ -49,6 +49,10 @@ def order_running(pending: dict[str, ApprovalInfo]) -> list[ApprovalInfo]:
     return _in_queue_order([a for a in pending.values() if a.status in ("approved", "executing")])
 
 
+#: What the queue says of an item whose agent cannot take an edited command.
+NOT_EDITABLE = "approve / reject only: its CLI cannot take an edited command"
+
+
 class ApprovalQueue(OptionList):
     """Pending requests. ``selected()`` is the highlighted one, else the oldest."""
 
@@ -90,13 +94,18 @@ class ApprovalQueue(OptionList):
         t.append(printable(text[:CARD_TEXT]))
         if len(text) > CARD_TEXT:  # a card of hundreds of lines would bury the queue
             t.append(f"… ({len(text) - CARD_TEXT:,} more characters: e shows them all)", "dim")
-        runs_in = self._runs_in(info)
-        queued_in = moved_from(info, runs_in)
-        if queued_in is None:
-            t.append(f"\n  {printable(runs_in or '?')}", style="dim")
-        else:  # it would run somewhere else than the agent proposed it for
-            t.append(f"\n  runs in {printable(runs_in)}", style="bold yellow")
-            t.append(f"\n  (queued in {printable(queued_in)})", style="dim")
+        if info.external:  # a vendor's tool call: its agent runs it, not a pane
+            t.append(f"\n  {printable(info.cwd or '?')} · run by the agent itself", style="dim")
+        else:
+            runs_in = self._runs_in(info)
+            queued_in = moved_from(info, runs_in)
+            if queued_in is None:
+                t.append(f"\n  {printable(runs_in or '?')}", style="dim")
+            else:  # it would run somewhere else than the agent proposed it for
+                t.append(f"\n  runs in {printable(runs_in)}", style="bold yellow")
+                t.append(f"\n  (queued in {printable(queued_in)})", style="dim")
+        if not info.editable:
+            t.append(f"\n  {NOT_EDITABLE}", style="italic")
         hints = self._risk(info)
         if hints:  # a line of their own: beside the directory they wrapped into it
             t.append("\n ")
