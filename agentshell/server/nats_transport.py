@@ -70,7 +70,12 @@ class NatsListener:
         self.opened += 1
         await msg.respond(msgpack.packb({"ok": True, "up": up}))
         task = asyncio.ensure_future(self._handle(reader.stream, writer))
-        task.add_done_callback(lambda _t: self._writers.discard(writer))
+
+        def done(_t: object) -> None:
+            self._writers.discard(writer)
+            reader.close()
+
+        task.add_done_callback(done)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: PipeWriter) -> None:
         """As the server handles a socket connection, less the peer-uid check."""

@@ -10,6 +10,9 @@ exactly as over the Unix socket (the server's and the client's NATS transports,
   the ``Agentshell-Seq`` header from 1. Core NATS may drop a message (a reconnect, a
   slow consumer): a gap in the numbers ends the stream at once, as a broken socket
   would, never a stream with bytes missing. ``Agentshell-Close`` ends it cleanly.
+* A writer with nothing to say sends an empty message every :data:`KEEPALIVE`
+  seconds; a reader that hears nothing for :data:`IDLE_TIMEOUT` ends its stream (the
+  other side's process or machine is gone: no close message will ever come).
 
 Lives in the store layer beside the other NATS plumbing (:mod:`.jetstream`) because
 both the server and the client, sibling layers, use it.
@@ -29,6 +32,10 @@ H_SEQ = "Agentshell-Seq"
 H_CLOSE = "Agentshell-Close"
 #: Largest message payload written (below every server's max_payload).
 CHUNK = 256 << 10
+#: An idle writer sends an empty message this often (seconds) ...
+KEEPALIVE = 1.0
+#: ... and a reader that hears nothing for this long ends its stream.
+IDLE_TIMEOUT = 5.0
 
 
 def open_subject(token: str) -> str:
@@ -49,9 +56,10 @@ class PipeWriter:
     ``is_closing``, ``get_extra_info``) and is its own ``transport``
     (``get_write_buffer_size``)."""
 
-    def __init__(self, nc: Any, subject: str) -> None:
+    def __init__(self, nc: Any, subject: str, keepalive: float = KEEPALIVE) -> None:
         self.nc = nc
         self.subject = subject
+        self.keepalive = keepalive
         self._queue: deque[bytes] = deque()
         self._buffered = 0
         self._seq = 0
@@ -109,7 +117,11 @@ class PipeWriter:
     async def _send(self) -> None:
         try:
             while True:
-                await self._wake.wait()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.keepalive)
+                except TimeoutError:
+                    await self._publish(b"", {})  # still here
+                    continue
                 self._wake.clear()
                 while self._queue:
                     data = self._queue.popleft()
@@ -132,18 +144,30 @@ class PipeWriter:
 class PipeReader:
     """Feeds a subscription's messages, in order, into an ``asyncio.StreamReader``."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.stream = asyncio.StreamReader(limit=limit)
         self._next = 1
+        self.idle_timeout = idle_timeout
+        self._heard = asyncio.get_running_loop().time()
+        self._watchdog = asyncio.ensure_future(self._watch())
         self.ended = False
         #: Why the stream ended early (a gap), else None.
         self.broken: str | None = None
         self.sub: Any = None
         self._unsub: asyncio.Future[None] | None = None
 
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self.ended:
+            await asyncio.sleep(self.idle_timeout / 4)
+            if not self.ended and loop.time() - self._heard > self.idle_timeout:
+                self.broken = f"nothing heard for {self.idle_timeout:g} s (the other side is gone)"
+                self._end()
+
     async def on_message(self, msg: Any) -> None:
         if self.ended:
             return
+        self._heard = asyncio.get_running_loop().time()
         headers = msg.headers or {}
         try:
             seq = int(headers.get(H_SEQ, "0"))
@@ -161,9 +185,16 @@ class PipeReader:
         if msg.data:
             self.stream.feed_data(msg.data)
 
+    def close(self) -> None:
+        """Stop listening (the connection is closed from this side)."""
+        if not self.ended:
+            self._end()
+
     def _end(self) -> None:
         self.ended = True
         self.stream.feed_eof()
+        if self._watchdog is not asyncio.current_task():
+            self._watchdog.cancel()
         if self.sub is not None:
             sub, self.sub = self.sub, None
             self._unsub = asyncio.ensure_future(_unsubscribe(sub))
@@ -174,9 +205,11 @@ async def _unsubscribe(sub: Any) -> None:
         await sub.unsubscribe()
 
 
-async def subscribe_reader(nc: Any, subject: str, limit: int) -> PipeReader:
+async def subscribe_reader(
+    nc: Any, subject: str, limit: int, idle_timeout: float = IDLE_TIMEOUT
+) -> PipeReader:
     """A :class:`PipeReader` fed by a new subscription to ``subject``."""
-    reader = PipeReader(limit)
+    reader = PipeReader(limit, idle_timeout)
     reader.sub = await nc.subscribe(
         subject, cb=reader.on_message, pending_msgs_limit=1 << 20, pending_bytes_limit=1 << 28
     )

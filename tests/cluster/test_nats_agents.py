@@ -125,3 +125,17 @@ async def test_a_lost_message_ends_the_connection_instead_of_corrupting_it() -> 
     await r.on_message(Msg(3, b"xyz"))  # message 2 never came
     assert r.broken is not None and "lost in transit" in r.broken
     assert await r.stream.read() == b"abc"  # and then the end, not b"abcxyz"
+
+
+async def test_a_silent_other_side_ends_the_stream() -> None:
+    from agentshell.store.nats_pipe import H_SEQ, PipeReader
+
+    class Msg:
+        def __init__(self) -> None:
+            self.headers = {H_SEQ: "1"}
+            self.data = b"hi"
+
+    r = PipeReader(1 << 16, idle_timeout=0.2)
+    await r.on_message(Msg())
+    assert await asyncio.wait_for(r.stream.read(), 5) == b"hi"  # then EOF, unprompted
+    assert r.broken is not None and "nothing heard for 0.2 s" in r.broken

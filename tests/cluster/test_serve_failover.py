@@ -5,6 +5,7 @@ the command that ran before the failover does not run again."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -94,7 +95,8 @@ async def test_the_standby_takes_over_a_killed_leader(cluster3: Any, tmp_path: P
         await until(lambda: op.approvals(), what="the queue")  # the leader recorded the proposal
         assert [x["approval_id"] for x in await op.approvals()] == [second]
         await op.close()
-        await agent.close()
+        # the agent waits for its command across the failover, on one client
+        waiting = asyncio.ensure_future(agent.result(second))
 
         os.kill(a.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
@@ -109,16 +111,17 @@ async def test_the_standby_takes_over_a_killed_leader(cluster3: Any, tmp_path: P
         assert record.read_text().strip() == str(b.sock)
         token_b = operator_token_path(b.sock).read_text().strip()
         op2 = await connect_nats(cluster3.url, name, operator=True, token=token_b)
-        agent2 = await connect_nats(cluster3.url, name, "coder", coder_token)
         try:
             queue = await op2.approvals()
             assert [(x["approval_id"], x["status"]) for x in queue] == [(second, "queued")]
+            assert not waiting.done()
             await op2.approve(second)
-            assert (await agent2.result(second)).exit_code == 0
+            res = await asyncio.wait_for(waiting, 30)
+            assert res.exit_code == 0 and agent.reconnects >= 1
             assert marker.read_text() == "one\ntwo\n"  # "one" did not run again
         finally:
             await op2.close()
-            await agent2.close()
+            await agent.close()
         assert b.stop() == 0  # a clean stop: SIGTERM, lease released
     finally:
         a.stop()
