@@ -46,7 +46,7 @@ from agentshell.terminal.style import BLANK, Style
 
 #: with a deadline, the most characters of plain lines / of anything else done in one
 #: step between two looks at the clock (each takes a few ms at the slowest)
-STEP_PLAIN = 128 << 10
+STEP_PLAIN = 32 << 10
 STEP_OTHER = 16 << 10
 
 __all__ = [
