@@ -128,3 +128,27 @@ async def test_the_standby_takes_over_a_killed_leader(cluster3: Any, tmp_path: P
         if b is not None:
             b.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_standby_stopped_while_it_waits_exits_cleanly(cluster3: Any, tmp_path: Path) -> None:
+    root = Path(tempfile.mkdtemp(prefix="as-", dir="/tmp"))
+    (root / "a").mkdir(mode=0o700)
+    (root / "b").mkdir(mode=0o700)
+    name = f"srv-{uuid.uuid4().hex[:8]}"
+    a = Served(cluster3.url, name, root / "a" / "s.sock", tmp_path)
+    b = None
+    try:
+        a.wait_for("serving session")
+        b = Served(cluster3.url, name, root / "b" / "s.sock", tmp_path)
+        b.wait_for("standby:")
+        assert "led by" in b.lines[-1]
+        t0 = time.monotonic()
+        assert b.stop() == 0
+        assert time.monotonic() - t0 < 10
+        assert not any("serving session" in line for line in b.lines)
+        assert a.proc.poll() is None  # the leader goes on
+    finally:
+        a.stop()
+        if b is not None:
+            b.stop()
+        shutil.rmtree(root, ignore_errors=True)

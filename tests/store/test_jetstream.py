@@ -111,4 +111,4 @@ def test_unreachable_servers_are_one_clear_error() -> None:
 
     port = free_ports(1)[0]
     with pytest.raises(JetStreamError, match=f"cannot connect to NATS at nats://127.0.0.1:{port}"):
-        JetStreamSessionManager("s", NatsTarget(f"nats://127.0.0.1:{port}", timeout=2.0))
+        JetStreamSessionManager("s", NatsTarget(f"nats://127.0.0.1:{port}", timeout=1.0))
