@@ -269,3 +269,11 @@ def test_touched_ranges() -> None:
     assert files.touched_ranges(FileChange("f", new="whole"), text) == [[0, 4]]
     assert files.touched_ranges(FileChange("f", hunks=(("c", "b"),)), text) == [[2, 4]]
     assert files.touched_ranges(FileChange("f", new="x"), None) == [[0, 1]]  # a new file
+
+
+def test_the_wait_ends_before_the_vendors_timeout() -> None:
+    from agentshell.bridges.hooks.policy import Options, budget
+
+    assert budget(Options("/s", 600.0)) == 595.0  # 5 s to answer
+    assert budget(Options("/s", 3.0)) == pytest.approx(2.7)  # a tenth of a short one
+    assert budget(Options("/s", 0.2)) == 0.5  # never less than half a second

@@ -167,7 +167,7 @@ def _ask(
     try:
         r = client.request(
             "run",
-            wait + CONNECT_TIMEOUT,
+            wait + min(5.0, opts.timeout / 10) / 2,  # the item expires first; still in time
             command=command,
             timeout=wait,
             external=True,
