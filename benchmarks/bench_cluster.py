@@ -13,8 +13,11 @@ file log's figure for the same load (best of 3 runs each).
 
 Then an agent's round trip (``ping`` and a ``screen`` read, one at a time) through
 NATS (:mod:`agentshell.server.nats_transport`, one local node) beside the Unix
-socket, the same AgentClient and the same server. Needs the cluster extra (skipped
-without it).
+socket, the same AgentClient and the same server.
+
+Last, a failover on R3: a leader process appending is SIGKILLed; how long until the
+standby (following the stream in this process) leads, for two lease TTLs (the TTL is
+the floor: the lease must run out). Needs the cluster extra (skipped without it).
 """
 
 from __future__ import annotations
@@ -137,6 +140,50 @@ async def _round_trips(nats_url: str, root: Path) -> dict[str, tuple[float, floa
     return out
 
 
+_LEADER = """
+import sys
+from agentshell.core import events as ev
+from agentshell.store.jetstream import NatsTarget
+from agentshell.store.jetstream_lease import lead
+sm = lead(sys.argv[1], NatsTarget(sys.argv[2], replicas=3), ttl=float(sys.argv[3]))
+print("ready", flush=True)
+while True:
+    sm.append(ev.CommandExecuted(agent_id="a", command="x"))
+"""
+
+
+def _takeover(url: str, name: str, ttl: float) -> float:
+    """Seconds from the leader's SIGKILL until the standby leads."""
+    import subprocess
+    import sys
+
+    from agentshell.store.jetstream import NatsTarget
+    from agentshell.store.jetstream_lease import Standby
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _LEADER, name, url, str(ttl)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        standby = Standby(name, NatsTarget(url, replicas=3), ttl=ttl)
+        deadline = time.monotonic() + 30
+        while standby.last_seq < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the standby follows a running leader
+        child.kill()
+        child.wait(30)
+        t0 = time.perf_counter()
+        sm = standby.take_over(timeout=ttl * 10)
+        took = time.perf_counter() - t0
+        sm.close()
+        return took
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(30)
+
+
 def main() -> None:
     from agentshell.store.session import SessionManager
 
@@ -162,6 +209,10 @@ def main() -> None:
                 )
                 if nodes == 1:
                     trips = asyncio.run(_round_trips(cluster.url, root))
+                else:
+                    takeovers = {
+                        ttl: _takeover(cluster.url, f"fo{ttl:g}", ttl) for ttl in (2.0, 5.0)
+                    }
     finally:
         shutil.rmtree(root, ignore_errors=True)
     base = results["file log"]
@@ -182,6 +233,11 @@ def main() -> None:
         print(
             f"  {op:7} socket p50 {s50:.3f} ms p99 {s99:.3f} ms | NATS p50 {n50:.3f} ms"
             f" p99 {n99:.3f} ms ({n50 / s50:.2f}x p50, {n99 / s99:.2f}x p99)"
+        )
+    print("failover on R3 (leader SIGKILLed while appending; standby in this process):")
+    for ttl, took in takeovers.items():
+        print(
+            f"  lease TTL {ttl:g} s: the standby leads {took:.2f} s after the kill ({took / ttl:.2f}x TTL)"
         )
 
 
