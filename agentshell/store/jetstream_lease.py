@@ -103,7 +103,13 @@ class Lease:
         if self._kv is not None:
             return self._kv
         try:
-            self._kv = await self._js.key_value(self.bucket)
+            kv = await self._js.key_value(self.bucket)
+            # the bucket's entry age is the lease's length: renew by it, whatever
+            # ttl this holder was given (the first holder created the bucket)
+            got = (await kv.status()).ttl
+            if got:
+                self.ttl = float(got)
+            self._kv = kv
         except js_errors.BucketNotFoundError:
             self._kv = await self._js.create_key_value(
                 js_api.KeyValueConfig(
@@ -265,7 +271,7 @@ def lead(
             if time.monotonic() >= deadline:
                 raise LeaseHeldError(
                     f"session {session_name!r} is led by {lease.current_holder() or '?'}"
-                    f" (its lease lives {ttl:.0f} s after its last renewal)"
+                    f" (its lease lives {lease.ttl:g} s after its last renewal)"
                 )
             time.sleep(delay)  # poll the lease (it expires server-side)
             delay = min(delay * 2, ttl / 10)

@@ -185,3 +185,13 @@ def test_a_frozen_leader_woken_after_a_takeover_cannot_append(cluster3: Any) -> 
             sm.close()
     finally:
         child.kill()
+
+
+def test_a_later_holder_renews_by_the_buckets_ttl(cluster3: Any) -> None:
+    from agentshell.store.jetstream_lease import lead
+
+    name = _name()
+    with lead(name, _target(cluster3), holder="first", ttl=TTL):
+        pass
+    with lead(name, _target(cluster3), holder="second", ttl=60.0) as sm:
+        assert sm.lease is not None and sm.lease.ttl == TTL
