@@ -182,7 +182,16 @@ class Emulator(BulkScreen):
                     if self.lazy_scrollback and end > 2048:
                         at = self._fast_scroll(sub, at)
                     at = self._plain_lines(sub, at, end)
-                    self._run(sub, at, end, stop == n)
+                    if (
+                        end - at > 64
+                        and sub.find("\n", at, end) < 0
+                        and self._stream._taking_plain_text
+                        and mo.IRM not in self.mode
+                        and self._g[self.charset] is None
+                    ):  # the unfinished last line (a progress bar's redraws, ...)
+                        self._draw_line(sub, at, end, False)
+                    else:
+                        self._run(sub, at, end, stop == n)
                     pos = stop
                 else:
                     eol = n if bad == n else text.find("\n", bad) + 1 or n

@@ -154,3 +154,44 @@ def style_after(style: Style, text: str, start: int, end: int) -> Style:
     for m in SGR.finditer(text, start, end):
         style = sgr(style, m.group(1))
     return style
+
+
+SGR_SEQ = re.compile(r"\x1b\[[0-9;:]*m")
+
+
+def _reach(seg: str) -> int:
+    """How far a redraw of a line (after a CR) writes, if it is only SGR and printable
+    characters one column wide, perhaps a BS at the end (it writes columns
+    0..reach-1 and nothing else); -1 otherwise."""
+    if "\x1b" in seg:
+        if NOT_SGR.search(seg) is not None:
+            return -1
+        seg = SGR.sub("", seg)
+    if seg.endswith("\x08"):
+        seg = seg[:-1]
+    if seg.isascii():
+        return len(seg) if seg.isprintable() else -1
+    widths = set(map(WIDTHS.get, seg))
+    if None in widths:
+        widths = set(map(char_width, seg))
+    return len(seg) if widths == {1} and seg.isprintable() else -1
+
+
+def drop_overdrawn(line: str) -> str:
+    """``line`` (a plain line holding CR redraws, progress-bar style) without the
+    text of the redraws that the next one writes over entirely: such a redraw
+    starts at column 0 after a CR, writes only characters one column wide, and the next one
+    reaches at least as far; its SGR sequences stay (the style they leave counts).
+    Drawing the result gives the same row, cursor and style as drawing ``line``."""
+    segs = line.split("\r")
+    if len(segs) < 4:
+        return line
+    reach = list(map(_reach, segs))
+    last = len(segs) - 1
+    changed = False
+    for i in range(1, last):
+        r = reach[i]
+        if 0 <= r <= reach[i + 1]:
+            segs[i] = "".join(SGR_SEQ.findall(segs[i])) if "\x1b" in segs[i] else ""
+            changed = True
+    return "\r".join(segs) if changed else line

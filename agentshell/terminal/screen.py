@@ -21,7 +21,7 @@ from pyte.charsets import VT100_MAP
 from pyte.screens import Margins
 
 from agentshell.terminal.frames import Frame, Line
-from agentshell.terminal.scan import LINE_SPLIT, WIDTHS, char_width
+from agentshell.terminal.scan import LINE_SPLIT, WIDTHS, char_width, drop_overdrawn
 from agentshell.terminal.scrollback import Scrollback
 from agentshell.terminal.style import BLANK, DEFAULT, Cell, Style, cells_for, sgr
 
@@ -89,7 +89,15 @@ def text_cells(data: str, style: Style) -> tuple[str, list[Cell]] | None:
         del widths[:i]
         data = data[i:]
         n -= i
-    out = list(chain.from_iterable(map(expansion(style).__getitem__, data)))
+    if 2 not in widths and 0 not in widths:  # narrow: box drawing, blocks, letters...
+        return marks, list(map(cells_for(style).__getitem__, data))
+    if 1 not in widths and 0 not in widths:  # all wide (CJK, emoji): cell, half, ...
+        cells = cells_for(style)
+        out = [cells[""]] * (2 * n)
+        out[0::2] = map(cells.__getitem__, data)
+        return marks, out
+    else:
+        out = list(chain.from_iterable(map(expansion(style).__getitem__, data)))
     if n and 0 in widths:  # each run of marks joins the cell of the character before it
         ends = list(accumulate(widths))  # where each character's cells end in out
         index = widths.index
@@ -350,6 +358,10 @@ class Screen(_ScreenBase):  # type: ignore[misc]
         cursor = self.cursor
         cols = self.columns
         wrap = mo.DECAWM in self.mode
+        if wrap and text.count("\r", start, end) > 2:  # redraws: skip the overdrawn ones
+            line = drop_overdrawn(text[start:end])
+            if len(line) != end - start:
+                text, start, end = line, 0, len(line)
         buffer = self.buffer
         y = cursor.y
         row = buffer[y]
