@@ -305,3 +305,49 @@ async def test_run_while_a_program_runs_is_a_clear_error(term: Terminal) -> None
 async def test_tab_and_special_characters_are_typed_literally(term: Terminal) -> None:
     r = await term.run("echo 'a\tb' \"$((6*7))\" ~nonexistent-user-x")
     assert r.output == "a\tb 42 ~nonexistent-user-x\n"
+
+
+async def test_slices_cut_at_deadlines_give_the_screen_of_one_feed(
+    tmp_path: Path, shell_env: dict[str, str]
+) -> None:
+    """A slice budget so small that every feed stops at its deadline and holds the
+    rest: ``run`` still resolves only once everything read is emulated, and the screen
+    and scrollback are those of one emulator fed all the output at once."""
+    from benchmarks.terminal_corpus import corpus
+
+    log = tmp_path / "mix.out"
+    log.write_bytes(corpus("mix", 300_000))
+    batches: list[tuple[str, bytes]] = []
+    t = Terminal(
+        shell="/bin/bash",
+        cwd=tmp_path,
+        env=shell_env,
+        user_rc=False,
+        columns=120,
+        lines=30,
+        slice_budget=0.0002,
+        sink=lambda k, d: batches.append((k, d)),
+    )
+    await t.start()
+    held = 0
+    feed = t.emulator.feed
+
+    def counting_feed(data: bytes, deadline: float | None = None) -> None:
+        nonlocal held
+        feed(data, deadline)
+        held += t.emulator.held
+
+    t.emulator.feed = counting_feed  # type: ignore[method-assign]
+    try:
+        r = await t.run(f"cat {log}", timeout=120)
+        assert r.exit_code == 0
+        assert held > 0, "no feed stopped at its deadline"
+        await t.flush()
+        screen = t.frame().display
+        output = b"".join(d for k, d in batches if k == "output")
+        replay = Emulator(120, 30)
+        replay.feed(output)
+        assert replay.display == screen
+        assert [line.text for line in replay.history] == [line.text for line in t.emulator.history]
+    finally:
+        await t.close()
