@@ -111,6 +111,10 @@ class Supervisor:
 async def serving(root: Path) -> AsyncIterator[Supervisor]:
     """A real coordinator (session log under ``root``) and its socket server, stopped
     on the way out."""
+    # the project must exist before the coordinator's shell starts in it: ptyprocess
+    # does its chdir in the forked child outside any guard, so a missing directory
+    # leaves that child running this test's own teardown
+    (root / "project").mkdir(parents=True, exist_ok=True)
     sm = SessionManager("vendors", root / "data")
     co = Coordinator(sm, project_dir=root / "project", user_rc=False)
     server = Server(co, root / "run" / "s.sock")
@@ -516,3 +520,34 @@ async def test_the_hook_fails_closed_once_the_coordinator_stopped(
     result = endpoint.tool_result()
     assert result is not None and result.error is True
     assert "agentshell tui" in result.text and "agentshell serve" in result.text, result
+
+
+@pytest.mark.parametrize("name", ["codex", "gemini"])
+async def test_an_edit_is_reported_with_its_real_lines_after_it_ran(
+    name: str, request: pytest.FixtureRequest, supervisor: Supervisor
+) -> None:
+    """No overlap, so nothing waits: the edit runs and the after-tool hook reports it."""
+    vendor: Vendor = request.getfixturevalue(name)
+    notes = vendor.project / "notes.txt"
+    notes.write_text("alpha\nbeta\ngamma\n")
+    if isinstance(vendor, Codex):
+        call = vendor.patch_call(
+            "*** Begin Patch\n*** Update File: notes.txt\n alpha\n-beta\n+Beta\n*** End Patch\n"
+        )
+    else:
+        assert isinstance(vendor, Gemini)
+        call = vendor.edit_call(str(notes), "beta", "Beta")
+    install(vendor, supervisor.socket)
+    with vendor.endpoint([call, Text("ok")]) as endpoint:
+        run = await asyncio.to_thread(
+            vendor.run, "edit", endpoint, env={"AGENTSHELL_SOCKET": str(supervisor.socket)}
+        )
+    assert run.returncode == 0, run
+    assert notes.read_text() == "alpha\nBeta\ngamma\n"
+    assert supervisor.pending() == []
+    edits = [
+        e for e in supervisor.coordinator.session.iter_events() if isinstance(e, ev.FileEdited)
+    ]
+    assert [(e.agent_id.split("-")[0], e.file_path, e.ranges) for e in edits] == [
+        (name, str(notes), [[1, 2]])
+    ]
