@@ -395,21 +395,7 @@ def edits_by(supervisor: Supervisor, agent: str) -> list[ev.FileEdited]:
     return [e for e in events if isinstance(e, ev.FileEdited) and e.agent_id == agent]
 
 
-async def test_an_edit_overlapping_another_agents_is_held_for_the_human(
-    claude: Claude, supervisor: Supervisor
-) -> None:
-    item, notes = await overlapping_edit(claude, supervisor)
-    # reported after it ran, with its real line range (line 2: [1, 2) zero-based)
-    found = await until(lambda: edits_by(supervisor, item.agent_id), what="the edit reported")
-    assert [(e.file_path, e.ranges) for e in found] == [(str(notes), [[1, 2]])]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the overlap is an approval item only: once approved, the reported edit has"
-    " seen bob's, so no conflict is recorded and the conflict panel stays empty",
-)
-async def test_an_overlapping_edit_shows_in_the_conflict_panel(
+async def test_an_edit_overlapping_another_agents_is_held_then_shows_in_the_conflict_panel(
     claude: Claude, supervisor: Supervisor
 ) -> None:
     from textual.widgets import OptionList
@@ -419,8 +405,12 @@ async def test_an_overlapping_edit_shows_in_the_conflict_panel(
     from agentshell.tui.widgets.conflicts.panel import ConflictPanel
 
     item, notes = await overlapping_edit(claude, supervisor)
-    found = await until(supervisor.conflicts, what="the conflict", timeout=5)
-    assert [(sorted(c.agents), c.file_path) for c in found] == [
+    # reported after it ran, with its real line range (line 2: [1, 2) zero-based)
+    found = await until(lambda: edits_by(supervisor, item.agent_id), what="the edit reported")
+    assert [(e.file_path, e.ranges) for e in found] == [(str(notes), [[1, 2]])]
+    # and the overlap is a conflict between the two agents, in the conflict panel
+    conflicts = await until(supervisor.conflicts, what="the conflict")
+    assert [(sorted(c.agents), c.file_path) for c in conflicts] == [
         (sorted(["bob", item.agent_id]), str(notes))
     ]
     app = AgentShellApp(CoordinatorBackend(supervisor.coordinator), notify_new=False)
