@@ -241,21 +241,34 @@ async def test_claude_code_records_what_it_ran_against_its_approval(
     assert [(e.command, e.approval_id) for e in ran] == [("echo edited", item.approval_id)]
 
 
-async def test_a_rejection_reaches_claude_code_as_the_tool_error_with_the_reason(
+async def test_a_rejection_in_the_tui_reaches_claude_code_as_the_tool_error_with_the_reason(
     claude: Claude, supervisor: Supervisor
 ) -> None:
+    from agentshell.tui.app import AgentShellApp
+    from agentshell.tui.live import CoordinatorBackend
+    from agentshell.tui.screens.dialogs import RejectScreen
+    from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue
+
     make_build(claude.project)
     install(claude, supervisor.socket)
     with claude.endpoint([claude.shell_call("rm -rf build"), Text("Understood.")]) as endpoint:
         task = start(claude, endpoint, supervisor.socket)
         item = await supervisor.item("claude", task)
-        await supervisor.coordinator.reject(item.approval_id, "keep the build, it is mine")
-        run = await asyncio.wait_for(task, HOOK_WAIT)
+        app = AgentShellApp(CoordinatorBackend(supervisor.coordinator), notify_new=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            queue = app.query_one(ApprovalQueue)
+            await until(lambda: [a.approval_id for a in queue.items] == [item.approval_id])
+            await pilot.press("r")
+            await until(lambda: isinstance(app.screen, RejectScreen))
+            await pilot.press(*"keep the build, it is mine", "enter")
+            run = await asyncio.wait_for(task, HOOK_WAIT)
     assert run.returncode == 0, run
     assert (claude.project / "build" / "keep.txt").exists()
+    assert (claude.project / "build" / "tmp" / "scratch.o").exists()
     result = endpoint.tool_result()
     assert result is not None and result.error is True
     assert "keep the build, it is mine" in result.text
+    assert supervisor.ran() == []
 
 
 async def test_codex_is_blocked_with_the_reason_when_rejected(
