@@ -9,11 +9,13 @@ wired to this session, without touching the project's files:
   the user's and the project's settings.
 - Codex: ``codex -c hooks.EVENT=[...]``: our hooks as session flags (one layer of
   Codex's config, nothing written to ``config.toml``). Codex runs a non-managed hook
-  only once the user trusted it; nothing here forges that trust, so the pane's first
-  lines say the one step the user must take.
-- Gemini CLI: ``GEMINI_CLI_SYSTEM_SETTINGS_PATH`` names a per-run copy of the system
-  settings (the administrator's own, when there is one) with our ``BeforeTool`` /
-  ``AfterTool`` hooks added; Gemini CLI concatenates hooks across its settings layers.
+  only once the user trusted it; nothing here forges that trust: the pane's first
+  lines say what Codex itself says (``codex app-server``, ``hooks/list``) and, when it
+  would skip our hooks, the one step the user must take.
+- Gemini CLI: ``GEMINI_CLI_HOME`` names a per-run home whose ``.gemini/settings.json``
+  is the user's own with our ``BeforeTool`` / ``AfterTool`` hooks added, every other
+  entry of the user's ``.gemini`` linked (Gemini CLI reads a system settings file only
+  when root owns it and all its parents, so a per-run system file cannot be used).
 - aider: ``agentshell wrap --profile aider -- aider ARGS`` as a new agent, its token in
   a 0600 file beside the socket (``--token-file``).
 
@@ -32,6 +34,7 @@ import os
 import secrets
 import shlex
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,8 +53,8 @@ INSTALL_HINTS = {
     "aider": "pipx install aider-chat",
 }
 #: Where Gemini CLI reads its system settings on Linux (unless the variable says).
-GEMINI_SYSTEM_SETTINGS = Path("/etc/gemini-cli/settings.json")
-GEMINI_SETTINGS_VAR = "GEMINI_CLI_SYSTEM_SETTINGS_PATH"
+#: Gemini CLI's own variable for the directory holding ``.gemini`` (default: $HOME).
+GEMINI_HOME_VAR = "GEMINI_CLI_HOME"
 #: Capabilities of the agent a wrapped aider runs as (it proposes the commands it shows).
 WRAP_CAPABILITIES = ("read", "run")
 
@@ -110,6 +113,8 @@ class Launch:
     launcher: Path
     notes: list[str] = field(default_factory=list)
     agent: str = ""  # the agent a wrapped CLI runs as ("" for the hooks: named per session)
+    #: Shell lines the launcher runs before the CLI (Codex: ask it about trust).
+    checks: list[str] = field(default_factory=list)
 
     @property
     def line(self) -> str:
@@ -183,24 +188,51 @@ def codex_mode(args: Sequence[str]) -> str:
     return "pretooluse" if first in ("exec", "e") else "permission"
 
 
+def gemini_user_dir(environ: dict[str, str]) -> Path:
+    """The user's own ``.gemini`` directory (under ``$GEMINI_CLI_HOME`` or ``$HOME``)."""
+    base = environ.get(GEMINI_HOME_VAR) or environ.get("HOME") or str(Path.home())
+    return Path(base) / ".gemini"
+
+
+def _without_ours(groups: Any) -> Any:
+    """A hooks event's groups with our handlers taken out (a ``hooks install gemini
+    --user`` may have put some there, maybe for another session)."""
+    from agentshell.bridges.install.common import is_ours
+
+    if not isinstance(groups, list):
+        return groups
+    kept = []
+    for g in groups:
+        if isinstance(g, dict) and isinstance(g.get("hooks"), list):
+            handlers = [
+                h for h in g["hooks"] if not (isinstance(h, dict) and is_ours(h.get("command")))
+            ]
+            if not handlers:
+                continue
+            g = {**g, "hooks": handlers}
+        kept.append(g)
+    return kept
+
+
 def gemini_settings(socket_path: Path, environ: dict[str, str]) -> dict[str, Any]:
-    """The system settings Gemini CLI reads for this run: the current ones (the
-    administrator's, if any) with our hooks added and hooks kept enabled."""
-    current_path = Path(environ.get(GEMINI_SETTINGS_VAR) or GEMINI_SYSTEM_SETTINGS)
-    data: dict[str, Any] = {}
+    """The user settings Gemini CLI reads for this run: the user's own, with our hooks
+    added (for this session) and hooks kept enabled."""
+    user = gemini_user_dir(environ) / "settings.json"
     try:
-        loaded = json.loads(current_path.read_text(encoding="utf-8"))
+        loaded = json.loads(user.read_text(encoding="utf-8"))
     except FileNotFoundError:
         loaded = {}
     except (OSError, ValueError) as exc:
         raise StartError(
-            f"cannot read Gemini CLI's system settings {current_path}: {exc}"
+            f"cannot read {user} ({exc}); fix it, or install the hooks there with"
+            " `agentshell hooks install gemini --user`"
         ) from None
-    if isinstance(loaded, dict):
-        data = loaded
+    data: dict[str, Any] = loaded if isinstance(loaded, dict) else {}
     hooks = data.setdefault("hooks", {})
     if not isinstance(hooks, dict):
-        raise StartError(f"{current_path}: 'hooks' must be an object")
+        raise StartError(f"{user}: 'hooks' must be an object")
+    for event in list(hooks):
+        hooks[event] = _without_ours(hooks[event])
     for event, matcher, command, t in _hook_groups("gemini", "pretooluse", socket_path):
         handler = {"name": "agentshell", "type": "command", "command": command}
         handler["timeout"] = int(t * 1000)  # type: ignore[assignment]  # Gemini: ms
@@ -210,17 +242,77 @@ def gemini_settings(socket_path: Path, environ: dict[str, str]) -> dict[str, Any
     cfg = data.setdefault("hooksConfig", {})
     if isinstance(cfg, dict):
         cfg["enabled"] = True
+        if isinstance(cfg.get("disabled"), list):
+            cfg["disabled"] = [n for n in cfg["disabled"] if n != "agentshell"]
     return data
 
 
-#: The pane's first lines for Codex (short: a pane in the grid is narrow).
+def gemini_home(where: Path, socket_path: Path, environ: dict[str, str]) -> Path:
+    """A per-run ``GEMINI_CLI_HOME``: its ``.gemini/settings.json`` is the user's with
+    our hooks; every other entry of the user's ``.gemini`` (credentials, trusted
+    folders, history, extensions) is a symlink to the real one."""
+    home = where / "gemini-home"
+    gdir = home / ".gemini"
+    _private_dir(home)
+    _private_dir(gdir)
+    for old in gdir.iterdir():  # a previous run's links
+        if old.is_symlink():
+            old.unlink()
+    real = gemini_user_dir(environ)
+    if real.is_dir():
+        for entry in real.iterdir():
+            if entry.name not in ("settings.json", "settings.json.tmp"):
+                (gdir / entry.name).symlink_to(entry)
+    settings = gemini_settings(socket_path, environ)
+    _write(gdir / "settings.json", json.dumps(settings, indent=2) + "\n")
+    return home
+
+
+#: What the pane says when Codex will skip our hooks (short: a pane in the grid is narrow).
 CODEX_TRUST_NOTE = (
     "Codex skips hooks you have not trusted, without a word:",
-    "if it says hooks need review, type /hooks and trust",
-    "the AgentShell hooks (source: session flags).",
-    "Until then this Codex is NOT supervised.",
-    "(codex exec: add --dangerously-bypass-hook-trust)",
+    "type /hooks in Codex and trust the AgentShell hooks",
+    "(source: session flags). Until then this Codex is NOT",
+    "supervised. (codex exec: --dangerously-bypass-hook-trust)",
 )
+#: Run by the Codex pane's launcher: ``PYTHON -c CODEX_TRUST_CODE WRAPPER CWD``.
+CODEX_TRUST_CODE = "from agentshell.tui.agents_start import codex_trust_main; codex_trust_main()"
+
+
+def codex_trust_lines(
+    codex: str, cwd: Path, lister: Callable[..., list[dict[str, Any]]] | None = None
+) -> list[str]:
+    """What the Codex pane's first lines say: whether Codex (asked through its
+    ``app-server``, with our ``-c`` hooks) will run the AgentShell hooks, and if not,
+    the one step the user must take."""
+    from agentshell.bridges.install.codex import list_hooks
+    from agentshell.bridges.install.common import is_ours
+
+    try:
+        hooks = (lister or list_hooks)(cwd, codex, timeout=30.0)
+    except AgentShellError as exc:
+        return [f"could not ask Codex about hook trust: {exc}", *CODEX_TRUST_NOTE]
+    ours = [h for h in hooks if is_ours(h.get("command")) and h.get("source") == "sessionFlags"]
+    if not ours:
+        return ["Codex does not list the AgentShell hooks:", "this Codex is NOT supervised."]
+    waiting = [
+        h
+        for h in ours
+        if h.get("trustStatus") not in ("trusted", "managed") or not h.get("enabled", True)
+    ]
+    if waiting:
+        return [
+            f"{len(waiting)} of {len(ours)} AgentShell hooks are not trusted.",
+            *CODEX_TRUST_NOTE,
+        ]
+    return [f"Codex trusts the {len(ours)} AgentShell hooks."]
+
+
+def codex_trust_main() -> None:
+    """``python -c CODEX_TRUST_CODE WRAPPER CWD``: print :func:`codex_trust_lines`."""
+    codex, cwd = sys.argv[1], sys.argv[2]
+    for line in codex_trust_lines(codex, Path(cwd)):
+        print(f"[agentshell] {line}", flush=True)
 
 
 def _launcher(launch: Launch, head: list[str]) -> str:
@@ -230,8 +322,9 @@ def _launcher(launch: Launch, head: list[str]) -> str:
         " (written by agentshell tui)",
     ]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in launch.env.items()]
-    for note in [*head, *launch.notes]:
+    for note in head:
         lines.append(f"printf '%s\\n' {shlex.quote('[agentshell] ' + note)}")
+    lines += launch.checks
     lines.append(f"exec {shlex.join(launch.argv)}")
     return "\n".join(lines) + "\n"
 
@@ -253,18 +346,27 @@ def prepare(
     _private_dir(where)
     env = {"AGENTSHELL_SOCKET": str(socket_path)}
     notes: list[str] = []
+    checks: list[str] = []
     if spec.vendor == "claude":
         settings = where / "claude-settings.json"
         _write(settings, json.dumps(claude_settings(socket_path), indent=2) + "\n")
         argv = [binary, "--settings", str(settings), *spec.args]
     elif spec.vendor == "codex":
-        mode = codex_mode(spec.args)
-        argv = [binary, *codex_overrides(socket_path, mode), *spec.args]
-        notes.extend(CODEX_TRUST_NOTE)
+        # codex with our hooks as session flags: what the pane runs, and what is asked
+        # (codex app-server) whether it trusts them
+        wrapper = where / "codex"
+        flags = shlex.join([binary, *codex_overrides(socket_path, codex_mode(spec.args))])
+        _write(wrapper, f'#!/bin/sh\nexec {flags} "$@"\n', mode=0o700)
+        argv = [str(wrapper), *spec.args]
+        checks.append(
+            shlex.join([sys.executable, "-c", CODEX_TRUST_CODE, str(wrapper)]) + ' "$PWD"'
+        )
+        notes.append(
+            "Codex skips hooks you have not trusted: the pane's first lines say whether it"
+            " trusts the AgentShell hooks, and how to (/hooks)."
+        )
     elif spec.vendor == "gemini":
-        settings = where / "gemini-system-settings.json"
-        _write(settings, json.dumps(gemini_settings(socket_path, env_in), indent=2) + "\n")
-        env[GEMINI_SETTINGS_VAR] = str(settings)
+        env[GEMINI_HOME_VAR] = str(gemini_home(where, socket_path, env_in))
         argv = [binary, *spec.args]
     else:  # aider: through agentshell wrap, as its own agent
         from agentshell.bridges.wrap.pane import wrap_command_line
@@ -282,7 +384,7 @@ def prepare(
             command=[binary, *spec.args],
         )
         argv = shlex.split(line)
-    launch = Launch(spec, pane, binary, argv, env, where / "run.sh", notes, agent)
+    launch = Launch(spec, pane, binary, argv, env, where / "run.sh", notes, agent, checks)
     what = "prompts" if spec.vendor == "aider" else "tool calls"
     head = [f"{spec.title}, supervised: its {what} go to", "the approval queue of this session."]
     _write(launch.launcher, _launcher(launch, head), mode=0o700)

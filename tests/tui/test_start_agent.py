@@ -26,8 +26,10 @@ from textual.command import CommandList, CommandPalette
 from agentshell.coordinator.coordinator import Coordinator
 from agentshell.server.server import Server
 from agentshell.tui.agents_start import (
+    CODEX_TRUST_NOTE,
     AgentSpec,
     StartError,
+    codex_trust_lines,
     pane_name,
     parse_agent,
     run_dir,
@@ -40,14 +42,17 @@ from tests.polling import until
 SIZE = (160, 48)
 STANDIN = """#!{python}
 import json, os, sys
+if "app-server" in sys.argv:  # asked about hook trust: this stand-in cannot say
+    sys.exit(0)
 settings = None
 if "--settings" in sys.argv:
     settings = json.load(open(sys.argv[sys.argv.index("--settings") + 1]))
-gem = os.environ.get("GEMINI_CLI_SYSTEM_SETTINGS_PATH")
+gem = os.environ.get("GEMINI_CLI_HOME")
+gem = gem and os.path.join(gem, ".gemini", "settings.json")
 rec = {{
     "argv": sys.argv,
     "env": {{k: v for k, v in os.environ.items()
-            if k.startswith(("AGENTSHELL_", "GEMINI_CLI_"))}},
+            if k.startswith(("AGENTSHELL_", "GEMINI_CLI_HOME"))}},
     "cwd": os.getcwd(),
     "settings": settings,
     "gemini": json.load(open(gem)) if gem else None,
@@ -172,8 +177,13 @@ async def test_tui_agent_starts_codex_gemini_and_aider_wired_to_the_session(
     from agentshell.tui.run import run_tui
 
     home = short_dir / "home"
-    home.mkdir()
+    (home / ".gemini").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
+    # the user's own Gemini CLI settings (a theme, a hook of theirs) and credentials
+    mine = {"matcher": "write_file", "hooks": [{"type": "command", "command": "my-check"}]}
+    user_settings = {"ui": {"theme": "Dracula"}, "hooks": {"BeforeTool": [mine]}}
+    (home / ".gemini" / "settings.json").write_text(json.dumps(user_settings))
+    (home / ".gemini" / "oauth_creds.json").write_text("{}")
     project = short_dir / "project"
     project.mkdir()
     sock = short_dir / "run" / "t.sock"
@@ -227,17 +237,26 @@ async def test_tui_agent_starts_codex_gemini_and_aider_wired_to_the_session(
     assert "--vendor codex" in cmd and f"--socket {sock}" in cmd
     # the trust step is the pane's first lines
     screen = seen["codex_screen"]
-    assert screen.index("type /hooks and trust") < screen.index("stand-in codex ran"), screen
+    assert "could not ask Codex about hook trust" in screen, screen
+    assert screen.index("type /hooks in Codex") < screen.index("stand-in codex ran"), screen
     assert not (project / ".codex").exists()
 
     (gemini,) = records(standins, "gemini")
     assert gemini["argv"][1:] == []
-    settings_path = Path(gemini["env"]["GEMINI_CLI_SYSTEM_SETTINGS_PATH"])
-    assert settings_path.parent == run_dir(sock, "gemini")
-    before = gemini["gemini"]["hooks"]["BeforeTool"][0]
-    assert before["matcher"] == "run_shell_command|replace|write_file"
-    assert "--vendor gemini" in before["hooks"][0]["command"]
-    assert gemini["gemini"]["hooksConfig"]["enabled"] is True
+    gemini_home = Path(gemini["env"]["GEMINI_CLI_HOME"])
+    assert gemini_home.parent == run_dir(sock, "gemini")
+    settings = gemini["gemini"]
+    assert settings["ui"] == {"theme": "Dracula"}  # the user's settings stay
+    first, ours = settings["hooks"]["BeforeTool"]
+    assert first == mine  # and their own hook, before ours
+    assert ours["matcher"] == "run_shell_command|replace|write_file"
+    command = ours["hooks"][0]["command"]
+    assert "--vendor gemini" in command and f"--socket {sock}" in command
+    assert settings["hooks"]["AfterTool"][0]["hooks"][0]["name"] == "agentshell"
+    assert settings["hooksConfig"]["enabled"] is True
+    creds = gemini_home / ".gemini" / "oauth_creds.json"
+    assert creds.is_symlink() and creds.resolve() == (home / ".gemini" / "oauth_creds.json")
+    assert json.loads((home / ".gemini" / "settings.json").read_text()) == user_settings
     assert gemini["env"]["AGENTSHELL_SOCKET"] == str(sock)
     assert not (project / ".gemini").exists()
 
@@ -296,3 +315,22 @@ def test_tui_refuses_an_unknown_agent() -> None:
     result = CliRunner().invoke(cli, ["tui", "--agent", "cursor"])
     assert result.exit_code == 2, result.output
     assert "unknown agent 'cursor'" in result.output and "claude, codex" in result.output
+
+
+def test_the_codex_pane_says_what_codex_says_about_trust() -> None:
+    ours = "/py -c 'from agentshell.bridges.hooks.entry import run; run()' --vendor codex"
+
+    def lister(*statuses: str) -> Any:
+        hooks = [
+            {"command": ours, "source": "sessionFlags", "trustStatus": t, "enabled": True}
+            for t in statuses
+        ]
+        hooks.append({"command": "my-linter", "source": "user", "trustStatus": "untrusted"})
+        return lambda cwd, codex, timeout: hooks
+
+    assert codex_trust_lines("codex", Path("/p"), lister("trusted", "trusted")) == [
+        "Codex trusts the 2 AgentShell hooks."
+    ]
+    lines = codex_trust_lines("codex", Path("/p"), lister("trusted", "modified"))
+    assert lines == ["1 of 2 AgentShell hooks are not trusted.", *CODEX_TRUST_NOTE]
+    assert "NOT supervised" in " ".join(codex_trust_lines("codex", Path("/p"), lister()))
