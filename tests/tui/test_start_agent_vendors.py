@@ -1,15 +1,18 @@
-"""The real Codex and Gemini CLI (``.vendor/``, see tests/vendors/install.sh) started from
-the TUI with ``agentshell tui --agent VENDOR=ARGS``: the per-run hooks (Codex: ``-c``
-session flags; Gemini CLI: a per-run system settings file) put the shell call in the
+"""The real Codex and Gemini CLI (``.vendor/``, see tests/vendors/install.sh) and aider
+(``$AGENTSHELL_AIDER``, see docs/wrap.md) started from the TUI with ``agentshell tui
+--agent VENDOR=ARGS``: the per-run hooks (Codex: ``-c`` session flags; Gemini CLI: a
+per-run ``GEMINI_CLI_HOME``) or ``agentshell wrap`` (aider) put the shell call in the
 TUI's queue, the operator approves it in the app, and the CLI runs it.
 
-Each CLI runs offline against the scripted endpoint of tests/vendors, in a scratch HOME;
-the pane's shell inherits that environment.
+Each CLI runs offline against a scripted endpoint (tests/vendors; aider's from
+tests/bridges), in a scratch HOME; the pane's shell inherits that environment.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +23,8 @@ import pytest
 from agentshell.tui.agents_start import parse_agent
 from agentshell.tui.app import AgentShellApp
 from agentshell.tui.widgets.sidebar.approvals import ApprovalQueue
+from tests.bridges.test_wrap_aider import AIDER, FIRST
+from tests.bridges.test_wrap_aider import model as model  # the scripted chat endpoint
 from tests.polling import until
 from tests.vendors.clis import BIN, Codex, Gemini, Vendor
 from tests.vendors.endpoints import Text
@@ -125,3 +130,59 @@ async def test_real_gemini_cli_started_from_the_tui_waits_in_the_queue(
     assert (gemini.project / "made.txt").read_text().strip() == "supervised"
     assert "agentshell" not in gemini.user_settings.read_text()
     assert not (gemini.project / ".gemini").exists()
+
+
+async def test_real_aider_started_from_the_tui_waits_in_the_queue(
+    root: Path, monkeypatch: pytest.MonkeyPatch, model: tuple[str, list[dict[str, Any]]]
+) -> None:
+    from agentshell.tui.run import run_tui
+
+    if AIDER is None:
+        pytest.skip("aider is not installed (set AGENTSHELL_AIDER)")
+    base, requests = model
+    bin_dir, project = root / "bin", root / "project"
+    bin_dir.mkdir()
+    project.mkdir()
+    (bin_dir / "aider").symlink_to(AIDER)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    monkeypatch.setenv("HOME", str(root))
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    args = ["--openai-api-base", base, "--openai-api-key", "sk-test"]
+    args += ["--model", "openai/test-model", "--edit-format", "diff", "--no-stream"]
+    args += ["--no-git", "--no-show-model-warnings", "--no-check-update"]
+    args += ["--analytics-disable", "--no-show-release-notes", "--no-pretty"]
+    args += ["--no-fancy-input", "--message", "create made_by_aider.txt"]
+    made = project / "made_by_aider.txt"
+    seen: dict[str, Any] = {}
+
+    async def pilot(app: AgentShellApp) -> None:
+        co = app.backend.coordinator  # type: ignore[attr-defined]
+        queue = app.query_one(ApprovalQueue)
+
+        def item() -> Any:
+            found = [a for a in queue.items if a.agent_id.startswith("aider-")]
+            return found[0] if found else None
+
+        try:
+            seen["item"] = await until(item, timeout=WAIT, what="aider in the queue")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the pane showed:\n{pane_output(co, 'aider')}")
+        seen["before"] = made.exists()
+        queue.focus()
+        await app.run_action("approve")
+        await until(made.exists, timeout=WAIT, what="aider running the approved command")
+
+    await run_tui(
+        session="a",
+        data_dir=root / "data",
+        socket_path=root / "run" / "a.sock",
+        project_dir=project,
+        headless_pilot=pilot,
+        agents=[parse_agent(f"aider={shlex.join(args)}")],
+    )
+    item = seen["item"]
+    assert item.command == "echo hello > made_by_aider.txt" and "echo hello" in FIRST
+    assert item.terminal == "aider" and item.external and not item.editable
+    assert seen["before"] is False
+    assert made.read_text().strip() == "hello"
+    assert requests and requests[0]["model"] == "test-model"
