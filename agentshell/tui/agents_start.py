@@ -29,6 +29,7 @@ No Textual here: the app calls :func:`start_agent` and shows what it returns or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -261,8 +262,12 @@ def gemini_home(where: Path, socket_path: Path, environ: dict[str, str]) -> Path
     real = gemini_user_dir(environ)
     if real.is_dir():
         for entry in real.iterdir():
-            if entry.name not in ("settings.json", "settings.json.tmp"):
-                (gdir / entry.name).symlink_to(entry)
+            link = gdir / entry.name
+            # a file Gemini CLI made here in an earlier run stays (os.path.lexists)
+            if entry.name not in ("settings.json", "settings.json.tmp") and not os.path.lexists(
+                link
+            ):
+                link.symlink_to(entry)
     settings = gemini_settings(socket_path, environ)
     _write(gdir / "settings.json", json.dumps(settings, indent=2) + "\n")
     return home
@@ -433,8 +438,14 @@ async def start_agent(
                     name=f"aider (pane {pane})",
                 )
                 token = str(reply["token"])
-            launch = prepare(spec, sock, pane, binary=binary, agent=agent, token=token)
-            await op.request("open_terminal", terminal=pane, cwd=cwd)
+            try:
+                launch = prepare(spec, sock, pane, binary=binary, agent=agent, token=token)
+                await op.request("open_terminal", terminal=pane, cwd=cwd)
+            except BaseException:
+                if agent:  # made for this pane only: nothing will use it
+                    with contextlib.suppress(Exception):
+                        await op.request("agent_remove", agent=agent, reason="not started")
+                raise
             await op.request("send_input", terminal=pane, data=(launch.line + "\n").encode())
     except AgentShellError as exc:
         raise StartError(f"cannot start {spec.title}: {exc}") from None

@@ -32,7 +32,9 @@ from agentshell.tui.agents_start import (
     codex_trust_lines,
     pane_name,
     parse_agent,
+    prepare,
     run_dir,
+    start_agent,
 )
 from agentshell.tui.app import AgentShellApp
 from agentshell.tui.live import CoordinatorBackend
@@ -334,3 +336,39 @@ def test_the_codex_pane_says_what_codex_says_about_trust() -> None:
     lines = codex_trust_lines("codex", Path("/p"), lister("trusted", "modified"))
     assert lines == ["1 of 2 AgentShell hooks are not trusted.", *CODEX_TRUST_NOTE]
     assert "NOT supervised" in " ".join(codex_trust_lines("codex", Path("/p"), lister()))
+
+
+async def test_a_pane_that_cannot_open_leaves_no_agent_behind(
+    live_co: Coordinator, served: Path, standins: Path
+) -> None:
+    await live_co.open_terminal("aider")  # taken, but not in the names given below
+    with pytest.raises(StartError, match="already open"):
+        await start_agent(AgentSpec("aider"), served, ["main"])
+    kinds = [
+        (e.event_type, e.payload.get("reason"))
+        for e in live_co.session.iter_events()
+        if str(getattr(e, "agent_id", "")).startswith("aider-")
+    ]
+    assert kinds[0][0] == "agent_registered" and kinds[-1] == ("agent_removed", "not started")
+    live = live_co.state["agents"].values()
+    assert not [a for a in live if a.agent_id.startswith("aider-") and a.status != "removed"]
+    assert not records(standins, "aider")
+
+
+def test_a_second_gemini_run_keeps_what_gemini_wrote_in_its_home(
+    short_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = short_dir / "home"
+    (home / ".gemini").mkdir(parents=True)
+    (home / ".gemini" / "installation_id").write_text("abc")
+    monkeypatch.setenv("HOME", str(home))
+    sock = short_dir / "run" / "s.sock"
+    (short_dir / "run").mkdir(mode=0o700)
+    first = prepare(AgentSpec("gemini"), sock, "gemini", binary="/bin/true")
+    gdir = Path(first.env["GEMINI_CLI_HOME"]) / ".gemini"
+    assert (gdir / "installation_id").is_symlink()
+    (gdir / "installation_id").unlink()
+    (gdir / "installation_id").write_text("made by gemini")  # as if Gemini wrote it
+    prepare(AgentSpec("gemini"), sock, "gemini", binary="/bin/true")
+    assert (gdir / "installation_id").read_text() == "made by gemini"
+    assert (home / ".gemini" / "installation_id").read_text() == "abc"
