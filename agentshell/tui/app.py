@@ -123,6 +123,8 @@ class AgentShellApp(App[None]):
         self.start_agents: list[AgentSpec] = []
         #: One start at a time (each picks the next free pane name).
         self._starting = asyncio.Lock()
+        #: Panes of started agents to select as soon as they show.
+        self._select_on_open: set[str] = set()
 
     # ------------------------------------------------------------------- layout
 
@@ -225,7 +227,13 @@ class AgentShellApp(App[None]):
             name = str(event.payload.get("terminal", ""))
             term = self.backend.terminals().get(name)
             if term is not None:
-                await self.query_one(TerminalGrid).add_terminal(name, term, self._sender(name))
+                grid = self.query_one(TerminalGrid)
+                await grid.add_terminal(name, term, self._sender(name))
+                if name in self._select_on_open:  # a started agent's pane: show it
+                    self._select_on_open.discard(name)
+                    pane = grid.pane(name)
+                    if pane is not None:
+                        grid.select_pane(pane)
         self._state_dirty = True
 
     def _maybe_refresh(self) -> None:
@@ -568,6 +576,12 @@ class AgentShellApp(App[None]):
                     markup=False,
                 )
                 return None
+        grid = self.query_one(TerminalGrid)
+        pane = grid.pane(launch.pane)
+        if pane is not None:
+            grid.select_pane(pane)
+        else:
+            self._select_on_open.add(launch.pane)
         text = f"{spec.title} runs in pane {launch.pane}; its tool calls come to this queue"
         if spec.vendor == "aider":
             text = (

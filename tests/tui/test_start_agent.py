@@ -146,10 +146,13 @@ async def test_the_palette_starts_claude_code_with_per_run_hooks_in_a_new_pane(
         await palette(app, pilot, "supervised claude", "Start a supervised agent: Claude Code")
         grid = app.query_one(TerminalGrid)
         await until(lambda: grid.pane("claude") is not None, what="pane claude")
+        # the new pane is the selected one
+        await until(lambda: grid.current is grid.pane("claude"), what="pane claude selected")
         (rec,) = await until(lambda: records(standins, "claude"), what="claude ran")
         # again: the next free name
         await palette(app, pilot, "supervised claude", "Start a supervised agent: Claude Code")
         await until(lambda: grid.pane("claude-2") is not None, what="pane claude-2")
+        await until(lambda: grid.current is grid.pane("claude-2"), what="claude-2 selected")
         await until(lambda: len(records(standins, "claude")) == 2, what="claude-2 ran")
     argv = rec["argv"]
     assert argv[1] == "--settings" and len(argv) == 3, argv
