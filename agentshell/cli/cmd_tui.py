@@ -65,7 +65,8 @@ def tui(
     unless another is selected):
       a approve   e edit, then approve   r reject   s approve similar (rule)
       ctrl+t (or a click) type into a pane    ctrl+]  give the keys back
-      f3 conflicts   f4 agents   f5 log   z zoom   ctrl+p palette   ? help
+      f3 conflicts   f4 agents   f5 log   z zoom   ? help
+      ctrl+p palette (also: "Start a supervised agent: Claude Code" ...)
       q / ctrl+q quit (asks while commands are running)
 
     \b
