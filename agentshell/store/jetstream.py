@@ -80,8 +80,13 @@ T = TypeVar("T")
 
 H_FIRST = "Agentshell-First-Seq"
 H_COUNT = "Agentshell-Count"
+#: On a fence message: who leads from there on.
+H_LEADER = "Agentshell-Leader"
 #: A round is cut into messages of at most about this much payload.
 MESSAGE_BYTES = 1 << 20
+#: One JetStream API request waits this long for its answer before it is retried
+#: (a request to a node that just died gets none; a new leader answers the next).
+ATTEMPT_TIMEOUT = 3.0
 #: JetStream's error code for a publish whose Nats-Expected-Last-Sequence is stale.
 WRONG_LAST_SEQUENCE = 10071
 SNAPSHOT_VERSION = 1
@@ -262,7 +267,10 @@ async def retrying(make: Callable[[], Awaitable[T]], deadline: float) -> T:
 
 def _decode_message(data: bytes, where: str, stream_seq: int, first: int) -> list[Any]:
     """The records of one message, checked: whole version-1 maps with seqs
-    ``first``, ``first + 1``, ... (raises :class:`LogCorruptionError`)."""
+    ``first``, ``first + 1``, ... (raises :class:`LogCorruptionError`). A fence
+    (an empty message, see :meth:`JetStreamSessionManager.fence`) holds none."""
+    if not data:
+        return []
     unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=MAX_RECORD + 1)
     try:
         unpacker.feed(data)
@@ -453,16 +461,19 @@ class JetStreamLog:
             await self._publish(b"".join(bodies[start:end]), end - start)
             start = end
 
-    async def _publish(self, payload: bytes, count: int) -> None:
+    async def _publish(
+        self, payload: bytes, count: int, extra: dict[str, str] | None = None
+    ) -> None:
         first = self._next_event
         expected = self.last_stream_seq
-        msg_id = f"{self.writer_id}:{first}"
+        msg_id = f"{self.writer_id}:{first}" if count else f"{self.writer_id}:fence:{expected}"
         headers = {
             "Nats-Expected-Last-Sequence": str(expected),
             "Nats-Expected-Stream": self.stream,
             "Nats-Msg-Id": msg_id,
             H_FIRST: str(first),
             H_COUNT: str(count),
+            **(extra or {}),
         }
         deadline = time.monotonic() + self.publish_deadline
         delay = 0.05
@@ -504,6 +515,21 @@ class JetStreamLog:
         self.last_stream_seq = expected + 1
         self._next_event = first + count
         self.publishes += 1
+
+    def fence(self, holder: str) -> None:
+        """Publish an empty message (header ``Agentshell-Leader``) right after the
+        last message this writer knows, before any event: once it is stored, no
+        earlier writer can append again (its next message names a sequence that is
+        no longer the last). Raises :class:`WriterConflictError` when someone
+        appended since this writer read the stream."""
+        with self._lock:
+            self._check_open()
+            if self._pending:
+                raise JetStreamError("fence before any append")
+        fut = asyncio.run_coroutine_threadsafe(
+            self._publish(b"", 0, {H_LEADER: holder}), self._loop.loop
+        )
+        fut.result()
 
     async def _stored_by_us(self, seq: int, msg_id: str) -> bool:
         try:
@@ -598,7 +624,8 @@ class JetStreamSessionManager(SessionManager):
         self._loop = _Loop(self.stream)
         try:
             self._nc = self._loop.run(_connect(self.target))
-            self._js = self._nc.jetstream(timeout=self.target.timeout)
+            # API calls: short attempts, retried (_call) through leader elections
+            self._js = self._nc.jetstream(timeout=min(self.target.timeout, ATTEMPT_TIMEOUT))
             last_stream = self._loop.run(self._ensure_stream(create))
             self._state, self._max_ts, last_stream = self._recover_stream(last_stream)
             self._next_seq = self._state["last_seq"] + 1
@@ -727,49 +754,76 @@ class JetStreamSessionManager(SessionManager):
 
     def _messages(self, start: int, end: int) -> Iterator[tuple[int, bytes, dict[str, str] | None]]:
         """Stream messages ``start..end`` (stream sequences), read by an ephemeral
-        pull consumer in batches."""
-        if start > end:
-            return
-        name = f"read-{time.time_ns()}-{threading.get_ident()}"
-        config = js_api.ConsumerConfig(
-            name=name,
-            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=start,
-            ack_policy=js_api.AckPolicy.NONE,
-            filter_subject=self.subject,
-            inactive_threshold=60.0,
-            mem_storage=True,
-            num_replicas=1,
-        )
+        pull consumer in batches.
 
-        async def bind() -> Any:
-            await self._js.add_consumer(self.stream, config=config)
-            return await self._js.pull_subscribe_bind(
-                durable=None,
-                stream=self.stream,
+        A consumer can land on a node that has just died (the cluster has not noticed
+        yet): a consumer that cannot be made or stops delivering is dropped and a new
+        one, under a new name, goes on from the next message, until nothing has come
+        for ``publish_deadline`` seconds."""
+        seq = start - 1
+        gave_up = time.monotonic() + self.target.publish_deadline
+        while seq < end:
+            sub, name = self._reader_from(seq + 1, gave_up)
+            try:
+                while seq < end:
+                    try:
+                        msgs = self._loop.run(
+                            sub.fetch(batch=min(256, end - seq), timeout=ATTEMPT_TIMEOUT)
+                        )
+                    except Exception as exc:
+                        if not _transient(exc):
+                            raise
+                        if time.monotonic() > gave_up:
+                            raise JetStreamError(
+                                f"{self.where}: reading stopped at sequence {seq} of {end}"
+                                f" ({exc!r})"
+                            ) from None
+                        break  # a new consumer from the next message
+                    for m in msgs:
+                        seq = m.metadata.sequence.stream
+                        yield seq, m.data, m.headers
+                    gave_up = time.monotonic() + self.target.publish_deadline
+            finally:
+                with contextlib.suppress(Exception):
+                    self._loop.run(self._drop_consumer(sub, name), timeout=5)
+
+    def _reader_from(self, start: int, gave_up: float) -> tuple[Any, str]:
+        """A pull subscription on a new ephemeral consumer from stream seq ``start``."""
+        delay = 0.05
+        while True:
+            name = f"read-{uuid.uuid4().hex[:16]}"
+            config = js_api.ConsumerConfig(
                 name=name,
-                pending_msgs_limit=4096,
-                pending_bytes_limit=64 << 20,
+                deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=start,
+                ack_policy=js_api.AckPolicy.NONE,
+                filter_subject=self.subject,
+                inactive_threshold=10.0,
+                mem_storage=True,
+                num_replicas=1,
             )
 
-        sub = self._call(bind)
-        try:
-            seq = start - 1
-            while seq < end:
-                try:
-                    msgs = self._loop.run(
-                        sub.fetch(batch=min(256, end - seq), timeout=self.target.timeout)
-                    )
-                except nats.errors.TimeoutError:
+            async def bind(config: Any = config, name: str = name) -> Any:
+                await self._js.add_consumer(self.stream, config=config)
+                return await self._js.pull_subscribe_bind(
+                    durable=None,
+                    stream=self.stream,
+                    name=name,
+                    pending_msgs_limit=4096,
+                    pending_bytes_limit=64 << 20,
+                )
+
+            try:
+                return self._loop.run(asyncio.wait_for(bind(), ATTEMPT_TIMEOUT)), name
+            except Exception as exc:
+                if not (_transient(exc) or isinstance(exc, TimeoutError)):
+                    raise
+                if time.monotonic() > gave_up:
                     raise JetStreamError(
-                        f"{self.where}: reading stopped at sequence {seq} of {end}"
-                    ) from None
-                for m in msgs:
-                    seq = m.metadata.sequence.stream
-                    yield seq, m.data, m.headers
-        finally:
-            with contextlib.suppress(Exception):
-                self._loop.run(self._drop_consumer(sub, name), timeout=5)
+                        f"{self.where}: cannot read from sequence {start} ({exc!r})"
+                    ) from exc
+            time.sleep(delay)  # back off while the cluster elects leaders
+            delay = min(delay * 2, 0.5)
 
     async def _drop_consumer(self, sub: Any, name: str) -> None:
         with contextlib.suppress(Exception):

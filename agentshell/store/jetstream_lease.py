@@ -37,6 +37,7 @@ from agentshell.core.state import SessionState, copy_state, fold_batches
 from agentshell.store.jetstream import (
     JetStreamSessionManager,
     NatsTarget,
+    WriterConflictError,
     _connect,
     _Loop,
     require_nats,
@@ -164,29 +165,45 @@ class Lease:
         self.renewals += 1
         return True
 
+    async def _retake(self) -> bool:
+        """After a refused renewal: ``create`` again (True when the lease had just
+        lapsed and nobody took it)."""
+        kv = await self._bucket()
+        try:
+            self.revision = await kv.create(LEASE_KEY, self._value())
+        except js_errors.KeyWrongLastSequenceError:
+            return False
+        return True
+
     def renew(self) -> bool:
         """Extend the lease; False when it is no longer ours."""
         return bool(self._run(self._renew()))
 
     def keep_renewing(self, on_lost: Any) -> None:
         """Renew every ``ttl / 3`` on the loop; call ``on_lost(reason)`` (once, from
-        the loop's thread) when a renewal is refused or has not succeeded for a
-        whole ``ttl``."""
+        the loop's thread) when the lease is someone else's.
+
+        A renewal that gets no answer (the KV stream electing a leader after a node
+        loss) is tried again: while the KV answers nobody, nobody can take the lease
+        either, and a standby that takes it after it lapsed fences the stream first,
+        so this leader's next append is refused anyway. A refused renewal (the entry
+        lapsed) takes the lease again if it is still free."""
 
         async def renewer() -> None:
-            last_ok = time.monotonic()
             while True:
                 await asyncio.sleep(self.ttl / 3)
                 try:
                     ok = await asyncio.wait_for(self._renew(), self.ttl / 3)
                 except Exception:
-                    ok = None  # no answer: retry until the lease would have expired
+                    continue  # no answer: try again
                 if ok:
-                    last_ok = time.monotonic()
                     continue
-                if ok is False or time.monotonic() - last_ok >= self.ttl:
-                    why = "taken over" if ok is False else f"not renewed for {self.ttl:.0f} s"
-                    on_lost(f"the lease of session {self.session!r} was {why}")
+                try:
+                    ok = await asyncio.wait_for(self._retake(), self.ttl / 3)
+                except Exception:
+                    continue
+                if not ok:
+                    on_lost(f"the lease of session {self.session!r} was taken over")
                     return
 
         async def start() -> asyncio.Task[None]:
@@ -275,7 +292,7 @@ def lead(
                 )
             time.sleep(delay)  # poll the lease (it expires server-side)
             delay = min(delay * 2, ttl / 10)
-        sm = LeadingSession(session_name, target, create=create)
+        sm = _open_fenced(session_name, target, lease, create)
     except BaseException:
         with contextlib.suppress(Exception):
             lease.release()
@@ -286,6 +303,26 @@ def lead(
     sm.lease, sm._lease_nc, sm._lease_loop = lease, nc, loop
     lease.keep_renewing(sm._lease_lost)
     return sm
+
+
+def _open_fenced(
+    session_name: str, target: NatsTarget, lease: Lease, create: bool
+) -> LeadingSession:
+    """Open the session and fence its stream (see :meth:`JetStreamLog.fence`); when
+    the old leader appended meanwhile, read it again and fence again."""
+    deadline = time.monotonic() + target.publish_deadline
+    while True:
+        sm = LeadingSession(session_name, target, create=create)
+        try:
+            sm.writer.fence(lease.holder)
+            return sm
+        except WriterConflictError:
+            sm.close()
+            if time.monotonic() > deadline:
+                raise
+        except BaseException:
+            sm.close()
+            raise
 
 
 class Standby:

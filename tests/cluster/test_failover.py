@@ -195,3 +195,28 @@ def test_a_later_holder_renews_by_the_buckets_ttl(cluster3: Any) -> None:
         pass
     with lead(name, _target(cluster3), holder="second", ttl=60.0) as sm:
         assert sm.lease is not None and sm.lease.ttl == TTL
+
+
+def test_a_new_leader_fences_the_stream_before_it_appends(cluster3: Any) -> None:
+    """A leader that stopped renewing (paused, cut off) and has not noticed yet can
+    never append after the next leader opened: the new leader's first message, an
+    empty fence, takes the sequence the old one would name."""
+    from agentshell.store.jetstream import H_COUNT, H_LEADER, WriterConflictError
+    from agentshell.store.jetstream_lease import lead
+
+    name = _name()
+    old = lead(name, _target(cluster3), holder="old", ttl=TTL)
+    try:
+        old.record_event("command_executed", "a", {"command": "before"})
+        assert old._lease_loop is not None and old.lease is not None
+        old._lease_loop.run(old.lease.stop_renewing())  # as if frozen: the lease lapses
+        with lead(name, _target(cluster3), holder="new", ttl=TTL, wait=TTL * 5) as new:
+            assert new.last_seq == 1
+            msg = new._call(lambda: new._js.get_msg(new.stream, new.writer.last_stream_seq))
+            assert msg.headers[H_LEADER] == "new" and msg.headers[H_COUNT] == "0"
+            with pytest.raises(WriterConflictError):
+                old.record_event("command_executed", "a", {"command": "stale"})
+            new.record_event("command_executed", "b", {"command": "after"})
+            assert [e.command for e in new.iter_events()] == ["before", "after"]
+    finally:
+        old.close()

@@ -152,3 +152,52 @@ def test_a_standby_stopped_while_it_waits_exits_cleanly(cluster3: Any, tmp_path:
         if b is not None:
             b.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_a_node_killed_under_a_served_session_runs_every_command_once(
+    cluster3: Any, tmp_path: Path
+) -> None:
+    """One NATS node SIGKILLed while an agent's commands go through `cluster serve`:
+    every command is approved and runs exactly once; nothing the leader acknowledged
+    is lost (the session's stream has three copies)."""
+    import random
+
+    from agentshell.client.nats_connect import connect_nats
+    from agentshell.server.paths import operator_token_path
+
+    root = Path(tempfile.mkdtemp(prefix="as-", dir="/tmp"))
+    (root / "a").mkdir(mode=0o700)
+    project = tmp_path / "proj"
+    project.mkdir()
+    marker = project / "marker.txt"
+    name = f"node-{uuid.uuid4().hex[:8]}"
+    a = Served(cluster3.url, name, root / "a" / "s.sock", project)
+    victim = random.Random(3).choice(cluster3.nodes)
+    try:
+        a.wait_for("serving session")
+        token = operator_token_path(a.sock).read_text().strip()
+        op = await connect_nats(cluster3.url, name, operator=True, token=token)
+        coder = await op.add_agent("coder", CAPS)
+        agent = await connect_nats(cluster3.url, name, "coder", coder)
+        try:
+            for i in range(8):
+                if i == 3:
+                    cluster3.kill_node(victim)
+                aid = await agent.propose(f"echo {i} >> {marker}")
+                await op.approve(aid)
+                res = await asyncio.wait_for(agent.result(aid), 60)
+                assert res.exit_code == 0
+        except BaseException:
+            print("LEADER", a.proc.poll(), *a.lines[-15:], sep="\n")
+            raise
+        finally:
+            await op.close()
+            await agent.close()
+        assert marker.read_text().split() == [str(i) for i in range(8)]
+        assert a.proc.poll() is None  # the leader kept serving
+    finally:
+        a.stop()
+        if victim.process is None:
+            cluster3.start_node(victim)
+            cluster3.wait_ready(60, [victim])
+        shutil.rmtree(root, ignore_errors=True)
