@@ -102,6 +102,28 @@ def main() -> None:
             )
         ratio = _pct(times["hook: rule-matched shell call"], 0.5) / base50
         print(f"rule-matched p50 / bare interpreter p50: {ratio:.2f}x (goal <= 1.5x)")
+        # the coordinator's part of it, from this process: hello, then the external
+        # approval a rule approves (queued, decided, executing, executed: each durable)
+        from agentshell.bridges.hooks.wire import Client
+
+        token_text = token.read_text().strip()
+        hello, run = [], []
+        for _ in range(ROUNDS):
+            c = Client(str(sock), 10)
+            t0 = time.perf_counter()
+            c.request("hello", None, role="bridge", token=token_text, agent="claude-bench",
+                      vendor="claude")  # fmt: skip
+            t1 = time.perf_counter()
+            c.request("run", None, command="echo hi", timeout=60, external=True)
+            t2 = time.perf_counter()
+            c.close()
+            hello.append(t1 - t0)
+            run.append(t2 - t1)
+        print(
+            f"  of which the coordinator: hello p50 {_pct(hello, 0.5) * 1000:.2f} ms,"
+            f" rule-approved external run p50 {_pct(run, 0.5) * 1000:.2f} ms"
+            f" p99 {_pct(run, 0.99) * 1000:.2f} ms (four durable appends)"
+        )
     finally:
         server.terminate()
         try:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from agentshell.cli.main import cli
-from agentshell.cli.options import check_session
+from agentshell.cli.options import session_options
 
 VENDOR = click.Choice(["claude", "codex", "gemini"])
 
@@ -27,7 +27,7 @@ def hook(args: tuple[str, ...]) -> None:
 
     \b
     agentshell hook --vendor claude|codex|gemini [--event EVENT] [--socket PATH]
-                    [--session NAME] [--timeout SECONDS] [--fail-open]
+                    [--session NAME [--dir DIR]] [--timeout SECONDS] [--fail-open]
 
     The hook's JSON comes on stdin, the vendor's answer goes to stdout. Installed
     configs call the same entry as `python -m agentshell.bridges.hooks` (faster to
@@ -61,6 +61,18 @@ def _scope_options(f: F) -> F:
     return f
 
 
+def _check_data_dir(path: Path) -> None:
+    """A --dir that can hold sessions (or be made): the nearest existing part of it is a
+    directory. Checked before any file is written."""
+    probe = path.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise click.ClickException(
+            f"the data directory {path} cannot be used: {probe} is not a directory"
+        )
+
+
 @cli.group()
 def hooks() -> None:
     """Install, remove and inspect the vendor hooks that call `agentshell hook`."""
@@ -84,12 +96,12 @@ def hooks() -> None:
     help="The session's socket, written into the hook command [default: none written:"
     " the hook uses $AGENTSHELL_SOCKET, else the default socket of --session].",
 )
-@click.option(
-    "--session",
-    default=None,
-    metavar="NAME",
-    callback=check_session,
-    help="The session whose default socket the hook uses [default: default].",
+@session_options(
+    session_default=None,
+    session_help="The session whose socket the hook uses (the one its server recorded"
+    " under --dir, else its default socket) [default: default].",
+    dir_help="Data directory holding the session, written into the hook command with"
+    " --session [default: not written: the default socket of the session].",
 )
 @click.option(
     "--timeout",
@@ -104,6 +116,7 @@ def hooks_install(
     user: bool,
     mode: str | None,
     socket: Path | None,
+    data_dir: Path | None,
     session: str | None,
     timeout: float | None,
 ) -> None:
@@ -111,6 +124,8 @@ def hooks_install(
     from agentshell.bridges.install import InstallError, install
 
     where = _where(project, user)
+    if data_dir is not None:
+        _check_data_dir(data_dir)
     try:
         rep = install(
             vendor,
@@ -118,6 +133,7 @@ def hooks_install(
             mode=mode,
             socket=socket.resolve() if socket is not None else None,
             session=session,
+            data_dir=data_dir.resolve() if data_dir is not None and session else None,
             timeout=timeout,
         )
     except InstallError as exc:

@@ -277,3 +277,11 @@ def test_the_wait_ends_before_the_vendors_timeout() -> None:
     assert budget(Options("/s", 600.0)) == 595.0  # 5 s to answer
     assert budget(Options("/s", 3.0)) == pytest.approx(2.7)  # a tenth of a short one
     assert budget(Options("/s", 0.2)) == 0.5  # never less than half a second
+
+
+def test_a_session_socket_is_the_one_its_server_recorded(tmp_path: Path) -> None:
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "s1" / "server.socket").write_text("/run/elsewhere/s1.sock\n")
+    assert entry.session_socket("s1", str(tmp_path)) == "/run/elsewhere/s1.sock"
+    assert entry.session_socket("s2", str(tmp_path)) == entry.default_socket("s2")
+    assert entry.session_socket("s1", None) == entry.default_socket("s1")

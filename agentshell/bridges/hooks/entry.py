@@ -28,7 +28,7 @@ POST_EVENTS = frozenset(("PostToolUse", "PostToolUseFailure", "AfterTool"))
 
 USAGE = """\
 usage: agentshell hook --vendor claude|codex|gemini [--event EVENT] [--socket PATH]
-                       [--session NAME] [--timeout SECONDS] [--fail-open]
+                       [--session NAME [--dir DIR]] [--timeout SECONDS] [--fail-open]
 
 Answer one tool-call hook of Claude Code, Codex CLI or Gemini CLI from the running
 AgentShell session: the hook's JSON on stdin, the vendor's answer on stdout.
@@ -37,7 +37,9 @@ AgentShell session: the hook's JSON on stdin, the vendor's answer on stdout.
   --event E        the hook event this was installed for (checked against the input)
   --socket PATH    the session's socket [default: $AGENTSHELL_SOCKET, else the
                    default socket of --session]
-  --session NAME   the session whose default socket to use [default: default]
+  --session NAME   the session whose socket to use: the one its server recorded
+                   under --dir, else its default socket [default: default]
+  --dir DIR        the data directory holding --session
   --timeout S      the vendor's hook timeout in seconds; the answer comes before it
                    [default: 600 for claude and codex, 60 for gemini]
   --fail-open      when no session answers, let the vendor go on as without the hook
@@ -57,6 +59,20 @@ def default_socket(session: str) -> str:
     return f"/tmp/agentshell-{os.getuid()}/{session}.sock"
 
 
+def session_socket(session: str, data_dir: str | None) -> str:
+    """The socket the session's server recorded under ``data_dir`` (``agentshell serve``
+    writes ``<dir>/<session>/server.socket``), else the session's default socket."""
+    if data_dir and "/" not in session and not session.startswith("."):
+        try:
+            with open(os.path.join(data_dir, session, "server.socket"), encoding="utf-8") as f:
+                recorded = f.read().strip()
+        except OSError:
+            recorded = ""
+        if recorded:
+            return recorded
+    return default_socket(session)
+
+
 def parse_args(argv: list[str]) -> dict[str, Any]:
     opts: dict[str, Any] = {"fail_open": False}
     it = iter(argv)
@@ -68,7 +84,7 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
             opts["fail_open"] = True
             continue
         name, eq, value = arg.partition("=")
-        if name not in ("--vendor", "--event", "--socket", "--session", "--timeout"):
+        if name not in ("--vendor", "--event", "--socket", "--session", "--dir", "--timeout"):
             raise UsageError(f"unknown option {arg!r}")
         if not eq:
             nxt = next(it, None)
@@ -155,7 +171,7 @@ def _decide(call: ToolCall, opts: dict[str, Any], started: float) -> Decision:
     from .wire import ServerRefused, Unreachable
 
     sock = opts.get("socket") or os.environ.get("AGENTSHELL_SOCKET")
-    path = sock or default_socket(opts.get("session") or "default")
+    path = sock or session_socket(opts.get("session") or "default", opts.get("dir"))
     popts = Options(path, opts["timeout"], opts["fail_open"], started)
     post = call.moment in ("post", "failed")
     try:

@@ -80,6 +80,7 @@ def hook_command(
     socket: Path | None = None,
     session: str | None = None,
     python: str | None = None,
+    data_dir: Path | None = None,
 ) -> str:
     """The shell command the vendor runs: this interpreter with the lean hook entry
     (the vendor's PATH may not hold our ``agentshell``; ``-c``, not ``-m``, which
@@ -92,6 +93,8 @@ def hook_command(
         parts += ["--socket", str(socket)]
     elif session is not None:
         parts += ["--session", session]
+        if data_dir is not None:
+            parts += ["--dir", str(data_dir)]
     return shlex.join(parts)
 
 
@@ -214,6 +217,7 @@ def install(
     session: str | None = None,
     timeout: float | None = None,
     python: str | None = None,
+    data_dir: Path | None = None,
 ) -> Report:
     """Install our hooks for ``vendor`` in the project's file (or the user's)."""
     path = config_path(vendor, project)
@@ -221,7 +225,7 @@ def install(
     if not t > 0:
         raise InstallError("--timeout must be a positive number of seconds")
     wanted = [
-        (event, matcher, hook_command(vendor, event, t, socket, session, python), t)
+        (event, matcher, hook_command(vendor, event, t, socket, session, python, data_dir), t)
         for event, matcher in events_for(vendor, mode or default_mode(vendor))
     ]
     if vendor == "codex":
