@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +30,7 @@ from agentshell.core.state.model import ApprovalInfo
 from agentshell.server.server import Server
 from agentshell.store.session import SessionManager
 from tests.polling import until
-from tests.vendors.clis import Claude, Codex, Gemini, Run, Vendor, base_env
+from tests.vendors.clis import Claude, Codex, Gemini, Run, Vendor, base_env, hook_command
 from tests.vendors.endpoints import ScriptedEndpoint, Text, ToolCall, Turn
 
 HOOK_WAIT = 60.0  # seconds a test waits for a CLI's hook to reach the queue
@@ -466,8 +468,6 @@ async def test_removing_the_agent_stops_its_waiting_hook_at_once(
 
 
 def _session_of(run: Run) -> str:
-    import json
-
     return str(json.loads(run.stdout)["session_id"])
 
 
@@ -554,3 +554,42 @@ async def test_an_edit_is_reported_with_its_real_lines_after_it_ran(
     assert [(e.agent_id.split("-")[0], e.file_path, e.ranges) for e in edits] == [
         (name, str(notes), [[1, 2]])
     ]
+
+
+async def test_install_keeps_the_users_own_hook_and_uninstall_removes_only_ours(
+    claude: Claude, supervisor: Supervisor
+) -> None:
+    """Read by the real Claude Code: the user's hook and ours both run; after uninstall
+    only the user's does, and nothing reaches the queue."""
+    record = claude.root / "record"
+    claude.install_trivial_hooks(
+        {"PreToolUse": hook_command("claude", record, {"*": ("record", "")})}
+    )
+    install(claude, supervisor.socket)
+    with claude.endpoint([claude.shell_call("touch both.txt"), Text("ok")]) as endpoint:
+        task = start(claude, endpoint, supervisor.socket)
+        item = await supervisor.item("claude", task)
+        await supervisor.coordinator.approve(item.approval_id)
+        run = await asyncio.wait_for(task, HOOK_WAIT)
+    assert run.returncode == 0, run
+    assert (claude.project / "both.txt").exists()
+    assert [p["tool_input"]["command"] for p in _recorded(record)] == ["touch both.txt"]
+    gone = agentshell(claude, "hooks", "uninstall", "claude", "--project", str(claude.project))
+    assert gone.returncode == 0, gone
+    assert "PreToolUse" in json.loads(claude.project_settings.read_text())["hooks"]
+    with claude.endpoint([claude.shell_call("touch after.txt"), Text("ok")]) as endpoint:
+        again = await asyncio.to_thread(
+            claude.run, "again", endpoint, env={"AGENTSHELL_SOCKET": str(supervisor.socket)}
+        )
+    assert again.returncode == 0, again
+    assert [p["tool_input"]["command"] for p in _recorded(record)] == [
+        "touch both.txt",
+        "touch after.txt",
+    ]
+    assert supervisor.coordinator.approvals() == []
+    # nobody allowed it and -p cannot ask: Claude Code's own rule refused it
+    assert not (claude.project / "after.txt").exists()
+
+
+def _recorded(record: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(record.iterdir())]
