@@ -314,6 +314,7 @@ class Gemini(Vendor):
     binary: ClassVar[str] = "gemini"
     shell_tool: ClassVar[str] = "run_shell_command"
     endpoint_class: ClassVar[type[ScriptedEndpoint]] = GeminiEndpoint
+    folder_trust: bool = False  # on: Gemini CLI honours trusted folders (none is trusted)
 
     @property
     def user_settings(self) -> Path:
@@ -371,6 +372,7 @@ class Gemini(Vendor):
             merged = dict(current.get(key) or {})
             merged.update(value)
             current[key] = merged
+        current["security"]["folderTrust"] = {"enabled": self.folder_trust}
         self.user_settings.write_text(json.dumps(current, indent=2))
 
     def install_trivial_hooks(self, hooks: dict[str, str]) -> None:

@@ -593,3 +593,34 @@ async def test_install_keeps_the_users_own_hook_and_uninstall_removes_only_ours(
 
 def _recorded(record: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(record.iterdir())]
+
+
+@pytest.mark.parametrize("folder_trust", [False, True])
+async def test_gemini_cli_project_hooks_warn_and_run_or_the_untrusted_folder_stops_it(
+    gemini: Gemini, supervisor: Supervisor, folder_trust: bool
+) -> None:
+    """What the user sees with ``hooks install gemini --project``: Gemini CLI warns that
+    a project hook named agentshell will run, and it does (the call waits in the queue).
+    With folder trust on and the folder not trusted, ``gemini -p`` refuses to start."""
+    gemini.folder_trust = folder_trust
+    done = agentshell(
+        gemini, "hooks", "install", "gemini", "--project", str(gemini.project),
+        "--socket", str(supervisor.socket),
+    )  # fmt: skip
+    assert done.returncode == 0, done
+    assert "folder trust" in done.stdout + done.stderr
+    with gemini.endpoint([gemini.shell_call("touch p.txt"), Text("ok")]) as endpoint:
+        task = start(gemini, endpoint, supervisor.socket)
+        if folder_trust:
+            run = await asyncio.wait_for(task, HOOK_WAIT)
+            assert "not running in a trusted directory" in run.stderr, run
+            assert endpoint.model_requests() == [] and supervisor.coordinator.approvals() == []
+        else:
+            item = await supervisor.item("gemini", task)
+            await supervisor.coordinator.reject(item.approval_id, "not in this project")
+            run = await asyncio.wait_for(task, HOOK_WAIT)
+            assert "project-level hooks have been detected" in run.stderr, run
+            assert "agentshell" in run.stderr.split("project-level hooks", 1)[1][:200]
+            result = endpoint.tool_result()
+            assert result is not None and "not in this project" in result.text
+    assert not (gemini.project / "p.txt").exists()
