@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -158,8 +159,10 @@ def normalise(payload: dict[str, Any], vendor: Vendor) -> dict[str, Any]:
     """The payload with this run's scratch directory replaced by a fixed one."""
     text = json.dumps(payload)
     root = str(vendor.root)
+    # Claude Code names a project's transcript folder by its path, every other
+    # character than a letter or digit made a dash
     text = text.replace(root, "/tmp/vendor-test").replace(
-        root.replace("/", "-"), "-tmp-vendor-test"
+        re.sub(r"[^A-Za-z0-9]", "-", root), "-tmp-vendor-test"
     )
     loaded: dict[str, Any] = json.loads(text)
     return loaded
