@@ -16,7 +16,13 @@ def test_screenshots_of_the_demo_and_of_its_replay(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["screenshots", "--out", str(out)])
     assert r.exit_code == 0, r.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["approval-editor.svg", "conflicts.svg", "main.svg", "replay.svg"]
+    assert names == [
+        "approval-editor.svg",
+        "conflicts.svg",
+        "main.svg",
+        "replay.svg",
+        "vendors.svg",
+    ]
     replay = (out / "replay.svg").read_text().replace("&#160;", " ")
     # the replay at the recording's end: the scrubber's counter reads N/N, with markers
     (n, total) = re.search(r"#(\d+)/(\d+)", replay).groups()  # type: ignore[union-attr]
