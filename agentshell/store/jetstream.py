@@ -46,7 +46,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgpack  # type: ignore[import-untyped]
 
@@ -103,6 +103,10 @@ class SyncIntervalError(JetStreamError):
 
 class WriterConflictError(LogClosedError):
     """Another writer appended to the session's stream: this one stops."""
+
+
+class _ServersGone(LogClosedError):
+    """No quorum answered a publish for ``publish_deadline`` seconds."""
 
 
 def require_nats() -> None:
@@ -495,16 +499,22 @@ class JetStreamLog:
                         f" {expected}; this session is no longer the writer (nothing of"
                         " this round was stored)"
                     ) from exc
-                if exc.code not in (503, 504) or time.monotonic() > deadline:
+                if exc.code not in (503, 504):
                     raise
+                if time.monotonic() > deadline:
+                    raise _ServersGone(
+                        f"stream {self.stream}: no quorum for {self.publish_deadline:g} s ({exc})"
+                    ) from exc
             except (
                 nats.errors.TimeoutError,
                 js_errors.NoStreamResponseError,
                 nats.errors.NoRespondersError,
                 nats.errors.ConnectionReconnectingError,
-            ):
+            ) as exc:
                 if time.monotonic() > deadline:
-                    raise
+                    raise _ServersGone(
+                        f"stream {self.stream}: no answer for {self.publish_deadline:g} s ({exc!r})"
+                    ) from exc
             self.retries += 1
             await asyncio.sleep(delay)  # back off while the cluster elects a leader
             delay = min(delay * 2, 0.5)
@@ -886,6 +896,76 @@ class JetStreamSessionManager(SessionManager):
                 )
             except Exception as exc:  # any failure: do not use this snapshot
                 yield f"{self.bucket}/{name}: unreadable ({exc})"
+
+    def recover_log(self) -> list[str]:
+        """After the log stopped: read the stream again and write after it.
+
+        Only when the stop was the servers' (no quorum for longer than
+        ``publish_deadline``): the state becomes what the stream holds (in place),
+        as for a local session's failed fsync. When another writer took the session
+        over (:class:`WriterConflictError`, a lost lease) or appended meanwhile,
+        this raises :class:`LogClosedError` and the log stays stopped. An append
+        that failed may be in the stream after all (its publish reached a server
+        late): then it is in the state again, as on disk after a failed fsync."""
+        with self._lock:
+            self._check_open()
+            old = self.writer
+            failed = old.failed
+            if failed is None:
+                return []
+            if isinstance(failed, LogClosedError) and not isinstance(failed, _ServersGone):
+                raise LogClosedError(
+                    f"{self.where}: not reopened: {failed} (another process leads the session)"
+                )
+            old.close()
+            deadline = time.monotonic() + self.target.publish_deadline
+            while True:
+                log = self._reopen_after(old)
+                try:
+                    # a publish of the old writer that timed out may still land (it
+                    # sat in the client's reconnect buffer): once this fence is
+                    # stored, none can (they name an older last sequence)
+                    log.fence(f"{self.where} reopened")
+                    break
+                except WriterConflictError:
+                    log.close()
+                    if time.monotonic() > deadline:
+                        raise
+            return self.open_notes()
+
+    def _reopen_after(self, old: JetStreamLog) -> JetStreamLog:
+        """Read the stream again (refusing when anyone but ``old`` appended after
+        what ``old`` knew), make the state what it holds, and a new writer after it.
+        Caller holds the lock."""
+        self._loop.run(self._nc.flush(timeout=self.target.timeout))
+        last_stream = self._loop.run(self._ensure_stream(False))
+        for seq in range(old.last_stream_seq + 1, last_stream + 1):
+            msg = self._call(lambda seq=seq: self._js.get_msg(self.stream, seq))  # type: ignore[misc]
+            if not str((msg.headers or {}).get("Nats-Msg-Id", "")).startswith(old.writer_id + ":"):
+                raise LogClosedError(
+                    f"{self.where}: someone else appended while this writer was cut off"
+                    f" (message {seq}); not reopened"
+                )
+        # messages of the old writer that landed after all are kept, as a write that
+        # reached the disk before a failed fsync is
+        self.snapshots_skipped = []
+        state, max_ts, last_stream = self._recover_stream(last_stream)
+        live = cast(dict[str, Any], self._state)
+        live.clear()
+        live.update(state)
+        self._max_ts = max_ts
+        self._next_seq = state["last_seq"] + 1
+        self._log = JetStreamLog(
+            self._loop,
+            self._js,
+            self.stream,
+            self.subject,
+            last_stream_seq=last_stream,
+            last_event_seq=state["last_seq"],
+            publish_deadline=self.target.publish_deadline,
+            timeout=self.target.timeout,
+        )
+        return self._log
 
     def persist_snapshot(self) -> str:  # type: ignore[override]
         """Write a snapshot to the object store; returns ``bucket/name``."""

@@ -112,3 +112,44 @@ def test_unreachable_servers_are_one_clear_error() -> None:
     port = free_ports(1)[0]
     with pytest.raises(JetStreamError, match=f"cannot connect to NATS at nats://127.0.0.1:{port}"):
         JetStreamSessionManager("s", NatsTarget(f"nats://127.0.0.1:{port}", timeout=1.0))
+
+
+def test_after_the_servers_came_back_the_log_reopens_from_the_stream(tmp_path: Path) -> None:
+    from agentshell.core.errors import LogClosedError
+    from agentshell.store.jetstream import JetStreamSessionManager, NatsTarget
+    from agentshell.store.jetstream_server import start_cluster
+
+    with start_cluster(tmp_path / "one", 1) as node:
+        target = NatsTarget(node.url, publish_deadline=1.0, timeout=1.0)
+        with JetStreamSessionManager("s", target) as sm:
+            sm.record_event("command_executed", "a", {"command": "kept"})
+            node.kill_node(node.nodes[0])
+            with pytest.raises(LogClosedError):
+                sm.record_event("command_executed", "a", {"command": "lost"})
+            assert sm.failure is not None
+            node.start_node(node.nodes[0])
+            node.wait_ready(30)
+            notes = sm.recover_log()
+            assert sm.failure is None and notes == []
+            # the failed append's publish may have reached the server late: then it
+            # is stored (once), as a write that reached the disk before a failed fsync
+            got = [c.command for c in sm.get_recent_commands()]
+            assert got in (["kept"], ["kept", "lost"])
+            e = sm.record_event("command_executed", "a", {"command": "after"})
+            assert e.seq == len(got) + 1
+        with JetStreamSessionManager("s", target) as again:
+            assert [x.command for x in again.iter_events()] == [*got, "after"]
+
+
+def test_a_writer_that_lost_the_session_does_not_reopen(js: Backend) -> None:
+    from agentshell.core.errors import LogClosedError
+    from agentshell.store.jetstream import WriterConflictError
+
+    one = js.open("s")
+    two = js.open("s")
+    two.record_event("command_executed", "b", {"command": "two"})
+    with pytest.raises(WriterConflictError):
+        one.record_event("command_executed", "a", {"command": "one"})
+    with pytest.raises(LogClosedError, match="another process leads the session"):
+        one.recover_log()
+    assert one.failure is not None
