@@ -44,6 +44,7 @@ from agentshell.terminal.errors import (
     ShellIntegrationError,
     TerminalBusyError,
     TerminalClosedError,
+    TerminalError,
 )
 from agentshell.terminal.frames import Frame
 from agentshell.terminal.marks import Mark, MarkScanner
@@ -238,6 +239,11 @@ class Terminal:
         """Start the shell. Returns at once; ``run`` waits for the first prompt."""
         if not self._closed:
             return
+        if not os.path.isdir(self.start_cwd):
+            raise TerminalError(
+                f"terminal {self.name!r}: cannot start a shell in {self.start_cwd!r}: "
+                "no such directory"
+            )
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._reset_session_state()
@@ -252,11 +258,18 @@ class Terminal:
         env["AGENTSHELL_TERMINAL"] = self.name
         env.pop("COLUMNS", None)
         env.pop("LINES", None)
+        start_cwd = self.start_cwd
+
+        def enter_cwd() -> None:  # in the child: an error here is reported, not run on
+            os.chdir(start_cwd)
+
+        # ptyprocess's own cwd= runs chdir in the forked child unguarded: a directory
+        # gone since the check would leave a copy of this process running on there
         self._proc = PtyProcess.spawn(
             launch.argv,
-            cwd=self.start_cwd,
             env=env,
             dimensions=(self.emulator.lines, self.emulator.columns),
+            preexec_fn=enter_cwd,
         )
         self._fd = self._proc.fd
         os.set_blocking(self._fd, False)
