@@ -41,8 +41,9 @@ async def test_a_round_of_appends_is_one_message(js: Backend) -> None:
     await asyncio.gather(*futs)
     msgs = await asyncio.to_thread(_stream_messages, sm)
     assert first.seq == 1 and msgs[0] == (1, 1)
-    # 200 appends queued before the writer ran: a handful of rounds, not 200 publishes
-    assert len(msgs) <= 5
+    # 200 appends queued in one go: rounds carry many of them, not one publish each
+    # (how many rounds depends on when the writer thread wakes: 2-6 seen)
+    assert len(msgs) <= 20 and max(n for _, n in msgs) >= 20
     assert sum(n for _, n in msgs) == 201
     assert [f for f, _ in msgs] == [1 + sum(n for _, n in msgs[:k]) for k in range(len(msgs))]
 
