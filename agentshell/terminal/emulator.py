@@ -46,8 +46,8 @@ from agentshell.terminal.style import BLANK, Style
 
 #: with a deadline, the most characters of plain lines / of anything else done in one
 #: step between two looks at the clock (each takes a few ms at the slowest)
-STEP_PLAIN = 32 << 10
-STEP_OTHER = 16 << 10
+STEP_PLAIN = 16 << 10
+STEP_OTHER = 8 << 10
 
 __all__ = [
     "ALT_47",

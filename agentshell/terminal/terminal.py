@@ -127,7 +127,7 @@ class Terminal:
         high_water: int = 4 << 20,
         low_water: int = 1 << 20,
         tick_interval: float = 1 / 30,
-        slice_budget: float = 0.008,
+        slice_budget: float = 0.005,
         output_limit: int = 1 << 20,
     ) -> None:
         self.shell = shell or default_shell()
