@@ -48,6 +48,8 @@ from agentshell.terminal.style import BLANK, Style
 #: step between two looks at the clock (each takes a few ms at the slowest)
 STEP_PLAIN = 16 << 10
 STEP_OTHER = 8 << 10
+#: with a deadline, the most characters of plain lines looked at for lazy scrolling
+STEP_LAZY = 512 << 10
 
 __all__ = [
     "ALT_47",
@@ -154,6 +156,7 @@ class Emulator(BulkScreen):
         pos = 0
         n = len(text)
         base = 0  # text[base:] is what the fast paths were given (for self._pos)
+        not_lazy = 0  # with a deadline: text[:not_lazy] failed to scroll lazily
         while pos < n:
             if deadline is not None and pos and perf_counter() >= deadline:
                 self._carry = text[pos:]
@@ -173,14 +176,23 @@ class Emulator(BulkScreen):
                 # plain lines (text, SGR, CR LF, ...) go to the bulk paths; a line with
                 # anything else (cursor moves, OSC, ...) to the tokenizer
                 stop, bad = plain_until(text, pos, n)
-                if deadline is not None and stop - pos > STEP_PLAIN:
-                    stop = text.rfind("\n", pos, pos + STEP_PLAIN) + 1 or stop
+                if deadline is not None and stop - pos > STEP_LAZY:
+                    # one step at most: lazy scrolling costs about the same for any
+                    # size, drawing line by line is what the step bounds below
+                    stop = text.rfind("\n", pos, pos + STEP_LAZY) + 1 or stop
                 if stop - pos > 256:
                     sub = text if pos == 0 and stop == n else text[pos:stop]
                     base, end = pos, stop - pos
                     at = self._pos = 0
-                    if self.lazy_scrollback and end > 2048:
+                    if self.lazy_scrollback and end > 2048 and pos >= not_lazy:
                         at = self._fast_scroll(sub, at)
+                        if at == 0:
+                            not_lazy = stop  # known not to scroll lazily
+                    if deadline is not None and end - at > STEP_PLAIN:
+                        cut = sub.rfind("\n", at, at + STEP_PLAIN) + 1
+                        if cut > at:  # drawn line by line: at most STEP_PLAIN of it
+                            end = cut
+                            stop = pos + cut
                     at = self._plain_lines(sub, at, end)
                     if (
                         end - at > 64

@@ -63,6 +63,7 @@ def test_feeds_stopped_at_deadlines_match_pyte(case: str, monkeypatch: pytest.Mo
     going on with empty feeds until nothing is held gives pyte's result."""
     monkeypatch.setattr(emulator, "STEP_PLAIN", 8192)  # many steps per read
     monkeypatch.setattr(emulator, "STEP_OTHER", 2048)
+    monkeypatch.setattr(emulator, "STEP_LAZY", 32768)
     data = _data(case, 2 * SIZE)
     emu = Emulator(COLUMNS, LINES)
     steps = 0
