@@ -551,10 +551,11 @@ class AgentClient:
         ``timeout`` seconds), CommandFailed or CommandInterrupted. Rides out lost
         connections (see the module doc). Cancelled (the caller gave up), it
         withdraws the approval: nobody will be waiting for it."""
-        aid = await self._propose(command, terminal, timeout, fields)
+        aid = uuid.uuid4().hex[:16]
         try:
+            await self._propose(command, terminal, timeout, fields, aid)
             return await self.result(aid)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # (also while proposing: the id is ours)
             self._withdraw_soon(aid, "its agent stopped waiting (cancelled)")
             raise
 
@@ -562,14 +563,18 @@ class AgentClient:
         self, command: str, terminal: str = "main", timeout: float | None = None, **fields: Any
     ) -> str:
         """Queue ``command`` without waiting; returns the approval id (see :meth:`result`)."""
-        return await self._propose(command, terminal, timeout, fields)
+        return await self._propose(command, terminal, timeout, fields, uuid.uuid4().hex[:16])
 
     async def _propose(
-        self, command: str, terminal: str, timeout: float | None, fields: dict[str, Any]
+        self,
+        command: str,
+        terminal: str,
+        timeout: float | None,
+        fields: dict[str, Any],
+        aid: str,
     ) -> str:
         """``propose`` with an id chosen here: sent again after a lost connection (as
         ``resent``), the server queues it once."""
-        aid = uuid.uuid4().hex[:16]
         resent = False
         while True:
             try:

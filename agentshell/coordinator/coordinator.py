@@ -240,7 +240,12 @@ class Coordinator:
             if owner is not None:
                 if owner != agent_id:
                     raise InvalidStateError(f"approval id {approval_id!r} is taken")
-                return approval_id  # queued before the connection went: not again
+                # queued before the connection went: not again. A crash between its
+                # queueing and the rules' decision left it undecided: decide it now,
+                # as its first sending would have
+                if known is not None and known.status == "queued" and not known.withdrawn:
+                    await self._rules_decide(approval_id, known.command, agent_id, terminal)
+                return approval_id
         # queued: durable, then broadcast (every operator's queue shows it)
         approval_id = await self.gate.queue(
             agent_id,
@@ -255,6 +260,12 @@ class Coordinator:
         # an agent's proposal nobody claims within the grace period is withdrawn (a
         # socket connection holds it at once; an in-process caller by wait_result)
         self.waiters.orphan(approval_id)
+        await self._rules_decide(approval_id, command, agent_id, terminal)
+        return approval_id
+
+    async def _rules_decide(
+        self, approval_id: str, command: str, agent_id: str, terminal: str
+    ) -> None:
         # decided: by the human's rules now, else by the human (or it expires)
         action, rule_id = self.rule_book.decide(command, agent_id, terminal)
         if action == "deny":
@@ -266,7 +277,6 @@ class Coordinator:
             await self.gate.decide(approval_id, "approved", by=ev.SYSTEM, rule_id=rule_id or "")
         else:
             self.gate.arm_expiry(approval_id)
-        return approval_id
 
     async def approve(
         self,

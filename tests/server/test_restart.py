@@ -42,8 +42,13 @@ async def start_server(
         stderr=asyncio.subprocess.PIPE,
     )
     assert p.stderr is not None
-    line = await asyncio.wait_for(p.stderr.readline(), 60)
-    assert b"serving" in line, line
+    said = []
+    while True:  # notes of the open (a torn tail cut) come first
+        line = await asyncio.wait_for(p.stderr.readline(), 60)
+        said.append(line)
+        if b"serving" in line or not line or len(said) > 20:
+            break
+    assert b"serving" in line, said
     return p
 
 
