@@ -45,7 +45,19 @@ async def serve_session(
     wrote_record = False
     try:
         check_socket_path(sock_path)  # refuse a bad socket before any shell starts or logs
-        await coord.start()
+        starting = asyncio.ensure_future(coord.start())
+        said_held = False
+        while not starting.done():  # on a full disk the start waits for room: say so
+            await asyncio.wait({starting}, timeout=FAILURE_POLL)
+            if coord.writer.held is not None and not said_held:
+                said_held = True
+                print(f"agentshell: {coord.writer.held}", file=sys.stderr, flush=True)
+            if stop.is_set():  # stopped before it could start
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+                return 1
+        await starting
         await server.start()
         record.write_text(str(sock_path) + "\n")
         wrote_record = True
