@@ -626,6 +626,8 @@ class AgentShellApp(App[None]):
 
     def _focus_out_of_tabs_but(self, tab_id: str | None) -> None:
         """A focus inside a tab other than ``tab_id`` moves to the approval queue."""
+        if not self.screen_stack:  # a tab change still queued as the app closed
+            return
         pane = self._tab_of(self.focused)
         if pane is not None and pane.id != tab_id:
             self.screen.set_focus(self.query_one(ApprovalQueue))
