@@ -1,10 +1,13 @@
 """Parsing: a regex tokenizer in front of pyte's stream parser.
 
-:meth:`ParsingScreen._run` handles plain text runs, CR LF, complete CSI sequences,
-OSC strings and charset designations itself. Anything else (ESC 7, a sequence split
-across two reads, ...) goes through pyte's own stream parser, which calls back into
-the screen's methods. An unfinished sequence at the end of a chunk is held in
-``_carry`` until the next chunk.
+:meth:`ParsingScreen._run` cuts a span into text and tokens (CR LF, complete CSI
+sequences, OSC strings, charset designations) with one ``re.split`` and walks them:
+the commonest (ASCII text, SGR, CUP, EL, CR LF) inline, the others through the
+screen's methods. From the first thing that does not cover (ESC 7, other control
+characters, a sequence split across two reads, ...) :meth:`ParsingScreen._run_tokens`
+goes on a token at a time, with pyte's own stream parser for the rest, which calls
+back into the screen's methods. An unfinished sequence at the end of a chunk is held
+in ``_carry`` until the next chunk.
 """
 
 from __future__ import annotations

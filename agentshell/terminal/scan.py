@@ -51,7 +51,7 @@ BAD_CHARS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 _BAD_ASCII = bytes(0 if BAD_CHARS.match(chr(i)) else 1 for i in range(256))
 # ESC starting anything but SGR, erase in line or a move along the row (CUB/CUF/CHA)
 ESC_NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m|\[[0-9]*[KDCG])")
-# the tokens of a plain line (see BulkScreen._draw_line), split out with their text
+# the tokens of a plain line (see Screen._draw_line), split out with their text
 LINE_SPLIT = re.compile(r"(\x1b\[[0-9;:]*m|\x1b\[[0-9]*[KDCG]|[\t\r\x08\x07])")
 # ESC starting anything but SGR
 NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m)")
