@@ -25,6 +25,7 @@ async def serve_session(
     project: Path,
     shell: str | None,
     user_rc: bool = True,
+    agent_grace: float | None = None,
 ) -> int:
     from agentshell.coordinator.coordinator import Coordinator
     from agentshell.server.paths import check_socket_path, default_socket_path, socket_record_path
@@ -36,6 +37,8 @@ async def serve_session(
         print(f"agentshell: {note}", file=sys.stderr, flush=True)
     sock_path = socket or Path(os.environ.get("AGENTSHELL_SOCKET") or default_socket_path(session))
     coord = Coordinator(sm, project_dir=project, shell=shell, user_rc=user_rc)
+    if agent_grace is not None:
+        coord.waiters.grace = agent_grace
     server = Server(coord, sock_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -120,6 +123,15 @@ async def serve_session(
     is_flag=True,
     help="Start shells without your rc file (~/.bashrc, ~/.zshrc): only the prompt marks.",
 )
+@click.option(
+    "--agent-grace",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds an agent's pending command may go without its agent connected (after"
+    " a restart, a crash) before it is marked withdrawn: no rule runs it, and the"
+    " operator is told nobody will receive its output.",
+)
 def serve(
     data_dir: Path | None,
     session: str,
@@ -127,6 +139,7 @@ def serve(
     project: Path,
     shell: str | None,
     no_user_rc: bool,
+    agent_grace: float,
 ) -> None:
     """Run the coordinator and the agent socket headless (no TUI)."""
     import shutil
@@ -145,6 +158,7 @@ def serve(
                 project.resolve(),
                 shell,
                 user_rc=not no_user_rc,
+                agent_grace=agent_grace,
             )
         )
     except AgentShellError as exc:

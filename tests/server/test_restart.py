@@ -26,7 +26,7 @@ async def cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
 
 
 async def start_server(
-    sock: Path, project: Path, env: dict[str, str]
+    sock: Path, project: Path, env: dict[str, str], *extra: str
 ) -> asyncio.subprocess.Process:
     p = await asyncio.create_subprocess_exec(
         *AGENTSHELL,
@@ -38,6 +38,7 @@ async def start_server(
         "--project",
         str(project),
         "--no-user-rc",
+        *extra,
         env=env,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,53 @@ def test_server_listens_with_the_system_backlog(served: Served) -> None:
     from agentshell.server.server import system_backlog
 
     assert served.server.backlog == system_backlog() >= 128
+
+
+async def test_a_killed_agentshell_run_leaves_an_approval_marked_gone(tmp_path: Path) -> None:
+    """`agentshell run` SIGKILLed (no withdraw sent): after the grace period the queue
+    says its agent is gone, and approving it says nobody will receive the output."""
+    root = short_dir()
+    env = dict(os.environ, AGENTSHELL_DIR=str(tmp_path / "data"))
+    sock = root / "run" / "s.sock"
+    project = tmp_path / "proj"
+    project.mkdir()
+    server = None
+    try:
+        code, token, err = await cli(
+            "agent", "add", "bot", "--session", "s", "-c", "read,run", env=env
+        )
+        assert code == 0, err
+        server = await start_server(sock, project, env, "--agent-grace", "0.5")
+        runner = await asyncio.create_subprocess_exec(
+            *AGENTSHELL,
+            "run",
+            "--socket",
+            str(sock),
+            "--agent",
+            "bot",
+            "--",
+            "echo orphan",
+            env=dict(env, AGENTSHELL_TOKEN=token.strip()),
+        )
+
+        async def listed() -> str:
+            _, out, _ = await cli("approvals", "--socket", str(sock), env=env)
+            return out
+
+        await until(lambda: _has(listed, "echo orphan"), timeout=30, what="queued")
+        runner.kill()
+        await runner.wait()
+        out = await until(lambda: _has(listed, "agent gone"), timeout=30, what="marked gone")
+        assert "nobody will receive the output" in out
+        aid = out.split()[0]
+        code, _, err = await cli("approve", aid, "--socket", str(sock), env=env)
+        assert code == 0 and "nobody will receive the output" in err, err
+    finally:
+        if server is not None:
+            await stop_server(server, signal.SIGTERM)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _has(listed: Callable[[], Awaitable[str]], text: str) -> str | None:
+    out = await listed()
+    return out if text in out else None
