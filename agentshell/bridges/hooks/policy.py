@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 CAPABILITIES = ("run", "edit", "read")
 #: Seconds to connect and say hello.
 CONNECT_TIMEOUT = 5.0
+#: Seconds a first connect is retried while the socket refuses or its backlog is full.
+FIRST_RETRY = 3.0
 #: Output kept in the log of a finished command (the start and the end of it).
 OUTPUT_SUMMARY = 4000
 
@@ -86,29 +88,48 @@ def operator_token(socket: str) -> str:
         os.close(fd)
 
 
-def connect(call: ToolCall, opts: Options) -> Client:
-    token = operator_token(opts.socket)
-    try:
-        client = Client(opts.socket, CONNECT_TIMEOUT)
-    except Unreachable:
-        raise NoSession(
-            f"no AgentShell session is running on {opts.socket}: {START_HINT}"
-        ) from None
-    try:
-        hello = client.request(
-            "hello",
-            None,
-            role="bridge",
-            token=token,
-            agent=agent_name(call.vendor, call.session_id),
-            vendor=call.vendor,
-            capabilities=list(CAPABILITIES),
-            session_id=call.session_id,
-            cwd=call.cwd,
-        )
-    except BaseException:
-        client.close()
-        raise
+def _dial(call: ToolCall, opts: Options, retry_for: float, *, again: bool = False) -> Client:
+    """Connect and say hello as the vendor-session agent, retrying with jittered
+    backoff for ``retry_for`` seconds while the socket refuses or is full (a storm, a
+    server starting). The first time, no operator token means no session at all: that
+    fails at once. ``again``: the session went away while a command waited (a restart):
+    its token is retried too."""
+    deadline = time.monotonic() + retry_for
+    delay = 0.05
+    while True:
+        try:
+            token = operator_token(opts.socket)
+            client = Client(opts.socket, CONNECT_TIMEOUT)
+            try:
+                hello = client.request(
+                    "hello",
+                    None,
+                    role="bridge",
+                    token=token,
+                    agent=agent_name(call.vendor, call.session_id),
+                    vendor=call.vendor,
+                    capabilities=list(CAPABILITIES),
+                    session_id=call.session_id,
+                    cwd=call.cwd,
+                )
+            except BaseException:
+                client.close()
+                raise
+            break
+        except (NoSession, Unreachable) as exc:
+            if isinstance(exc, NoSession) and not again:
+                raise
+            if time.monotonic() + delay >= deadline:
+                if again:
+                    raise NoSession(
+                        f"the AgentShell session on {opts.socket} went away while the command"
+                        f" waited and was not back in time ({exc}): {START_HINT}"
+                    ) from None
+                raise NoSession(
+                    f"no AgentShell session is running on {opts.socket}: {START_HINT}"
+                ) from None
+            time.sleep(delay * (0.5 + os.urandom(1)[0] / 255))
+            delay = min(delay * 2, 1.0)
     if not hello.get("external"):
         client.close()
         raise ServerRefused(
@@ -119,12 +140,34 @@ def connect(call: ToolCall, opts: Options) -> Client:
     return client
 
 
+class Link:
+    """The hook's connection to the coordinator, dialled again when it is lost."""
+
+    __slots__ = ("call", "client", "opts")
+
+    def __init__(self, call: ToolCall, opts: Options) -> None:
+        self.call = call
+        self.opts = opts
+        self.client = _dial(call, opts, min(FIRST_RETRY, budget(opts)))
+
+    def request(self, op: str, timeout: float | None = None, /, **fields: Any) -> dict[str, Any]:
+        return self.client.request(op, timeout, **fields)
+
+    def redial(self, deadline: float) -> None:
+        """Connect again (the coordinator restarted), trying until ``deadline``."""
+        self.client.close()
+        self.client = _dial(self.call, self.opts, max(0.0, deadline - time.monotonic()), again=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+
 def decide(call: ToolCall, opts: Options) -> Decision:
     """The decision for ``call``; raises NoSession / Unreachable when nobody answers and
     ServerRefused when the coordinator refuses (a removed agent, a bad request)."""
     if call.kind == "other":
         return Decision("pass")
-    client = connect(call, opts)
+    client = Link(call, opts)
     try:
         from . import stash
 
@@ -158,34 +201,51 @@ def decide(call: ToolCall, opts: Options) -> Decision:
 
 
 def _ask(
-    client: Client, command: str, opts: Options, *, editable: bool = True
+    client: Link, command: str, opts: Options, *, editable: bool = True
 ) -> tuple[Decision, str]:
     """Queue ``command`` as an external approval item (the vendor runs it once
     approved; nothing runs in AgentShell's terminals) and wait for its decision: the
-    decision and the approval id."""
+    decision and the approval id.
+
+    The item's id is chosen here, so a restart of the coordinator while it waits costs
+    a delay: the hook connects again and asks for the same item (``resent``), which is
+    never queued twice, until the vendor's time is nearly up."""
     wait = budget(opts)
-    try:
-        r = client.request(
-            "run",
-            wait + min(5.0, opts.timeout / 10) / 2,  # the item expires first; still in time
-            command=command,
-            timeout=wait,
-            external=True,
-            editable=editable,
-        )
-    except ServerRefused as exc:
-        aid = str(exc.data.get("approval_id", ""))
-        if exc.code == "rejected":
-            reason = exc.data.get("reason") or "no reason given"
-            return Decision("deny", f"rejected in AgentShell: {reason}"), aid
-        if exc.code == "expired":
-            return Decision(
-                "deny",
-                f"no decision in AgentShell within {wait:.0f} s (the hook's timeout is "
-                f"{opts.timeout:.0f} s); it expired there and can no longer run",
-            ), aid
-        raise
-    aid = str(r.get("approval_id", ""))
+    started = time.monotonic()
+    deadline = started + wait + min(5.0, opts.timeout / 10) / 2  # the item expires first
+    aid = "hook-" + os.urandom(8).hex()
+    resent = False
+    while True:
+        try:
+            r = client.request(
+                "run",
+                max(0.1, deadline - time.monotonic()),
+                command=command,
+                timeout=max(0.5, wait - (time.monotonic() - started)),
+                external=True,
+                editable=editable,
+                approval_id=aid,
+                resent=resent or None,
+            )
+            break
+        except ServerRefused as exc:
+            aid = str(exc.data.get("approval_id", "")) or aid
+            if exc.code == "rejected":
+                reason = exc.data.get("reason") or "no reason given"
+                return Decision("deny", f"rejected in AgentShell: {reason}"), aid
+            if exc.code == "expired":
+                return Decision(
+                    "deny",
+                    f"no decision in AgentShell within {wait:.0f} s (the hook's timeout is "
+                    f"{opts.timeout:.0f} s); it expired there and can no longer run",
+                ), aid
+            raise
+        except Unreachable:
+            if time.monotonic() >= deadline:
+                raise
+            client.redial(deadline)  # the coordinator restarted: the item is in its log
+            resent = True
+    aid = str(r.get("approval_id", "")) or aid
     ran = r.get("command")
     if isinstance(ran, str) and ran != command:
         return Decision("allow", f"approved in AgentShell, edited to: {ran}", ran), aid
@@ -207,7 +267,7 @@ def _call_key(call: ToolCall) -> str:
     return f"{call.session_id}:{call.tool}:{dumps(call.tool_input)}"
 
 
-def _before_edit(client: Client, call: ToolCall, opts: Options) -> Decision:
+def _before_edit(client: Link, call: ToolCall, opts: Options) -> Decision:
     from . import files, stash
 
     now: dict[str, str | None] = {}
@@ -237,7 +297,7 @@ def _before_edit(client: Client, call: ToolCall, opts: Options) -> Decision:
     return d
 
 
-def _after_edit(client: Client, call: ToolCall, opts: Options) -> None:
+def _after_edit(client: Link, call: ToolCall, opts: Options) -> None:
     from . import files, stash
 
     kept = stash.unstash(stash.stash_dir(opts.socket), agent_name(call.vendor, call.session_id),
