@@ -122,7 +122,7 @@ def main() -> None:
         print(
             f"  of which the coordinator: hello p50 {_pct(hello, 0.5) * 1000:.2f} ms,"
             f" rule-approved external run p50 {_pct(run, 0.5) * 1000:.2f} ms"
-            f" p99 {_pct(run, 0.99) * 1000:.2f} ms (four durable appends)"
+            f" p99 {_pct(run, 0.99) * 1000:.2f} ms (four events, one fsync round)"
         )
     finally:
         server.terminate()

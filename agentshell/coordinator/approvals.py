@@ -11,8 +11,8 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from agentshell.core import events as ev
 from agentshell.core.approvals import AWAITING_DECISION, after_crash, transition
@@ -90,7 +90,7 @@ class ApprovalGate:
             raise NotFoundError(f"no pending approval {approval_id!r}")
         return a
 
-    async def queue(
+    def submit_queued(
         self,
         agent_id: str,
         command: str,
@@ -101,8 +101,10 @@ class ApprovalGate:
         external: bool = False,
         editable: bool = True,
         approval_id: str | None = None,
-    ) -> str:
-        """Log a checked proposal as queued (with its risk hints); its approval id.
+    ) -> tuple[str, Coroutine[Any, Any, ev.Event]]:
+        """Submit a checked proposal as queued (with its risk hints): its approval id
+        and what to await for the event to be durable (it must be awaited). The state
+        holds the item at once, so a rule can decide it in the same fsync round.
 
         ``external``: the agent runs it itself once approved (nothing runs here);
         ``editable`` False: it may be approved or rejected only, not changed.
@@ -121,7 +123,7 @@ class ApprovalGate:
             or self._outcomes.finished(approval_id) is not None
         ):
             raise InvalidStateError(f"approval id {approval_id!r} is taken")
-        await self._writer.record(
+        pending = self._writer.submit(
             ev.ApprovalQueued(
                 agent_id=agent_id,
                 approval_id=approval_id,
@@ -134,6 +136,22 @@ class ApprovalGate:
                 editable=editable,
             )
         )
+        return approval_id, pending
+
+    async def queue(
+        self,
+        agent_id: str,
+        command: str,
+        terminal: str,
+        cwd: str,
+        timeout: float | None,
+        **options: Any,
+    ) -> str:
+        """:meth:`submit_queued`, returning once the queued event is durable."""
+        approval_id, pending = self.submit_queued(
+            agent_id, command, terminal, cwd, timeout, **options
+        )
+        await pending
         return approval_id
 
     async def decide(
@@ -162,34 +180,37 @@ class ApprovalGate:
         timer = self._timers.pop(approval_id, None)
         if timer is not None:
             timer.cancel()
-        await self._writer.record(
-            ev.ApprovalDecided(
-                agent_id=ev.SYSTEM if by == ev.SYSTEM else ev.HUMAN,
-                approval_id=approval_id,
-                decision=decision,
-                by=by,
-                reason=reason,
-                command=command,
-                revision=revision,
-                rule_id=rule_id,
-            )
+        decided = ev.ApprovalDecided(
+            agent_id=ev.SYSTEM if by == ev.SYSTEM else ev.HUMAN,
+            approval_id=approval_id,
+            decision=decision,
+            by=by,
+            reason=reason,
+            command=command,
+            revision=revision,
+            rule_id=rule_id,
         )
         if decision == "approved" and info.external:
-            await self._hand_over(info, command)
-        elif decision == "approved":
+            await self._hand_over(info, command, decided)
+            return
+        await self._writer.record(decided)
+        if decision == "approved":
             self._on_approved(info.terminal, approval_id)
 
-    async def _hand_over(self, info: ApprovalInfo, command: str | None) -> None:
+    async def _hand_over(
+        self, info: ApprovalInfo, command: str | None, decided: ev.ApprovalDecided
+    ) -> None:
         """An approved external command is the agent's to run: it ends here as
         executed with no exit code (nothing runs in the terminal), and a waiter
-        learns what was approved."""
+        learns what was approved. The decision and its end share one fsync round."""
         aid = info.approval_id
         approved = command if command is not None else info.command
-        await self._writer.record(
-            ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=aid, status="executing")
-        )
-        await self._writer.record(
-            ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=aid, status="executed")
+        await self._writer.record_all(
+            [
+                decided,
+                ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=aid, status="executing"),
+                ev.ApprovalExecuted(agent_id=ev.SYSTEM, approval_id=aid, status="executed"),
+            ]
         )
         self._outcomes.settle(
             aid,

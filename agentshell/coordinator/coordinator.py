@@ -246,8 +246,9 @@ class Coordinator:
                 if known is not None and known.status == "queued" and not known.withdrawn:
                     await self._rules_decide(approval_id, known.command, agent_id, terminal)
                 return approval_id
-        # queued: durable, then broadcast (every operator's queue shows it)
-        approval_id = await self.gate.queue(
+        # queued: durable, then broadcast (every operator's queue shows it); a rule's
+        # decision shares its fsync round (the state holds the item from the submit)
+        approval_id, submitted = self.gate.submit_queued(
             agent_id,
             command,
             terminal,
@@ -257,10 +258,16 @@ class Coordinator:
             editable=editable,
             approval_id=approval_id,
         )
-        # an agent's proposal nobody claims within the grace period is withdrawn (a
-        # socket connection holds it at once; an in-process caller by wait_result)
-        self.waiters.orphan(approval_id)
-        await self._rules_decide(approval_id, command, agent_id, terminal)
+        queued = asyncio.ensure_future(submitted)
+        try:
+            if self.writer.holding:  # held events are not folded: decide once recorded
+                await queued
+            # an agent's proposal nobody claims within the grace period is withdrawn (a
+            # socket connection holds it at once; an in-process caller by wait_result)
+            self.waiters.orphan(approval_id)
+            await self._rules_decide(approval_id, command, agent_id, terminal)
+        finally:
+            await queued  # the agent hears of its proposal once it is durable
         return approval_id
 
     async def _rules_decide(

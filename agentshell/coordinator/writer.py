@@ -28,7 +28,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from agentshell.core import events as ev
@@ -96,17 +96,38 @@ class EventWriter:
 
         While the log is stopped it waits until the event is recorded (see the
         module doc); terminal output and input raise LogClosedError instead."""
+        return await self.submit(event)
+
+    def submit(self, event: ev.Event) -> Coroutine[Any, Any, ev.Event]:
+        """Submit ``event`` now (seq and fold at this call, in call order) and return
+        what to await for it to be durable and delivered: ``await writer.submit(e)`` is
+        ``await writer.record(e)``. Several submits in a row, then awaiting each, share
+        one fsync round; the returned coroutine must be awaited (delivery waits for it)."""
         ticket = self._submitted
         self._submitted += 1
         for f in self._on_submit:
             f(event)
+        pending: asyncio.Future[ev.Event] | BaseException
+        if self.held is not None:
+            pending = LogClosedError(self.held)
+        else:
+            try:
+                pending = self.session.append_async(event)
+            except BaseException as exc:  # the log stopped, a bad event
+                pending = exc
+            else:
+                self._in_flight += 1
+        return self._finish(ticket, event, pending)
+
+    async def _finish(
+        self, ticket: int, event: ev.Event, pending: asyncio.Future[ev.Event] | BaseException
+    ) -> ev.Event:
         try:
             try:
-                if self.held is not None:
-                    raise LogClosedError(self.held)
-                self._in_flight += 1
+                if isinstance(pending, BaseException):
+                    raise pending
                 try:
-                    stored: ev.Event = await self.session.append_async(event)
+                    stored: ev.Event = await pending
                 finally:
                     self._in_flight -= 1
             except LogClosedError:
@@ -124,6 +145,14 @@ class EventWriter:
         if self.session.events_since_snapshot >= self.snapshot_every:
             self._snapshot_soon()
         return stored
+
+    async def record_all(self, events: list[ev.Event]) -> list[ev.Event]:
+        """Record ``events`` as one step: all submitted at once, in order, then awaited:
+        one fsync round instead of one each. While the log holds they go one by one
+        (a held event is not folded: a later one may depend on it)."""
+        if self.holding:
+            return [await self.record(e) for e in events]
+        return await finish_all([self.submit(e) for e in events])
 
     def _deliver(self) -> None:
         while self._next_delivery in self._ready:
@@ -254,3 +283,19 @@ class EventWriter:
         it instead of the log since the last one)."""
         if self.session.events_since_snapshot and self.session.failure is None:
             await asyncio.to_thread(self.write_snapshot)
+
+
+async def finish_all(pending: list[Coroutine[Any, Any, ev.Event]]) -> list[ev.Event]:
+    """Await each submitted event in order, every one of them even when one fails or
+    the wait is cancelled (delivery waits for them all), then raise the first error."""
+    out: list[ev.Event] = []
+    error: BaseException | None = None
+    for p in pending:
+        try:
+            out.append(await p)
+        except BaseException as exc:
+            if error is None:
+                error = exc
+    if error is not None:
+        raise error
+    return out

@@ -169,3 +169,24 @@ async def test_gate_expires_a_queued_command_at_its_timeout(session: SessionMana
     decided = [e for e in session.iter_events() if isinstance(e, ev.ApprovalDecided)]
     assert [(e.approval_id, e.decision) for e in decided] == [(aid, "expired")]
     await background.cancel_all()
+
+
+async def test_writer_submits_in_a_row_share_a_round_and_deliver_in_order(
+    session: SessionManager,
+) -> None:
+    writer, broadcast, _ = parts(session)
+    sub = broadcast.subscribe(["rule_revoked"])
+    events = [ev.RuleRevoked(agent_id=ev.HUMAN, rule_id=f"r-{i}") for i in range(5)]
+    pending = [writer.submit(e) for e in events]
+    # folded at the submit, before anything is durable
+    assert session.state["last_seq"] == 5
+    assert sub.get_nowait() is None  # delivered only once durable
+    stored = [await p for p in pending]
+    assert [e.seq for e in stored] == [1, 2, 3, 4, 5]
+    assert [e.event_id for e in session.iter_events()] == [e.event_id for e in events]
+    got = [await sub.get() for _ in events]
+    assert [e.event_id for e in got if e is not None] == [e.event_id for e in events]
+    stored_all = await writer.record_all(
+        [ev.RuleRevoked(agent_id=ev.HUMAN, rule_id=f"s-{i}") for i in range(3)]
+    )
+    assert [e.seq for e in stored_all] == [6, 7, 8]
