@@ -62,6 +62,14 @@ EXIT_ERROR = 2
     help="Seconds to keep reconnecting after the connection is lost (a server restart);"
     " the wait then resumes on the same approval. 0: give up at once.",
 )
+@click.option(
+    "--nats",
+    "nats_url",
+    default=None,
+    metavar="URL",
+    help="Reach the session through NATS (a coordinator started with `agentshell cluster"
+    " serve --nats URL --session S`) instead of the local socket.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     data_dir: Path | None,
@@ -72,6 +80,7 @@ def run(
     timeout: float | None,
     connect_timeout: float,
     reconnect_for: float,
+    nats_url: str | None,
     command: tuple[str, ...],
 ) -> None:
     """Propose COMMAND, wait for approval, print its output, exit with its code.
@@ -111,14 +120,38 @@ def run(
         )
         sys.exit(EXIT_ERROR)
     line = command[0] if len(command) == 1 else shlex.join(command)
-    path = resolve_socket(data_dir, session, socket)
-    try:
-        client = SyncAgentClient.connect(
-            path, agent, token, retry_for=connect_timeout, reconnect_for=reconnect_for
-        )
-    except (OSError, ServerError, AgentShellError) as exc:
-        click.echo(f"agentshell run: {unreachable(path, session, exc)}", err=True)
-        sys.exit(EXIT_ERROR)
+    if nats_url is not None:
+        try:
+            client = SyncAgentClient.connect_nats(
+                nats_url,
+                session,
+                agent,
+                token,
+                timeout=max(connect_timeout, 1.0),
+                reconnect_for=reconnect_for,
+            )
+        except ImportError:
+            click.echo(
+                "agentshell run: --nats needs the cluster extra: pip install 'agentshell[cluster]'",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+        except (OSError, ServerError, AgentShellError, TimeoutError) as exc:
+            click.echo(
+                f"agentshell run: cannot reach session {session!r} through NATS at {nats_url}:"
+                f" {exc or type(exc).__name__}",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+    else:
+        path = resolve_socket(data_dir, session, socket)
+        try:
+            client = SyncAgentClient.connect(
+                path, agent, token, retry_for=connect_timeout, reconnect_for=reconnect_for
+            )
+        except (OSError, ServerError, AgentShellError) as exc:
+            click.echo(f"agentshell run: {unreachable(path, session, exc)}", err=True)
+            sys.exit(EXIT_ERROR)
     try:
         with client as c:
             aid = c.propose(line, terminal=terminal, timeout=timeout)

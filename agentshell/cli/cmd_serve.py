@@ -132,6 +132,16 @@ async def serve_session(
     " a restart, a crash) before it is marked withdrawn: no rule runs it, and the"
     " operator is told nobody will receive its output.",
 )
+@click.option(
+    "--nats",
+    "nats_url",
+    default=None,
+    metavar="URL",
+    help="Keep the session's log on NATS JetStream at URL (3 replicas, a 5 s lease) and"
+    " serve agents on NATS too: the first serve of a session leads it, a second one"
+    " stands by and takes over. Same as `agentshell cluster serve --nats URL`, which has"
+    " the options (--replicas, --ttl, --creds, --monitor).",
+)
 def serve(
     data_dir: Path | None,
     session: str,
@@ -140,6 +150,7 @@ def serve(
     shell: str | None,
     no_user_rc: bool,
     agent_grace: float,
+    nats_url: str | None,
 ) -> None:
     """Run the coordinator and the agent socket headless (no TUI)."""
     import shutil
@@ -148,6 +159,24 @@ def serve(
 
     if shell is not None and shutil.which(shell) is None:
         raise click.BadParameter(f"{shell!r} is not an executable shell", param_hint="--shell")
+    if nats_url is not None:
+        from agentshell.cli.cmd_cluster import serve_cmd
+
+        click.get_current_context().invoke(
+            serve_cmd,
+            data_dir=data_dir,
+            session=session,
+            url=nats_url,
+            replicas=3,
+            ttl=5.0,
+            creds=None,
+            monitor=(),
+            socket=socket,
+            project=project,
+            shell=shell,
+            no_user_rc=no_user_rc,
+        )
+        return
 
     try:
         code = asyncio.run(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from agentshell.coordinator.results import RunResult
@@ -46,9 +46,6 @@ class SyncAgentClient:
         connect (None: ``retry_for`` plus a margin)."""
         if timeout is None:
             timeout = retry_for + 30.0
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="agentshell-client", daemon=True)
-        thread.start()
 
         async def open_() -> AgentClient:
             c: AgentClient = await AgentClient.connect(
@@ -61,6 +58,41 @@ class SyncAgentClient:
             )
             return c
 
+        return cls._open(open_, timeout)
+
+    @classmethod
+    def connect_nats(
+        cls,
+        url: str,
+        session: str,
+        agent_id: str | None = None,
+        token: str | None = None,
+        *,
+        operator: bool = False,
+        timeout: float = 30.0,
+        reconnect_for: float = RECONNECT_FOR,
+    ) -> SyncAgentClient:
+        """Connect to ``session``'s coordinator through NATS (``agentshell cluster
+        serve``; see :func:`agentshell.client.nats_connect.connect_nats`), with the same
+        API as a Unix-socket client."""
+
+        async def open_() -> AgentClient:
+            from agentshell.client.nats_connect import connect_nats
+
+            c: AgentClient = await connect_nats(
+                url, session, agent_id, token, operator=operator, reconnect_for=reconnect_for
+            )
+            return c
+
+        return cls._open(open_, timeout)
+
+    @classmethod
+    def _open(
+        cls, open_: Callable[[], Coroutine[Any, Any, AgentClient]], timeout: float
+    ) -> SyncAgentClient:
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="agentshell-client", daemon=True)
+        thread.start()
         try:
             client = asyncio.run_coroutine_threadsafe(open_(), loop).result(timeout)
         except BaseException:
