@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from . import common
-from .model import Answer, Decision, FileChange, HookInputError, ToolCall, text_field, tool_input_of
+from .model import Answer, Decision, FileChange, HookInputError, ToolCall, text_field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .model import Kind, Moment
+    from .model import Moment
 
 VENDOR = "claude"
 MOMENTS: dict[str, Moment] = {
@@ -58,18 +58,9 @@ def changes_of(tool: str, ti: dict[str, Any], cwd: str) -> tuple[FileChange, ...
 
 
 def parse(payload: dict[str, Any], vendor: str = VENDOR) -> ToolCall:
-    event = text_field(payload, "hook_event_name")
-    moment = MOMENTS.get(event)
-    if moment is None:
-        raise HookInputError(
-            f"hook event {event!r} is not one this hook answers ({', '.join(MOMENTS)})"
-        )
+    event, moment = common.moment_of(payload, MOMENTS)
     session_id = text_field(payload, "session_id")
-    cwd = text_field(payload, "cwd", required=False)
-    tool = text_field(payload, "tool_name")
-    ti = tool_input_of(payload)
-    kind: Kind = "shell" if tool in SHELL_TOOLS else "edit" if tool in EDIT_TOOLS else "other"
-    command = common.shell_command(ti) if kind == "shell" else ""
+    cwd, tool, ti, kind, command = common.tool_of(payload, SHELL_TOOLS, EDIT_TOOLS)
     changes = changes_of(tool, ti, cwd) if kind == "edit" else ()
     output, exit_code = "", None
     originals: dict[str, str | None] = {}

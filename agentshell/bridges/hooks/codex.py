@@ -10,14 +10,14 @@ whose reason gives the operator's command.
 from __future__ import annotations
 
 from . import common
-from .model import Answer, Decision, FileChange, HookInputError, ToolCall, text_field, tool_input_of
+from .model import Answer, Decision, FileChange, HookInputError, ToolCall, text_field
 from .patch import parse_patch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .model import Kind, Moment
+    from .model import Moment
 
 VENDOR = "codex"
 MOMENTS: dict[str, Moment] = {
@@ -44,17 +44,8 @@ def patch_text(ti: dict[str, Any]) -> str:
 
 
 def parse(payload: dict[str, Any]) -> ToolCall:
-    event = text_field(payload, "hook_event_name")
-    moment = MOMENTS.get(event)
-    if moment is None:
-        raise HookInputError(
-            f"hook event {event!r} is not one this hook answers ({', '.join(MOMENTS)})"
-        )
-    cwd = text_field(payload, "cwd", required=False)
-    tool = text_field(payload, "tool_name")
-    ti = tool_input_of(payload)
-    kind: Kind = "shell" if tool in SHELL_TOOLS else "edit" if tool in EDIT_TOOLS else "other"
-    command = common.shell_command(ti) if kind == "shell" else ""
+    event, moment = common.moment_of(payload, MOMENTS)
+    cwd, tool, ti, kind, command = common.tool_of(payload, SHELL_TOOLS, EDIT_TOOLS)
     changes: tuple[FileChange, ...] = ()
     if kind == "edit":
         changes = tuple(

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 
 from . import lean
-from .model import Answer, FileChange, HookInputError, text_field
+from .model import Answer, FileChange, HookInputError, text_field, tool_input_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from .model import Kind, Moment
 
 
 def absolute(path: str, cwd: str) -> str:
@@ -73,3 +75,27 @@ def unknown_fields(payload: dict[str, Any], known: frozenset[str]) -> str:
     """A note naming top-level fields this adapter does not read (empty when none)."""
     extra = sorted(k for k in payload if k not in known)
     return f"fields not used: {', '.join(extra)}" if extra else ""
+
+
+def moment_of(payload: dict[str, Any], moments: dict[str, Moment]) -> tuple[str, Moment]:
+    """The call's ``hook_event_name`` and its moment (the event in the vendor's
+    ``moments``; another event is a HookInputError)."""
+    event = text_field(payload, "hook_event_name")
+    moment = moments.get(event)
+    if moment is None:
+        raise HookInputError(
+            f"hook event {event!r} is not one this hook answers ({', '.join(moments)})"
+        )
+    return event, moment
+
+
+def tool_of(
+    payload: dict[str, Any], shell_tools: frozenset[str], edit_tools: frozenset[str]
+) -> tuple[str, str, dict[str, Any], Kind, str]:
+    """``(cwd, tool, tool_input, kind, command)`` of a call: its kind by the vendor's
+    shell and edit tools, and the command line of a shell call ("" otherwise)."""
+    cwd = text_field(payload, "cwd", required=False)
+    tool = text_field(payload, "tool_name")
+    ti = tool_input_of(payload)
+    kind: Kind = "shell" if tool in shell_tools else "edit" if tool in edit_tools else "other"
+    return cwd, tool, ti, kind, shell_command(ti) if kind == "shell" else ""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from . import common
-from .model import Answer, Decision, FileChange, HookInputError, ToolCall, text_field, tool_input_of
+from .model import Answer, Decision, FileChange, HookInputError, ToolCall, text_field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .model import Kind, Moment
+    from .model import Moment
 
 VENDOR = "gemini"
 MOMENTS: dict[str, Moment] = {"BeforeTool": "pre", "AfterTool": "post"}
@@ -24,17 +24,8 @@ KNOWN = frozenset(
 
 
 def parse(payload: dict[str, Any]) -> ToolCall:
-    event = text_field(payload, "hook_event_name")
-    moment = MOMENTS.get(event)
-    if moment is None:
-        raise HookInputError(
-            f"hook event {event!r} is not one this hook answers ({', '.join(MOMENTS)})"
-        )
-    cwd = text_field(payload, "cwd", required=False)
-    tool = text_field(payload, "tool_name")
-    ti = tool_input_of(payload)
-    kind: Kind = "shell" if tool in SHELL_TOOLS else "edit" if tool in EDIT_TOOLS else "other"
-    command = common.shell_command(ti) if kind == "shell" else ""
+    event, moment = common.moment_of(payload, MOMENTS)
+    cwd, tool, ti, kind, command = common.tool_of(payload, SHELL_TOOLS, EDIT_TOOLS)
     changes: tuple[FileChange, ...] = ()
     if tool == "replace":
         changes = (common.edit_change(ti, cwd, "old_string", "new_string", "allow_multiple"),)
