@@ -201,3 +201,64 @@ def test_codex_status_asks_codex_and_reports_an_untrusted_hook(
     assert "/hooks" in said
     # nothing was written to make it trusted
     assert "trusted_hash" not in (home / "config.toml").read_text()
+
+
+# A scripted `codex app-server` for the reader alone: it keeps the documented handshake
+# (nothing but `initialize` before its response, then `initialized`) and writes what
+# follows in one chunk, a notification and the hooks/list reply together, as a loaded
+# machine delivers them.
+FAKE_APP_SERVER = r"""
+import json, sys, time
+def read():
+    return json.loads(sys.stdin.buffer.readline())
+first = read()
+assert first["method"] == "initialize", first
+sys.stdout.write(json.dumps({"id": first["id"], "result": {}}) + "\n")
+sys.stdout.flush()
+second = read()
+assert second == {"method": "initialized"}, second
+third = read()
+assert third["method"] == "hooks/list", third
+MODE = sys.argv[1]
+if MODE == "exit":
+    sys.exit(0)
+if MODE == "error":
+    reply = {"id": third["id"], "error": {"code": -32600, "message": "nope"}}
+else:
+    hooks = [{"command": "agentshell hook codex", "trustStatus": "untrusted"}]
+    reply = {"id": third["id"], "result": {"data": [{"cwd": "/p", "hooks": hooks}]}}
+sys.stdout.write(
+    "a log line, not JSON\n"
+    + json.dumps({"method": "configWarning", "params": {}}) + "\n"
+    + json.dumps(reply) + "\n"
+    + json.dumps({"method": "remoteControl/status/changed", "params": {}}) + "\n"
+)
+sys.stdout.flush()
+time.sleep(30)
+"""
+
+
+def _fake_codex(tmp_path: Path, mode: str) -> str:
+    script = tmp_path / "app_server.py"
+    script.write_text(FAKE_APP_SERVER)
+    exe = tmp_path / "codex"
+    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {script} {mode}\n")
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def test_codex_hook_list_read_when_replies_arrive_in_one_chunk(tmp_path: Path) -> None:
+    from agentshell.bridges.install.codex import list_hooks
+
+    hooks = list_hooks(tmp_path, _fake_codex(tmp_path, "ok"), timeout=20)
+    assert hooks == [{"command": "agentshell hook codex", "trustStatus": "untrusted"}]
+
+
+@pytest.mark.parametrize(
+    ("mode", "said"), [("error", "hooks/list failed"), ("exit", "ended before it listed")]
+)
+def test_codex_hook_list_failures_say_what_happened(tmp_path: Path, mode: str, said: str) -> None:
+    from agentshell.bridges.install.codex import list_hooks
+
+    with pytest.raises(InstallError, match=said):
+        list_hooks(tmp_path, _fake_codex(tmp_path, mode), timeout=20)

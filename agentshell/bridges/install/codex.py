@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -172,21 +173,48 @@ def codex_binary() -> str | None:
     return os.environ.get("AGENTSHELL_CODEX") or shutil.which("codex")
 
 
+class _Lines:
+    """JSON-RPC messages read off a pipe's raw descriptor, one per line, within a
+    deadline. Reading the fd (not a buffered file) keeps ``select`` truthful: replies
+    that arrive in one chunk are all seen, none wait unread in a Python buffer."""
+
+    def __init__(self, fd: int, deadline: float, timeout: float) -> None:
+        self._fd = fd
+        self._deadline = deadline
+        self._timeout = timeout
+        self._buffer = b""
+
+    def next(self) -> Any:
+        while b"\n" not in self._buffer:
+            left = self._deadline - time.monotonic()
+            ready, _, _ = select.select([self._fd], [], [], max(left, 0.0))
+            if not ready:
+                raise InstallError(
+                    f"codex app-server gave no hook list within {self._timeout:.0f} s"
+                )
+            chunk = os.read(self._fd, 65536)
+            if not chunk:
+                raise InstallError("codex app-server ended before it listed the hooks")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None  # not a message (a stray log line): skipped
+
+    def reply(self, request_id: int) -> dict[str, Any]:
+        """The response to ``request_id``; notifications in between are skipped."""
+        while True:
+            msg = self.next()
+            if isinstance(msg, dict) and msg.get("id") == request_id and "method" not in msg:
+                return msg
+
+
 def list_hooks(cwd: Path, codex: str, timeout: float = APP_SERVER_TIMEOUT) -> list[dict[str, Any]]:
-    """Codex's own list of the hooks it found for ``cwd``, each with ``trustStatus``
-    (JSON-RPC on ``codex app-server``'s stdio: initialize, initialized, hooks/list)."""
-    requests = [
-        {
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "clientInfo": {"name": "agentshell", "version": "1"},
-                "capabilities": {"experimentalApi": True},
-            },
-        },
-        {"method": "initialized"},
-        {"id": 2, "method": "hooks/list", "params": {"cwds": [str(cwd)]}},
-    ]
+    """Codex's own list of the hooks it found for ``cwd``, each with ``trustStatus``.
+
+    JSON-RPC over ``codex app-server``'s stdio, the documented handshake: ``initialize``,
+    its response, then the ``initialized`` notification, then ``hooks/list``."""
     try:
         proc = subprocess.Popen(
             [codex, "app-server"],
@@ -194,36 +222,48 @@ def list_hooks(cwd: Path, codex: str, timeout: float = APP_SERVER_TIMEOUT) -> li
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            text=True,
         )
     except OSError as exc:
         raise InstallError(f"cannot start {codex} app-server: {exc.strerror or exc}") from None
     assert proc.stdin is not None and proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    try:
-        for r in requests:
-            proc.stdin.write(json.dumps(r) + "\n")
-        proc.stdin.flush()
-        import selectors
+    lines = _Lines(proc.stdout.fileno(), time.monotonic() + timeout, timeout)
 
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                raise InstallError(f"codex app-server gave no hook list within {timeout:.0f} s")
-            line = proc.stdout.readline()
-            if not line:
-                raise InstallError("codex app-server ended before it listed the hooks")
-            with contextlib.suppress(ValueError):
-                msg = json.loads(line)
-                if isinstance(msg, dict) and msg.get("id") == 2:
-                    if "error" in msg:
-                        raise InstallError(f"codex app-server: hooks/list failed: {msg['error']}")
-                    hooks: list[dict[str, Any]] = []
-                    for entry in msg.get("result", {}).get("data", []):
-                        hooks.extend(h for h in entry.get("hooks", []) if isinstance(h, dict))
-                    return hooks
+    def send(*messages: dict[str, Any]) -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
+            proc.stdin.flush()
+        except OSError:
+            raise InstallError("codex app-server ended before it listed the hooks") from None
+
+    try:
+        send(
+            {
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "clientInfo": {"name": "agentshell", "version": "1"},
+                    "capabilities": {"experimentalApi": True},
+                },
+            }
+        )
+        started = lines.reply(1)
+        if "error" in started:
+            raise InstallError(f"codex app-server: initialize failed: {started['error']}")
+        send(
+            {"method": "initialized"},
+            {"id": 2, "method": "hooks/list", "params": {"cwds": [str(cwd)]}},
+        )
+        listed = lines.reply(2)
+        if "error" in listed:
+            raise InstallError(f"codex app-server: hooks/list failed: {listed['error']}")
+        result = listed.get("result")
+        entries = result.get("data", []) if isinstance(result, dict) else []
+        hooks: list[dict[str, Any]] = []
+        for entry in entries:
+            if isinstance(entry, dict):
+                hooks.extend(h for h in entry.get("hooks", []) if isinstance(h, dict))
+        return hooks
     finally:
         with contextlib.suppress(Exception):
             proc.stdin.close()
@@ -233,6 +273,8 @@ def list_hooks(cwd: Path, codex: str, timeout: float = APP_SERVER_TIMEOUT) -> li
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        with contextlib.suppress(Exception):
+            proc.stdout.close()
 
 
 def trust_report(path: Path, project: Path | None) -> list[str]:
