@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agentshell.cli.main import cli
+from agentshell.cli.operator_token import TOKEN_FILE_HELP, serving_token
 from agentshell.cli.options import default_data_dir, resolve_data_dir, session_options
 
 if TYPE_CHECKING:
@@ -186,6 +187,7 @@ async def serve_on_nats(
     user_rc: bool,
     creds: str | None = None,
     monitor: tuple[str, ...] = (),
+    operator_token: str | None = None,
 ) -> int:
     """Lead ``session`` on JetStream (or stand by until its leader is gone), then run
     its coordinator with the Unix socket and the NATS transport for agents."""
@@ -232,7 +234,7 @@ async def serve_on_nats(
         for note in sm.open_notes():
             _say(note)
         coord = Coordinator(sm, project_dir=project, shell=shell, user_rc=user_rc)
-        server = Server(coord, sock_path)
+        server = Server(coord, sock_path, operator_token=operator_token)
         listener = NatsListener(server, target, session)
         try:
             await coord.start()
@@ -310,6 +312,14 @@ async def serve_on_nats(
 )
 @click.option("--shell", default=None, help="Shell for terminals [default: $SHELL].")
 @click.option("--no-user-rc", "no_user_rc", is_flag=True, help="Start shells without your rc file.")
+@click.option(
+    "--operator-token-file",
+    "token_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help=TOKEN_FILE_HELP,
+)
 def serve_cmd(
     data_dir: Path | None,
     session: str,
@@ -322,6 +332,7 @@ def serve_cmd(
     project: Path,
     shell: str | None,
     no_user_rc: bool,
+    token_file: Path | None = None,
 ) -> None:
     """Serve a session whose log lives on NATS JetStream.
 
@@ -358,6 +369,7 @@ def serve_cmd(
                 user_rc=not no_user_rc,
                 creds=creds,
                 monitor=monitor,
+                operator_token=serving_token(token_file),
             )
         )
     except AgentShellError as exc:

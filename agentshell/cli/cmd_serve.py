@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from agentshell.cli.main import cli
+from agentshell.cli.operator_token import TOKEN_FILE_HELP
 from agentshell.cli.options import resolve_data_dir, session_options
 
 #: How often serve looks whether the event log still records (seconds).
@@ -142,6 +143,14 @@ async def serve_session(
     " stands by and takes over. Same as `agentshell cluster serve --nats URL`, which has"
     " the options (--replicas, --ttl, --creds, --monitor).",
 )
+@click.option(
+    "--operator-token-file",
+    "token_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="With --nats: " + TOKEN_FILE_HELP,
+)
 def serve(
     data_dir: Path | None,
     session: str,
@@ -151,6 +160,7 @@ def serve(
     no_user_rc: bool,
     agent_grace: float,
     nats_url: str | None,
+    token_file: Path | None,
 ) -> None:
     """Run the coordinator and the agent socket headless (no TUI)."""
     import shutil
@@ -175,8 +185,14 @@ def serve(
             project=project,
             shell=shell,
             no_user_rc=no_user_rc,
+            token_file=token_file,
         )
         return
+    if token_file is not None:
+        raise click.BadParameter(
+            "only with --nats (a local server's operator token is beside its socket)",
+            param_hint="--operator-token-file",
+        )
 
     try:
         code = asyncio.run(

@@ -46,6 +46,28 @@ from agentshell.cli.options import resolve_data_dir, session_options
     " (through their hooks) or aider (through agentshell wrap); ARGS go to its CLI, e.g."
     " --agent 'claude=--model opus'. Repeatable.",
 )
+@click.option(
+    "--nats",
+    "nats_url",
+    default=None,
+    metavar="URL",
+    help="Supervise a session served elsewhere (`agentshell cluster serve`), through NATS"
+    " at URL: its panes, approval queue and conflicts, live; decisions go to whichever"
+    " coordinator leads it. Needs the session's operator token (--operator-token-file"
+    " or $AGENTSHELL_OPERATOR_TOKEN).",
+)
+@click.option(
+    "--operator-token-file",
+    "token_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="With --nats: the session's operator token (the file its coordinators serve"
+    " with, `cluster serve --operator-token-file FILE`) [default: $AGENTSHELL_OPERATOR_TOKEN].",
+)
+@click.option(
+    "--creds", default=None, metavar="FILE", help="With --nats: your NATS user's credentials file."
+)
 def tui(
     session: str,
     data_dir: Path | None,
@@ -53,6 +75,9 @@ def tui(
     project_dir: Path | None,
     demo: bool,
     agents: tuple[str, ...],
+    nats_url: str | None,
+    token_file: Path | None,
+    creds: str | None,
 ) -> None:
     """Open the operator's UI: live terminals, the approval queue, conflicts.
 
@@ -75,8 +100,23 @@ def tui(
       agentshell tui --session api --project ~/src/api
       agentshell tui --demo                   # see it work with example agents
       agentshell tui --agent claude --agent aider='--model gpt-4o'
+      agentshell tui --nats nats://10.0.0.1:4222 --session team --operator-token-file op.token
     """
     import os
+
+    if nats_url is not None:
+        _remote(
+            session,
+            nats_url,
+            token_file,
+            creds,
+            demo=demo,
+            agents=agents,
+            local=socket_path is not None or project_dir is not None or data_dir is not None,
+        )
+        return
+    if token_file is not None or creds is not None:
+        raise click.UsageError("--operator-token-file and --creds go with --nats")
 
     from agentshell.tui.agents_start import StartError, parse_agent
 
@@ -114,3 +154,35 @@ def tui(
         click.echo(f"agentshell: {failure}", err=True)
         raise SystemExit(1)
     click.echo(reopen_hint(session, data_dir, socket_path))
+
+
+def _remote(
+    session: str,
+    url: str,
+    token_file: Path | None,
+    creds: str | None,
+    *,
+    demo: bool,
+    agents: tuple[str, ...],
+    local: bool,
+) -> None:
+    """``tui --nats``: the app on a session served elsewhere."""
+    if demo or agents or local:
+        raise click.UsageError(
+            "--nats shows a session served elsewhere: --demo, --agent, --socket, --project"
+            " and --dir belong to the machine that serves it"
+        )
+    from agentshell.cli.operator_token import operator_token
+    from agentshell.core.errors import AgentShellError
+    from agentshell.store.jetstream import NatsTarget, require_nats
+    from agentshell.tui.run_remote import run_remote_tui
+
+    token = operator_token(token_file)
+    try:
+        require_nats()
+        target = NatsTarget(url, creds=creds)
+        asyncio.run(run_remote_tui(session=session, target=target, url=url, token=token))
+    except AgentShellError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # a malformed URL
+        raise click.BadParameter(str(exc), param_hint="--nats") from None

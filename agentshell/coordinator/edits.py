@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from agentshell.core import events as ev
+from agentshell.core.conflicts import sides_of
 from agentshell.core.ranges import changed_line_ranges, find_conflicts
 from agentshell.core.state import EditInfo
 
@@ -157,17 +158,7 @@ class EditLog:
                     missing.discard(e.event_id)
                     if not missing:
                         break
-        sides: list[tuple[str, tuple[str, ...], int]] = []
-        for edit_id, rng in zip(c.edit_ids[:2], c.ranges[:2], strict=True):
-            fe = cache.get(edit_id)
-            if fe is None:
-                return None
-            j = next((k for k, r in enumerate(fe.ranges) if tuple(r) == tuple(rng)), None)
-            if j is None or j >= len(fe.new_lines) or j >= len(fe.new_ranges):
-                return None
-            sides.append((fe.agent_id, tuple(fe.new_lines[j]), int(fe.new_ranges[j][0])))
-        (a, a_lines, a0), (b, b_lines, b0) = sides
-        return a, a_lines, b, b_lines, a0, b0
+        return sides_of(c.edit_ids, c.ranges, cache)
 
     async def resolve(
         self, conflict_id: str, resolution: str, *, by: str = ev.HUMAN, note: str = ""

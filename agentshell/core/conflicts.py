@@ -221,3 +221,31 @@ class ConflictResolver:
             return self._active.pop(conflict_id)
         except KeyError:
             raise KeyError(conflict_id) from None
+
+
+def sides_of(
+    edit_ids: Sequence[str],
+    ranges: Sequence[Sequence[int]],
+    edits: Mapping[str, object],
+) -> tuple[str, tuple[str, ...], str, tuple[str, ...], int, int] | None:
+    """Each side of a conflict as its agent wrote it, for a side-by-side view:
+    ``(first_agent, first_lines, second_agent, second_lines, first_start,
+    second_start)``, from the conflict's first two edits (``edit_ids`` with their
+    conflicting ``ranges``) and the ``file_edited`` events ``edits`` holds by event id.
+    None when an edit is missing or does not hold the range's text."""
+    if len(edit_ids) < 2 or len(ranges) < 2:
+        return None
+    sides: list[tuple[str, tuple[str, ...], int]] = []
+    for edit_id, rng in zip(edit_ids[:2], ranges[:2], strict=True):
+        fe = edits.get(edit_id)
+        if fe is None:
+            return None
+        old: Sequence[Sequence[int]] = getattr(fe, "ranges", ())
+        new: Sequence[Sequence[int]] = getattr(fe, "new_ranges", ())
+        lines: Sequence[Sequence[str]] = getattr(fe, "new_lines", ())
+        j = next((k for k, r in enumerate(old) if tuple(r) == tuple(rng)), None)
+        if j is None or j >= len(lines) or j >= len(new):
+            return None
+        sides.append((str(getattr(fe, "agent_id", "")), tuple(lines[j]), int(new[j][0])))
+    (a, a_lines, a0), (b, b_lines, b0) = sides
+    return a, a_lines, b, b_lines, a0, b0

@@ -44,6 +44,7 @@ from agentshell.store.jetstream import (
     retrying,
     session_token,
 )
+from agentshell.store.jetstream_follow import StreamFollower
 from agentshell.store.session import check_name
 
 try:
@@ -346,10 +347,9 @@ class Standby:
         self.holder = holder or default_holder()
         self.ttl = ttl
         self.poll = poll
-        self._reader = JetStreamSessionManager(session_name, self.target)
+        self._follower = StreamFollower(session_name, self.target)
         self._lock = threading.Lock()
-        self.state: SessionState = self._reader.get_session_state()
-        self._stream_seq = self._reader.writer.last_stream_seq
+        self.state: SessionState = self._follower.opened_state()
         self._stop = threading.Event()
         self.error: BaseException | None = None
         self._thread = threading.Thread(
@@ -367,17 +367,12 @@ class Standby:
             return copy_state(self.state)
 
     def _follow(self) -> None:
-        r = self._reader
         while not self._stop.wait(self.poll):
             try:
-                info = r._call(lambda: r._js.stream_info(r.stream))
-                end = int(info.state.last_seq)
-                if end <= self._stream_seq:
-                    continue
-                with self._lock:
-                    batches = r._record_batches(self._stream_seq + 1, end, self.last_seq + 1)
-                    fold_batches(self.state, batches)
-                    self._stream_seq = end
+                batches = self._follower.read_new()
+                if batches:
+                    with self._lock:
+                        fold_batches(self.state, batches)
             except Exception as exc:  # the cluster is failing over: try again
                 self.error = exc
 
@@ -412,4 +407,4 @@ class Standby:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(30)
-        self._reader.close()
+        self._follower.close()

@@ -1,0 +1,324 @@
+"""The app's view of a session served elsewhere, through NATS (``agentshell tui --nats``).
+
+An operator on another machine sees what the leader's own TUI would: the panes, the
+approval queue, the conflicts and the event log of the session, and decides through
+the same operator ops. Two sources, each doing what it is made for:
+
+- **What happened** is read from the session's JetStream stream (a
+  :class:`~agentshell.store.jetstream_follow.StreamFollower`): the state is the
+  stream folded by the same reducer the coordinator uses, and each pane is an
+  emulator fed the recorded ``terminal_output`` events. The bytes travel once, as
+  events; no viewer runs or re-reads a command, and the view goes on through a
+  failover of the coordinator (the stream does not move).
+- **Decisions** (approve, edit, reject, approve similar, resolve, typing into a
+  pane) go to whichever coordinator leads the session now, as the operator over the
+  NATS transport (:func:`~agentshell.client.nats_connect.connect_nats`, which
+  reconnects through a standby that took over). Two operators deciding the same
+  item: the coordinator takes the first; the second is told it is no longer pending,
+  and both views show it decided, because both fold the same stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from agentshell.core import events as ev
+from agentshell.core.conflicts import sides_of
+from agentshell.core.rules import suggest_rule
+from agentshell.core.state import SessionState, fold_batches
+from agentshell.terminal.emulator import Emulator
+from agentshell.terminal.frames import Frame
+from agentshell.tui.backend import ConflictSides, RuleDraft, SharedText, TerminalLike
+from agentshell.tui.widgets.log.event_log import NOISY
+
+#: How often the stream is asked for new messages (seconds).
+POLL = 0.05
+#: Events the app's log view gets at start (the newest).
+RECENT = 1000
+
+
+class RemoteTerminal:
+    """A pane of a remote session: an emulator fed the terminal's recorded output."""
+
+    def __init__(self, name: str, columns: int, lines: int) -> None:
+        self.name = name
+        self.emulator = Emulator(columns, lines)
+        self._listeners: list[Callable[..., Any]] = []
+
+    def feed(self, data: bytes) -> None:
+        self.emulator.feed(data)
+
+    def changed(self) -> None:
+        for cb in list(self._listeners):
+            cb()
+
+    def frame(self) -> Frame:
+        stale, self.emulator.dirty = self.emulator.dirty, set()
+        return self.emulator.frame(stale)
+
+    def send(self, data: bytes) -> None:
+        raise RuntimeError("type through the backend (send_input): the terminal is remote")
+
+    def resize(self, columns: int, lines: int) -> None:
+        return None  # the session's terminal keeps its size; the pane shows what fits
+
+    def add_listener(self, callback: Callable[..., Any]) -> Callable[[], None]:
+        self._listeners.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+
+        return remove
+
+
+class _Doc:
+    """A pending command's shared text, co-edited through the operator connection."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self._name = name
+        self._doc: Any = None
+
+    async def open(self) -> None:
+        self._doc = await self._client.doc(self._name)
+
+    @property
+    def text(self) -> str:
+        return str(self._doc.text) if self._doc is not None else ""
+
+    @property
+    def revision(self) -> int:
+        return int(self._doc.revision) if self._doc is not None else 0
+
+    async def settle(self, timeout: float = 5.0) -> int:
+        if self._doc is not None:
+            await self._doc.acked(timeout)
+        return self.revision
+
+    def insert(self, pos: int, text: str) -> None:
+        if self._doc is not None:
+            self._doc.insert(pos, text)
+
+    def delete(self, pos: int, length: int) -> None:
+        if self._doc is not None:
+            self._doc.delete(pos, length)
+
+
+class RemoteBackend:
+    """A :class:`~agentshell.tui.backend.Backend` over a followed stream and an
+    operator connection. Make one with :meth:`open`; :meth:`close` it."""
+
+    def __init__(self, follower: Any, client: Any, *, label: str = "") -> None:
+        self._follower = follower
+        self._client = client
+        self.label = label
+        self._state: SessionState = follower.opened_state()
+        self._terms: dict[str, RemoteTerminal] = {}
+        self._edits: dict[str, ev.Event] = {}
+        self._recent: deque[ev.Event] = deque(maxlen=RECENT)
+        self._subs: list[asyncio.Queue[ev.Event]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: Why the stream cannot be read just now (None while it can).
+        self.error: str | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        target: Any,
+        session: str,
+        token: str,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RemoteBackend:
+        """Follow ``session``'s stream at ``target`` and connect as its operator."""
+        from agentshell.client.nats_connect import connect_nats
+        from agentshell.store.jetstream_follow import StreamFollower
+
+        follower = await asyncio.to_thread(StreamFollower, session, target)
+        try:
+            client = await connect_nats(target, session, operator=True, token=token)
+        except BaseException:
+            await asyncio.to_thread(follower.close)
+            raise
+        backend = cls(follower, client, label=session)
+        try:
+            await asyncio.to_thread(backend._load, progress)
+        except BaseException:
+            await backend.close()
+            raise
+        backend._start()
+        return backend
+
+    # ------------------------------------------------------------- following
+
+    def _load(self, progress: Callable[[int, int], None] | None) -> None:
+        """The panes' screens and the log view's tail, from the events the opened
+        state folds (read once, before the app shows)."""
+        last = int(self._state["last_seq"])
+        for e in self._follower.session.iter_events():
+            if e.seq > last:
+                break
+            self._show(e)
+            if progress is not None and e.seq % 10_000 == 0:
+                progress(e.seq, last)
+        for name, info in self._state["terminals"].items():
+            if info.open and name not in self._terms:  # opened before a snapshot's cut
+                self._terms[name] = RemoteTerminal(name, info.columns, info.lines)
+
+    def _show(self, e: ev.Event) -> RemoteTerminal | None:
+        """What an event changes besides the state: panes, edits kept, the log's tail.
+        The pane fed, for terminal output."""
+        if isinstance(e, ev.TerminalOutput):
+            term = self._terms.get(e.terminal)
+            if term is not None:
+                term.feed(e.data)
+            return term
+        if isinstance(e, ev.TerminalOpened):
+            self._terms[e.terminal] = RemoteTerminal(e.terminal, e.columns, e.lines)
+        elif isinstance(e, ev.TerminalResized):
+            resized = self._terms.get(e.terminal)
+            if resized is not None:
+                resized.emulator.resize(e.columns, e.lines)
+        elif isinstance(e, ev.TerminalClosed):
+            self._terms.pop(e.terminal, None)
+        elif isinstance(e, ev.FileEdited):
+            self._edits[e.event_id] = e
+        kind = e.event_type
+        if kind not in NOISY or (
+            kind == "doc_op" and ev.approval_of_doc(str(e.payload.get("doc", ""))) is not None
+        ):
+            self._recent.append(e)
+        return None
+
+    def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._follow, name="agentshell-remote", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while not self._stop.wait(POLL):
+            try:
+                batches = self._follower.read_new()
+            except Exception as exc:  # the cluster is failing over: the next poll retries
+                self.error = f"cannot read the session's stream: {exc}"
+                continue
+            self.error = None
+            if batches and self._loop is not None:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    self._loop.call_soon_threadsafe(self._apply, batches)
+
+    def _apply(self, batches: list[list[dict[str, Any]]]) -> None:
+        """On the app's loop: fold, then show and hand out, in the stream's order."""
+        # the events first: the bulk fold takes its records apart as it goes
+        events = [ev.event_from_record(rec) for batch in batches for rec in batch]
+        fold_batches(self._state, batches)
+        changed: set[RemoteTerminal] = set()
+        for e in events:
+            fed = self._show(e)
+            if fed is not None:
+                changed.add(fed)
+            if e.event_type == "terminal_output":
+                continue  # the panes show it (the app's stream leaves it out)
+            for q in self._subs:
+                q.put_nowait(e)
+        for term in changed:
+            term.changed()
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 10)
+        with contextlib.suppress(Exception):
+            await self._client.close()
+        await asyncio.to_thread(self._follower.close)
+
+    # -------------------------------------------------------------- reading
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def socket_path(self) -> str:
+        return ""
+
+    def terminals(self) -> dict[str, TerminalLike]:
+        return dict(self._terms)
+
+    def subscribe(self) -> AsyncIterator[ev.Event]:
+        q: asyncio.Queue[ev.Event] = asyncio.Queue()
+        self._subs.append(q)  # registered now, before the app reads the state
+        return self._iterate(q)
+
+    async def _iterate(self, q: asyncio.Queue[ev.Event]) -> AsyncIterator[ev.Event]:
+        try:
+            while True:
+                yield await q.get()
+        finally:
+            with contextlib.suppress(ValueError):
+                self._subs.remove(q)
+
+    def recent_events(self, limit: int) -> list[ev.Event]:
+        return list(self._recent)[-limit:]
+
+    def suggest_rule(self, command: str) -> tuple[str, str]:
+        kind, pattern = suggest_rule(command)
+        return str(kind), str(pattern)
+
+    def risk_hints(self, command: str, cwd: str) -> tuple[str, ...]:
+        from agentshell.core.risk import risk_hints
+
+        return tuple(risk_hints(command, cwd=cwd))
+
+    def conflict_sides(self, conflict_id: str) -> ConflictSides | None:
+        c = self._state["active_conflicts"].get(conflict_id)
+        if c is None:
+            return None
+        got = sides_of(c.edit_ids, c.ranges, self._edits)
+        return ConflictSides(*got) if got is not None else None
+
+    def approval_doc(self, approval_id: str) -> SharedText | None:
+        return _Doc(self._client, ev.approval_doc(approval_id))
+
+    def running_commands(self) -> int:
+        return 0  # quitting a remote view stops nothing: no need to ask
+
+    def busy_terminals(self) -> list[str]:
+        return []
+
+    def recording_error(self) -> str | None:
+        return None  # the leader records; a remote view holds nothing
+
+    # ------------------------------------------------------------ deciding
+
+    async def approve(
+        self, approval_id: str, command: str | None = None, revision: int | None = None
+    ) -> None:
+        await self._client.approve(approval_id, command=command, revision=revision)
+
+    async def reject(self, approval_id: str, reason: str) -> None:
+        await self._client.reject(approval_id, reason)
+
+    async def approve_similar(self, approval_id: str, rule: RuleDraft) -> None:
+        await self._client.approve_similar(
+            approval_id, rule.kind, rule.pattern, scope=rule.scope, scope_value=rule.scope_value
+        )
+
+    async def resolve_conflict(self, conflict_id: str, resolution: str, note: str = "") -> None:
+        await self._client.request(
+            "resolve_conflict", conflict_id=conflict_id, resolution=resolution, note=note
+        )
+
+    async def send_input(self, terminal: str, data: bytes) -> None:
+        await self._client.request("send_input", terminal=terminal, data=data)
+
+    async def resize(self, terminal: str, columns: int, lines: int) -> None:
+        return None  # a viewer's pane size does not resize the session's terminal
