@@ -299,25 +299,45 @@ class RemoteBackend:
 
     # ------------------------------------------------------------ deciding
 
+    async def _ask(self, op: str, **fields: Any) -> dict[str, Any]:
+        """One operator request to whichever coordinator leads now. A request cut off
+        by a lost leader is sent once more after the client reconnected (through the
+        standby that took over): a decision cannot have been taken twice, since the
+        new leader refuses one that is no longer pending."""
+        from agentshell.client.client import ConnectionLost
+
+        try:
+            reply: dict[str, Any] = await self._client.request(op, **fields)
+        except ConnectionLost:
+            await self._client.connected()  # ConnectionLost again when it gave up
+            reply = await self._client.request(op, **fields)
+        return reply
+
     async def approve(
         self, approval_id: str, command: str | None = None, revision: int | None = None
     ) -> None:
-        await self._client.approve(approval_id, command=command, revision=revision)
+        await self._ask("approve", approval_id=approval_id, command=command, revision=revision)
 
     async def reject(self, approval_id: str, reason: str) -> None:
-        await self._client.reject(approval_id, reason)
+        await self._ask("reject", approval_id=approval_id, reason=reason)
 
     async def approve_similar(self, approval_id: str, rule: RuleDraft) -> None:
-        await self._client.approve_similar(
-            approval_id, rule.kind, rule.pattern, scope=rule.scope, scope_value=rule.scope_value
+        await self._ask(
+            "approve_similar",
+            approval_id=approval_id,
+            kind=rule.kind,
+            pattern=rule.pattern,
+            scope=rule.scope,
+            scope_value=rule.scope_value,
         )
 
     async def resolve_conflict(self, conflict_id: str, resolution: str, note: str = "") -> None:
-        await self._client.request(
+        await self._ask(
             "resolve_conflict", conflict_id=conflict_id, resolution=resolution, note=note
         )
 
     async def send_input(self, terminal: str, data: bytes) -> None:
+        # not sent again when cut off: keys typed twice would be worse than lost ones
         await self._client.request("send_input", terminal=terminal, data=data)
 
     async def resize(self, terminal: str, columns: int, lines: int) -> None:

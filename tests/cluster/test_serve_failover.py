@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,15 @@ CAPS = ["read", "run", "type", "edit"]
 
 
 class Served:
-    def __init__(self, url: str, name: str, sock: Path, project: Path) -> None:
+    def __init__(
+        self, url: str, name: str, sock: Path, project: Path, extra: Sequence[str] = ()
+    ) -> None:
         self.sock = sock
         cmd = [
             str(Path(sys.executable).parent / "agentshell"),
             *("cluster", "serve", "--nats", url, "--session", name, "--ttl", "2"),
             *("--socket", str(sock), "--project", str(project), "--no-user-rc"),
+            *extra,
         ]
         self.proc = subprocess.Popen(
             cmd,
