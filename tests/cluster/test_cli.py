@@ -83,3 +83,17 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         port = s.getsockname()[1]
         got = _cli("cluster", "up", "--nodes", "1", "--port", str(port), "--dir", str(tmp_path))
     assert got.returncode == 1 and f"port(s) {port} on 127.0.0.1 are in use" in got.stderr
+
+
+def test_an_operator_token_file_goes_with_nats(tmp_path: Path) -> None:
+    local = _cli("serve", "--dir", str(tmp_path), "--operator-token-file", str(tmp_path / "t"))
+    assert local.returncode != 0 and "only with --nats" in local.stderr
+    assert not (tmp_path / "t").exists()
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    # a file that is there but empty is refused before anything starts
+    served = _cli(
+        "cluster", "serve", "--nats", "nats://127.0.0.1:1", "--session", "x",
+        "--dir", str(tmp_path), "--operator-token-file", str(empty),
+    )  # fmt: skip
+    assert served.returncode != 0 and "is empty" in served.stderr
