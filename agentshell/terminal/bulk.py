@@ -10,7 +10,9 @@ Other plain lines take the per-line path (:meth:`BulkScreen._plain_lines`).
 
 from __future__ import annotations
 
-from itertools import accumulate, chain
+import re
+from collections.abc import Callable
+from itertools import accumulate, chain, compress
 from operator import add
 from typing import Any
 
@@ -25,10 +27,52 @@ from agentshell.terminal.scan import (
     SGR,
     TAB_CTRL,
     TRANSITIONS,
+    Marks,
     sgr_step,
     trim,
 )
-from agentshell.terminal.style import BLANK, DEFAULT, Cell, cells_for, sgr
+from agentshell.terminal.screen import expansion
+from agentshell.terminal.style import BLANK, DEFAULT, Cell, Style, cells_for, sgr
+
+SGR_OR_NL = re.compile(r"\x1b\[([0-9;:]*|\n)m")
+
+
+def _clusters(text: str, split: Callable[[str], list[str]]) -> list[str] | None:
+    """``text`` as its characters, a character followed by marks of no width taken
+    as one (a cluster: see :class:`Expansion`); None if it starts with a mark."""
+    pieces = split(text)
+    if not pieces[0]:
+        return None
+    keys: list[str] = []
+    for k in range(0, len(pieces) - 1, 2):
+        before = pieces[k]
+        keys += before[:-1]
+        keys.append(before[-1] + pieces[k + 1])
+    keys += pieces[-1]
+    return keys
+
+
+# style -> params -> (the style after CSI params m, its Expansion getter, the next
+# style's table); None -> (style, its getter, table) itself
+_Steps = dict[str | None, tuple[Style, Callable[[str], tuple[Cell, ...]], Any]]
+_STEPS: dict[Style, _Steps] = {}
+
+
+def _steps(style: Style) -> _Steps:
+    table = _STEPS.get(style)
+    if table is None:
+        if len(_STEPS) > 4096:
+            _STEPS.clear()
+        table = _STEPS.setdefault(style, {})
+        table[None] = (style, expansion(style).__getitem__, table)
+    return table
+
+
+def _step(table: _Steps, params: str) -> tuple[Style, Callable[[str], tuple[Cell, ...]], Any]:
+    nxt = _steps(sgr(table[None][0], params))[None]
+    if len(table) < 256:
+        table[params] = nxt
+    return nxt
 
 
 class BulkScreen(ParsingScreen):
@@ -207,6 +251,65 @@ class BulkScreen(ParsingScreen):
             start += len(line) + 2
         return end + 2
 
+    def _text_cells(self, region: str) -> tuple[list[Cell], list[int], Style] | None:
+        """The cells of ``region`` (lines of printable text and SGR sequences,
+        separated by CR LF, some characters wide or of no width), the width of each
+        line (its cells follow one another, nothing between them) and the style
+        after it; None when something in it is not that, or a mark of no width
+        starts it, a line, or follows an SGR sequence (it joins a cell drawn before).
+
+        One ``re.split`` on SGR and CR LF (as a pseudo SGR sequence); per text run
+        between them a ``map`` over its characters through the style's
+        :class:`Expansion` (a wide character gives its cell and its right half); a
+        run holding marks is cut into characters and clusters (a character and its
+        marks: one cell, or a wide one) first."""
+        if self.columns < 2:
+            return None
+        marks = Marks.update()
+        seen = marks.seen
+        has_marks = marks.ONE.search(region) is not None
+        # "\x1b[" never comes before a CR in a plain region: "\x1b[\nm" stands for CR LF
+        pieces = SGR_OR_NL.split(region.replace("\r\n", "\x1b[\nm"))
+        texts: list[Any] = pieces[0::2]
+        if "\x1b" in "".join(texts):  # erase in line, moves along the row: line by line
+            return None
+        style = self.cursor.attrs
+        steps = _steps(style)
+        exp = steps[None][1]
+        exps = [exp]
+        more = exps.append
+        starts = [0]  # where each line's text runs start
+        i = 0
+        for params in pieces[1::2]:
+            i += 1
+            if params == "\n":  # CR LF
+                starts.append(i)
+            else:
+                step = steps.get(params)
+                if step is None:
+                    step = _step(steps, params)
+                style, exp, steps = step
+            more(exp)
+        starts.append(i + 1)
+        if has_marks:
+            for k in compress(range(len(texts)), map(marks.ONE.search, texts)):
+                keys = _clusters(texts[k], marks.SPLIT)
+                if keys is None:  # a mark joining a cell drawn before: line by line
+                    return None
+                texts[k] = keys
+        runs = list(map(chain.from_iterable, map(map, exps, texts)))
+        rows = list(
+            map(
+                list,
+                map(
+                    chain.from_iterable, map(runs.__getitem__, map(slice, starts[:-1], starts[1:]))
+                ),
+            )
+        )
+        if Marks.update().seen != seen:  # met a new mark: the patterns were not up to date
+            return self._text_cells(region)
+        return list(chain.from_iterable(rows)), list(map(len, rows)), style
+
     def _block_lines(self, region: str) -> bool:
         """Draw ``region`` + CR LF: lines of printable ASCII and SGR sequences only,
         separated by CR LF, each fitting the row it starts on. False (nothing done)
@@ -222,8 +325,7 @@ class BulkScreen(ParsingScreen):
         if "\r\r" in region:  # CR CR LF draws as CR LF (a CR twice is a CR)
             region = CRS_LF.sub("\r\n", region).rstrip("\r")
         if (
-            not region.isascii()
-            or "\t" in region
+            "\t" in region
             or "\x08" in region
             or "\x07" in region
             or region.count("\r") != region.count("\r\n")
@@ -231,29 +333,41 @@ class BulkScreen(ParsingScreen):
             return False
         cursor = self.cursor
         cols = self.columns
-        parts = SGR.split(region)
-        stripped = "".join(parts[0::2])
-        if "\x1b" in stripped:  # erase in line, moves along the row: line by line
-            return False
-        widths = list(map(len, stripped.split("\r\n")))
-        if max(widths) > cols or cursor.x + widths[0] > cols:
-            return False
-        # cells of the whole region (CR and LF included, as cells nobody keeps)
-        style = cursor.attrs
-        table = NEXT.get(style)
-        if table is None:
-            table = NEXT.setdefault(style, {})
-        getters = [cells_for(style).__getitem__]
-        more = getters.append
-        for params in parts[1::2]:  # the style of each text run, via transition tables
-            step = table.get(params)
-            if step is None:
-                step = sgr_step(style, params)
-                if len(table) < 256:
-                    table[params] = step
-            style, get, table = step
-            more(get)
-        cells = list(chain.from_iterable(map(map, getters, parts[0::2])))
+        if region.isascii():
+            parts = SGR.split(region)
+            stripped = "".join(parts[0::2])
+            if "\x1b" in stripped:  # erase in line, moves along the row: line by line
+                return False
+            widths = list(map(len, stripped.split("\r\n")))
+            if max(widths) > cols or cursor.x + widths[0] > cols:
+                return False
+            # cells of the whole region (CR and LF included, as cells nobody keeps)
+            style = cursor.attrs
+            table = NEXT.get(style)
+            if table is None:
+                table = NEXT.setdefault(style, {})
+            getters = [cells_for(style).__getitem__]
+            more = getters.append
+            for params in parts[1::2]:  # the style of each text run, via transition tables
+                step = table.get(params)
+                if step is None:
+                    step = sgr_step(style, params)
+                    if len(table) < 256:
+                        table[params] = step
+                style, get, table = step
+                more(get)
+            cells = list(chain.from_iterable(map(map, getters, parts[0::2])))
+            sep = 2  # the cells of CR LF between lines
+            blank_ends = " \r\n" in stripped or stripped.endswith(" ")
+        else:
+            got = self._text_cells(region)
+            if got is None:
+                return False
+            cells, widths, style = got
+            if max(widths) > cols or cursor.x + widths[0] > cols:
+                return False
+            sep = 0
+            blank_ends = " \r\n" in region or " \x1b[" in region or region.endswith(" ")
         buffer = self.buffer
         dirty = self.dirty
         hints = self._width_hints
@@ -288,7 +402,7 @@ class BulkScreen(ParsingScreen):
                     row[stop] = BLANK
                 dirty.add(cursor.y)
                 hints[id(row)] = (row, stop)
-            a += w + 2
+            a += w + sep
             i += 1
             cursor.x = 0
             self.index()
@@ -301,7 +415,7 @@ class BulkScreen(ParsingScreen):
         # that sequence plus a fresh blank row.
         m = count - i
         ws = widths[i:]
-        starts = list(accumulate([w + 2 for w in ws[:-1]], initial=a))
+        starts = list(accumulate([w + sep for w in ws[:-1]], initial=a))
         # line k is cells[lines[k]] (map/slice: no Python-level loop per line)
         lines = list(map(slice, starts, map(add, starts, ws)))
         above = buffer[:bottom]
@@ -327,12 +441,12 @@ class BulkScreen(ParsingScreen):
             if first_stay > 0:
                 lo = len(out)
                 out += map(cells.__getitem__, lines[max(0, first_stay - keep) : first_stay])
-                if " \r\n" in stripped or stripped.endswith(" "):  # trim trailing blanks
+                if blank_ends:  # trim trailing blanks
                     out[lo:] = [trim(row, tails) for row in out[lo:]]
             self.history.extend(out)
         shown = list(map(cells.__getitem__, lines[first_stay:]))
         new_rows = list(map(add, shown, map(tails.__getitem__, ws[first_stay:])))
-        if " \r\n" in stripped or stripped.endswith(" "):
+        if blank_ends:
             shown = [trim(row, tails) for row in shown]
         clean.update(zip(map(id, new_rows), zip(new_rows, shown)))  # noqa: B905
         buffer[:] = above[gone:] + new_rows + [[BLANK] * cols]

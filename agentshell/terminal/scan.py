@@ -138,7 +138,42 @@ def char_width(char: str) -> int:
     if w is None:
         w = wcwidth(char)
         WIDTHS[char] = w
+        if w == 0 and len(char) == 1:
+            _ZERO_SEEN.add(char)
     return w
+
+
+class Marks:
+    """Regular expressions over the characters of no width (combining marks...) that
+    :func:`char_width` has met so far: exact for any text whose characters have all
+    been through it (a character of no width is added when it is first met).
+
+    ``seen`` counts the characters known; a caller that measured a text first and
+    looked for marks after knows that the patterns are up to date for it when
+    ``seen`` did not change in between."""
+
+    seen = -1
+    #: one character of no width
+    ONE: re.Pattern[str]
+    #: split a text at its runs of marks (kept)
+    SPLIT: Callable[[str], list[str]]
+
+    @classmethod
+    def update(cls) -> type[Marks]:
+        if cls.seen != len(_ZERO_SEEN):
+            chars = "".join(sorted(_ZERO_SEEN))
+            marks = f"[{re.escape(chars)}]"
+            cls.ONE = re.compile(marks)
+            cls.SPLIT = re.compile(f"({marks}+)").split
+            cls.seen = len(_ZERO_SEEN)
+        return cls
+
+
+# the combining diacritical marks, known from the start (so the patterns are never
+# empty); others join as met
+_ZERO_SEEN: set[str] = set()
+for _code in range(0x300, 0x370):
+    char_width(chr(_code))
 
 
 def style_after(style: Style, text: str, start: int, end: int) -> Style:

@@ -38,7 +38,9 @@ _ALT_MODES = (ALT_1049, ALT_1047, ALT_47)
 
 class Expansion(dict[str, tuple[Cell, ...]]):
     """char -> the cells it takes in one style: one, or a wide character and its
-    right half (``Cell("", style)``); a mark of width 0 takes none."""
+    right half (``Cell("", style)``); a mark of width 0 takes none. A character
+    followed by marks (a cluster, several characters) takes the cells of the
+    character, the first holding the cluster."""
 
     __slots__ = ("cells",)
 
@@ -47,8 +49,14 @@ class Expansion(dict[str, tuple[Cell, ...]]):
         self.cells = cells_for(style)
 
     def __missing__(self, char: str) -> tuple[Cell, ...]:
-        w = char_width(char)
         got: tuple[Cell, ...]
+        if len(char) > 1:  # a character and the marks of no width after it: one cell
+            cell = Cell(char, self.cells.style)
+            got = (cell, self.cells[""]) if char_width(char[0]) == 2 else (cell,)
+            if len(self) < 8192:  # (clusters are many; characters are few)
+                self[char] = got
+            return got
+        w = char_width(char)
         if w == 2:
             got = (self.cells[char], self.cells[""])
         elif w == 1:
