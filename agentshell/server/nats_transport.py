@@ -26,6 +26,7 @@ from agentshell.store.jetstream import NatsTarget, _connect, session_token
 from agentshell.store.nats_pipe import PipeWriter, open_subject, subscribe_reader, up_subject
 
 from .connection import Connection
+from .nats_frames import FramePublisher
 from .server import Server
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,13 @@ class NatsListener:
         self._sub: Any = None
         self._writers: set[PipeWriter] = set()
         self.opened = 0
+        self.frames: FramePublisher | None = None
 
     async def start(self) -> None:
         self._nc = await _connect(self.target)
         self._sub = await self._nc.subscribe(self.subject, cb=self._on_open)
+        self.frames = FramePublisher(self._nc, self.token, self.server.coordinator)
+        await self.frames.start()
         await self._nc.flush()
 
     async def _on_open(self, msg: Any) -> None:
@@ -97,6 +101,9 @@ class NatsListener:
 
     async def close(self) -> None:
         """Stop taking connections and end the open ones."""
+        if self.frames is not None:
+            await self.frames.close()
+            self.frames = None
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()

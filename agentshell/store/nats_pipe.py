@@ -48,6 +48,16 @@ def up_subject(token: str, conn_id: str) -> str:
     return f"agentshell.{token}.conn.{conn_id}"
 
 
+def frames_subject(token: str) -> str:
+    """Where the session's leader publishes its terminals' frames (core NATS)."""
+    return f"agentshell.{token}.frames"
+
+
+def frames_sync_subject(token: str) -> str:
+    """Where a viewer asks the leader for a key frame of every terminal."""
+    return f"agentshell.{token}.frames.sync"
+
+
 class PipeWriter:
     """The writing end: ``write`` queues bytes, one task publishes them in order.
 

@@ -6,10 +6,13 @@ the same operator ops. Two sources, each doing what it is made for:
 
 - **What happened** is read from the session's JetStream stream (a
   :class:`~agentshell.store.jetstream_follow.StreamFollower`): the state is the
-  stream folded by the same reducer the coordinator uses, and each pane is an
-  emulator fed the recorded ``terminal_output`` events. The bytes travel once, as
-  events; no viewer runs or re-reads a command, and the view goes on through a
-  failover of the coordinator (the stream does not move).
+  stream folded by the same reducer the coordinator uses, so the queue, conflicts,
+  agents and log go on through a failover of the coordinator (the stream does not
+  move).
+- **The panes** show the frames the leader publishes
+  (:mod:`agentshell.server.nats_frames`): each terminal is emulated once, by the
+  leader; a viewer draws the rows it is sent and runs no emulator. A viewer that
+  opens or missed an update asks for key frames.
 - **Decisions** (approve, edit, reject, approve similar, resolve, typing into a
   pane) go to whichever coordinator leads the session now, as the operator over the
   NATS transport (:func:`~agentshell.client.nats_connect.connect_nats`, which
@@ -27,12 +30,14 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import msgpack  # type: ignore[import-untyped]
+
 from agentshell.core import events as ev
 from agentshell.core.conflicts import sides_of
 from agentshell.core.rules import suggest_rule
 from agentshell.core.state import SessionState, fold_batches
-from agentshell.terminal.emulator import Emulator
-from agentshell.terminal.frames import Frame
+from agentshell.terminal.frame_wire import FrameGap, Shown, apply_update, blank
+from agentshell.terminal.frames import Frame, Line
 from agentshell.tui.backend import ConflictSides, RuleDraft, SharedText, TerminalLike
 from agentshell.tui.widgets.log.event_log import NOISY
 
@@ -43,23 +48,44 @@ RECENT = 1000
 
 
 class RemoteTerminal:
-    """A pane of a remote session: an emulator fed the terminal's recorded output."""
+    """A pane of a remote session: the frames its leader publishes, drawn as they come.
+
+    It is its own ``emulator`` for the pane: the modes that decide how keys are sent
+    and whether scrollback shows, and the scrollback rows the updates carried."""
 
     def __init__(self, name: str, columns: int, lines: int) -> None:
         self.name = name
-        self.emulator = Emulator(columns, lines)
+        self.shown = Shown(blank(columns, lines))
         self._listeners: list[Callable[..., Any]] = []
 
-    def feed(self, data: bytes) -> None:
-        self.emulator.feed(data)
+    @property
+    def emulator(self) -> RemoteTerminal:
+        return self
 
-    def changed(self) -> None:
+    @property
+    def alternate_screen(self) -> bool:
+        return self.shown.modes.alternate_screen
+
+    @property
+    def application_cursor_keys(self) -> bool:
+        return self.shown.modes.application_cursor_keys
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return self.shown.modes.bracketed_paste
+
+    @property
+    def history(self) -> list[Line]:
+        return self.shown.history
+
+    def apply(self, update: dict[str, Any]) -> None:
+        """Show an update (:class:`FrameGap` when it does not follow the frame held)."""
+        apply_update(self.shown, update)
         for cb in list(self._listeners):
             cb()
 
     def frame(self) -> Frame:
-        stale, self.emulator.dirty = self.emulator.dirty, set()
-        return self.emulator.frame(stale)
+        return self.shown.frame
 
     def send(self, data: bytes) -> None:
         raise RuntimeError("type through the backend (send_input): the terminal is remote")
@@ -114,9 +140,13 @@ class RemoteBackend:
     """A :class:`~agentshell.tui.backend.Backend` over a followed stream and an
     operator connection. Make one with :meth:`open`; :meth:`close` it."""
 
-    def __init__(self, follower: Any, client: Any, *, label: str = "") -> None:
+    def __init__(
+        self, follower: Any, client: Any, frames_nc: Any = None, token: str = "", *, label: str = ""
+    ) -> None:
         self._follower = follower
         self._client = client
+        self._frames_nc = frames_nc
+        self._token = token
         self.label = label
         self._state: SessionState = follower.opened_state()
         self._terms: dict[str, RemoteTerminal] = {}
@@ -126,8 +156,14 @@ class RemoteBackend:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._frames_sub: Any = None
+        self._syncing: asyncio.Task[None] | None = None
+        self._sync_again = False
         #: Why the stream cannot be read just now (None while it can).
         self.error: str | None = None
+        #: Frame updates shown, and key-frame syncs asked for (tests, diagnostics).
+        self.updates = 0
+        self.syncs = 0
 
     @classmethod
     async def open(
@@ -138,55 +174,51 @@ class RemoteBackend:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> RemoteBackend:
-        """Follow ``session``'s stream at ``target`` and connect as its operator."""
+        """Follow ``session``'s stream and frames at ``target``; connect as its operator."""
         from agentshell.client.nats_connect import connect_nats
+        from agentshell.store.jetstream import _connect, session_token
         from agentshell.store.jetstream_follow import StreamFollower
 
         follower = await asyncio.to_thread(StreamFollower, session, target)
+        client = nc = None
         try:
             client = await connect_nats(target, session, operator=True, token=token)
+            nc = await _connect(target)
         except BaseException:
+            if client is not None:
+                await client.close()
             await asyncio.to_thread(follower.close)
             raise
-        backend = cls(follower, client, label=session)
+        backend = cls(follower, client, nc, session_token(session), label=session)
         try:
             await asyncio.to_thread(backend._load, progress)
+            await backend._start()
         except BaseException:
             await backend.close()
             raise
-        backend._start()
         return backend
 
     # ------------------------------------------------------------- following
 
     def _load(self, progress: Callable[[int, int], None] | None) -> None:
-        """The panes' screens and the log view's tail, from the events the opened
-        state folds (read once, before the app shows)."""
+        """The log view's tail and the edits conflicts show, from the events the opened
+        state folds (read once, before the app shows; terminal bytes are skipped)."""
         last = int(self._state["last_seq"])
-        for e in self._follower.session.iter_events():
+        wanted = [t for t in ev.EVENT_TYPES if t not in ("terminal_output", "terminal_input")]
+        for e in self._follower.session.iter_events(types=wanted):
             if e.seq > last:
                 break
             self._show(e)
             if progress is not None and e.seq % 10_000 == 0:
                 progress(e.seq, last)
         for name, info in self._state["terminals"].items():
-            if info.open and name not in self._terms:  # opened before a snapshot's cut
+            if info.open:
                 self._terms[name] = RemoteTerminal(name, info.columns, info.lines)
 
-    def _show(self, e: ev.Event) -> RemoteTerminal | None:
-        """What an event changes besides the state: panes, edits kept, the log's tail.
-        The pane fed, for terminal output."""
-        if isinstance(e, ev.TerminalOutput):
-            term = self._terms.get(e.terminal)
-            if term is not None:
-                term.feed(e.data)
-            return term
+    def _show(self, e: ev.Event) -> None:
+        """What an event changes besides the state: panes, edits kept, the log's tail."""
         if isinstance(e, ev.TerminalOpened):
-            self._terms[e.terminal] = RemoteTerminal(e.terminal, e.columns, e.lines)
-        elif isinstance(e, ev.TerminalResized):
-            resized = self._terms.get(e.terminal)
-            if resized is not None:
-                resized.emulator.resize(e.columns, e.lines)
+            self._terms.setdefault(e.terminal, RemoteTerminal(e.terminal, e.columns, e.lines))
         elif isinstance(e, ev.TerminalClosed):
             self._terms.pop(e.terminal, None)
         elif isinstance(e, ev.FileEdited):
@@ -196,12 +228,63 @@ class RemoteBackend:
             kind == "doc_op" and ev.approval_of_doc(str(e.payload.get("doc", ""))) is not None
         ):
             self._recent.append(e)
-        return None
 
-    def _start(self) -> None:
+    async def _start(self) -> None:
+        from agentshell.store.nats_pipe import frames_subject
+
         self._loop = asyncio.get_running_loop()
+        if self._frames_nc is not None:
+            self._frames_sub = await self._frames_nc.subscribe(
+                frames_subject(self._token), cb=self._on_frame
+            )
+            self.request_sync()
         self._thread = threading.Thread(target=self._follow, name="agentshell-remote", daemon=True)
         self._thread.start()
+
+    # frames
+
+    async def _on_frame(self, msg: Any) -> None:
+        with contextlib.suppress(Exception):  # a malformed update: the next key frame mends
+            self._frame(msgpack.unpackb(msg.data, raw=False))
+
+    def _frame(self, update: dict[str, Any]) -> None:
+        name = str(update["term"])
+        term = self._terms.get(name)
+        if term is None:
+            return  # not (yet) open in the state followed: its opening brings a key frame
+        try:
+            term.apply(update)
+            self.updates += 1
+        except FrameGap:
+            self.request_sync()
+
+    def request_sync(self) -> None:
+        """Ask the leader for a key frame of every terminal (once at a time)."""
+        if self._syncing is not None and not self._syncing.done():
+            self._sync_again = True
+            return
+        self._syncing = asyncio.ensure_future(self._sync())
+
+    async def _sync(self) -> None:
+        from agentshell.store.nats_pipe import frames_sync_subject
+
+        subject = frames_sync_subject(self._token)
+        delay = 0.2
+        while not self._stop.is_set():
+            self._sync_again = False
+            self.syncs += 1
+            try:
+                reply = await self._frames_nc.request(subject, b"", timeout=5)
+                for update in msgpack.unpackb(reply.data, raw=False):
+                    self._frame(update)
+            except Exception:  # no leader answers just now (a failover): ask again
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            if not self._sync_again:
+                return
+
+    # events
 
     def _follow(self) -> None:
         while not self._stop.wait(POLL):
@@ -220,22 +303,26 @@ class RemoteBackend:
         # the events first: the bulk fold takes its records apart as it goes
         events = [ev.event_from_record(rec) for batch in batches for rec in batch]
         fold_batches(self._state, batches)
-        changed: set[RemoteTerminal] = set()
+        opened = False
         for e in events:
-            fed = self._show(e)
-            if fed is not None:
-                changed.add(fed)
-            if e.event_type == "terminal_output":
-                continue  # the panes show it (the app's stream leaves it out)
+            if e.event_type in ("terminal_output", "terminal_input"):
+                continue  # the panes show frames; the app's stream leaves these out
+            self._show(e)
+            opened = opened or e.event_type == "terminal_opened"
             for q in self._subs:
                 q.put_nowait(e)
-        for term in changed:
-            term.changed()
+        if opened:
+            self.request_sync()  # its first frames may have come before its opening
 
     async def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 10)
+        if self._syncing is not None:
+            self._syncing.cancel()
+        if self._frames_nc is not None:
+            with contextlib.suppress(Exception):
+                await self._frames_nc.close()
         with contextlib.suppress(Exception):
             await self._client.close()
         await asyncio.to_thread(self._follower.close)

@@ -143,8 +143,9 @@ async def test_a_remote_view_opens_on_history_and_resolves_a_conflict(served: Se
     waiting = await co.propose("b", "rm -rf build")  # no rule: waits for a human
     remote = await open_remote(served)
     try:
-        # what happened before the view opened: the pane's screen, the log, the queue
-        assert "earlier-49" in screen_text(remote)
+        # what happened before the view opened: the pane's screen (a key frame from
+        # the leader), the log, the queue
+        await until(lambda: "earlier-49" in screen_text(remote), what="the key frame")
         kinds = [e.event_type for e in remote.recent_events(1000)]
         assert "command_executed" in kinds and "conflict_detected" in kinds
         assert list(remote.state["pending_approvals"]) == [waiting]
@@ -175,6 +176,18 @@ async def test_a_remote_view_follows_a_terminal_opened_later(served: Served) -> 
         assert "build" in remote.terminals()
         await served.co.send_input("build", b"echo in-build-$((2*4))\r")
         await until(lambda: "in-build-8" in screen_text(remote, "build"), timeout=30, what="out")
+        # rows that scrolled off the leader's screen reach the view's scrollback
+        await served.co.send_input("build", b"seq -f 'row-%g' 1 120\r")
+        term = remote.terminals()["build"]
+        await until(lambda: "row-120" in screen_text(remote, "build"), timeout=30, what="rows")
+        await until(lambda: any(x.text == "row-1" for x in term.history), what="scrollback")
+        lines = [x.text for x in term.history] + term.frame().display
+        rows = [x.rstrip() for x in lines if x.startswith("row-")]
+        assert rows == [f"row-{i}" for i in range(1, 121)]  # each once, in order
+        # the view runs no emulator: what it shows is the leader's screen, row by row
+        leader = served.co.terminal("build").frame()
+        await until(lambda: term.frame().display == leader.display, what="the same screen")
+        assert term.frame().lines == served.co.terminal("build").frame().lines
     finally:
         await remote.close()
 
@@ -211,3 +224,44 @@ def test_tui_nats_says_what_it_needs(nats_node: Any, tmp_path: Path) -> None:
         env={"AGENTSHELL_OPERATOR_TOKEN": "x"},
     )  # fmt: skip
     assert nobody.returncode != 0 and "Traceback" not in nobody.stderr, nobody.stderr
+
+
+async def test_an_idle_terminal_publishes_nothing(served: Served) -> None:
+    from agentshell.server.nats_frames import FramePublisher
+
+    await until(lambda: "main" in {t.name for t in served.co.terminals()}, what="main")
+    term = served.co.terminal("main")
+    await term.flush()
+    publisher = FramePublisher(_Recorder(), "t", served.co)
+    await publisher.tick()
+    assert publisher.published == 1  # the first frame of a terminal: a key frame
+    for _ in range(5):
+        await publisher.tick()
+    assert publisher.published == 1  # nothing changed: nothing sent
+    await served.co.send_input("main", b"echo tick-$((5*5))\r")
+
+    async def shown() -> bool:
+        await publisher.tick()
+        return any("tick-25" in row for row in _rows(publisher))
+
+    await until(shown, timeout=30, what="the change published")
+    assert publisher.published >= 2
+
+
+class _Recorder:
+    """Stands in for the NATS connection inside this unit test of the publisher."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def publish(self, subject: str, data: bytes) -> None:
+        self.sent.append(data)
+
+
+def _rows(publisher: Any) -> list[str]:
+    import msgpack  # type: ignore[import-untyped]
+
+    rows = []
+    for data in publisher._nc.sent:
+        rows += [row[0] for _, row in msgpack.unpackb(data, raw=False)["lines"]]
+    return rows
