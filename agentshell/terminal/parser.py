@@ -18,7 +18,16 @@ from typing import Any
 from pyte.modes import DECOM, IRM
 from pyte.streams import Stream
 
-from agentshell.terminal.scan import CSI_PARTS, ODD, OSC_PARTS, PARTIAL, SPLIT, TOKEN
+from agentshell.terminal.scan import (
+    CSI_PARTS,
+    NEXT,
+    ODD,
+    OSC_PARTS,
+    PARTIAL,
+    SPLIT,
+    TOKEN,
+    sgr_step,
+)
 from agentshell.terminal.screen import Screen
 from agentshell.terminal.style import BLANK, DEFAULT, cells_for, sgr
 
@@ -143,6 +152,11 @@ class ParsingScreen(Screen):
                         cursor.y = y if y <= bottom else bottom
                         x = (min(int(column or 0), 9999) or 1) - 1
                         cursor.x = x if x < cols else cols - 1
+                        if x == 0 and k < last:  # a row redrawn whole (text, SGR, EL)?
+                            got = self._redraw_row(parts, k, last)
+                            if got is not None:
+                                k, took = got
+                                off += took
                     elif final_byte == "K" and (params == "" or params == "0"):
                         cursor = self.cursor
                         y = cursor.y
@@ -181,6 +195,62 @@ class ParsingScreen(Screen):
             self._put_run(run, run_x, run_end)
         if cut < n:
             self._run_tokens(text, cut, n, final)
+
+    def _redraw_row(self, parts: list[str], k: int, last: int) -> tuple[int, int] | None:
+        """At ``parts[k]``, just after a move to column 0: if what follows is ASCII
+        text and SGR sequences, then an erase to the end of the line, shorter than
+        the row, draw it as one new row (the text's cells and the erased ones) and
+        return where the parts go on after the erase and how many characters it
+        took; else None.
+
+        The row ends as drawing the text over it and erasing the rest leaves it,
+        whatever it held (a wide character cut in two included)."""
+        if self._g[self.charset] is not None or IRM in self.mode:
+            return None
+        cursor = self.cursor
+        style = cursor.attrs
+        table = NEXT.get(style)
+        if table is None:
+            table = NEXT.setdefault(style, {})
+        getters = [cells_for(style).__getitem__]
+        j = k
+        while True:
+            if j >= last:
+                return None
+            token = parts[j + 1]
+            if token == "\x1b[K" or token == "\x1b[0K":
+                break
+            if token[-1] != "m" or token[1] != "[":
+                return None
+            params = token[2:-1]
+            if params and ("<" <= params[0] <= "?" or params[-1] < "0"):
+                return None
+            step = table.get(params)
+            if step is None:
+                step = sgr_step(style, params)
+                if len(table) < 256:
+                    table[params] = step
+            style, get, table = step
+            getters.append(get)
+            j += 2
+        texts = parts[k : j + 1 : 2]
+        joined = "".join(texts)
+        cols = self.columns
+        width = len(joined)
+        if width >= cols or not joined.isascii() or "\x1b" in joined:
+            return None
+        cells = list(chain.from_iterable(map(map, getters, texts)))
+        bg = style.bg
+        cells += [BLANK if bg == "default" else cells_for(DEFAULT._replace(bg=bg))[" "]] * (
+            cols - width
+        )
+        y = cursor.y
+        self._clean.pop(id(self.buffer[y]), None)
+        self.buffer[y] = cells
+        self.dirty.add(y)
+        cursor.x = width
+        cursor.attrs = style
+        return j + 2, width + sum(map(len, parts[k + 1 : j + 2 : 2]))
 
     def _put_run(self, run: list[Any], x: int, end: int) -> None:
         """Draw the cells of ``run`` at columns ``x``..``end`` of the cursor's row."""
