@@ -212,12 +212,14 @@ def _reach(seg: str) -> int:
     return len(seg) if widths == {1} and seg.isprintable() else -1
 
 
-def drop_overdrawn(line: str) -> str:
+def drop_overdrawn(line: str, columns: int) -> str:
     """``line`` (a plain line holding CR redraws, progress-bar style) without the
     text of the redraws that the next one writes over entirely: such a redraw
-    starts at column 0 after a CR, writes only characters one column wide, and the next one
-    reaches at least as far; its SGR sequences stay (the style they leave counts).
-    Drawing the result gives the same row, cursor and style as drawing ``line``."""
+    starts at column 0 after a CR, writes only characters one column wide and no
+    more than ``columns`` of them (a longer one wraps: the rows below change), and
+    the next one reaches at least as far; its SGR sequences stay (the style they
+    leave counts). Drawing the result gives the same screen, cursor and style as
+    drawing ``line``."""
     segs = line.split("\r")
     if len(segs) < 4:
         return line
@@ -226,7 +228,7 @@ def drop_overdrawn(line: str) -> str:
     changed = False
     for i in range(1, last):
         r = reach[i]
-        if 0 <= r <= reach[i + 1]:
+        if 0 <= r <= reach[i + 1] and r <= columns:
             segs[i] = "".join(SGR_SEQ.findall(segs[i])) if "\x1b" in segs[i] else ""
             changed = True
     return "\r".join(segs) if changed else line

@@ -367,7 +367,7 @@ class Screen(_ScreenBase):  # type: ignore[misc]
         cols = self.columns
         wrap = mo.DECAWM in self.mode
         if wrap and text.count("\r", start, end) > 2:  # redraws: skip the overdrawn ones
-            line = drop_overdrawn(text[start:end])
+            line = drop_overdrawn(text[start:end], cols)
             if len(line) != end - start:
                 text, start, end = line, 0, len(line)
         buffer = self.buffer
