@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agentshell.cli.main import cli
-from agentshell.cli.operator_token import TOKEN_FILE_HELP, serving_token
+from agentshell.cli.operator_token import serving_token, token_file_option
 from agentshell.cli.options import default_data_dir, resolve_data_dir, session_options
 
 if TYPE_CHECKING:
@@ -312,14 +312,7 @@ async def serve_on_nats(
 )
 @click.option("--shell", default=None, help="Shell for terminals [default: $SHELL].")
 @click.option("--no-user-rc", "no_user_rc", is_flag=True, help="Start shells without your rc file.")
-@click.option(
-    "--operator-token-file",
-    "token_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help=TOKEN_FILE_HELP,
-)
+@token_file_option()
 def serve_cmd(
     data_dir: Path | None,
     session: str,

@@ -23,15 +23,9 @@ def read_token(token_file: Path | None) -> str | None:
         return env
     if token_file is None:
         return None
-    try:
-        text = token_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise click.ClickException(
-            f"cannot read the token file {token_file}: {exc.strerror or exc}"
-        ) from None
-    if not text:
-        raise click.ClickException(f"the token file {token_file} is empty")
-    return text.splitlines()[0].strip()
+    from agentshell.cli.operator_token import read_token_file
+
+    return read_token_file(token_file, "token file")
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from agentshell.cli.main import cli
-from agentshell.cli.operator_token import TOKEN_FILE_HELP
+from agentshell.cli.operator_token import TOKEN_FILE_HELP, token_file_option
 from agentshell.cli.options import resolve_data_dir, session_options
 
 #: How often serve looks whether the event log still records (seconds).
@@ -143,14 +143,7 @@ async def serve_session(
     " stands by and takes over. Same as `agentshell cluster serve --nats URL`, which has"
     " the options (--replicas, --ttl, --creds, --monitor).",
 )
-@click.option(
-    "--operator-token-file",
-    "token_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help="With --nats: " + TOKEN_FILE_HELP,
-)
+@token_file_option("With --nats: " + TOKEN_FILE_HELP)
 def serve(
     data_dir: Path | None,
     session: str,

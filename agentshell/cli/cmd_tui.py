@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from agentshell.cli.main import cli
+from agentshell.cli.operator_token import token_file_option
 from agentshell.cli.options import resolve_data_dir, session_options
 
 
@@ -56,14 +57,9 @@ from agentshell.cli.options import resolve_data_dir, session_options
     " coordinator leads it. Needs the session's operator token (--operator-token-file"
     " or $AGENTSHELL_OPERATOR_TOKEN).",
 )
-@click.option(
-    "--operator-token-file",
-    "token_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help="With --nats: the session's operator token (the file its coordinators serve"
-    " with, `cluster serve --operator-token-file FILE`) [default: $AGENTSHELL_OPERATOR_TOKEN].",
+@token_file_option(
+    "With --nats: the session's operator token (the file its coordinators serve"
+    " with, `cluster serve --operator-token-file FILE`) [default: $AGENTSHELL_OPERATOR_TOKEN]."
 )
 @click.option(
     "--creds", default=None, metavar="FILE", help="With --nats: your NATS user's credentials file."

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 ENV = "AGENTSHELL_OPERATOR_TOKEN"
 
@@ -25,15 +29,28 @@ TOKEN_FILE_HELP = (
 )
 
 
-def read_token_file(path: Path) -> str:
+def token_file_option(help: str = TOKEN_FILE_HELP) -> Callable[[F], F]:
+    """``--operator-token-file FILE`` (the parameter ``token_file``)."""
+    return click.option(
+        "--operator-token-file",
+        "token_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="FILE",
+        help=help,
+    )
+
+
+def read_token_file(path: Path, what: str = "operator token file") -> str:
+    """The first line of ``path`` (a token), or a clear error naming ``what`` it is."""
     try:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise click.ClickException(
-            f"cannot read the operator token file {path}: {exc.strerror or exc}"
+            f"cannot read the {what} {path}: {exc.strerror or exc}"
         ) from None
     if not text:
-        raise click.ClickException(f"the operator token file {path} is empty")
+        raise click.ClickException(f"the {what} {path} is empty")
     return text.splitlines()[0].strip()
 
 
