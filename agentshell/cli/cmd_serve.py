@@ -29,6 +29,7 @@ async def serve_session(
     agent_grace: float | None = None,
 ) -> int:
     from agentshell.coordinator.coordinator import Coordinator
+    from agentshell.coordinator.starting import start_saying_why
     from agentshell.server.paths import check_socket_path, default_socket_path, socket_record_path
     from agentshell.server.server import Server
     from agentshell.store.session import SessionManager
@@ -49,19 +50,14 @@ async def serve_session(
     wrote_record = False
     try:
         check_socket_path(sock_path)  # refuse a bad socket before any shell starts or logs
-        starting = asyncio.ensure_future(coord.start())
-        said_held = False
-        while not starting.done():  # on a full disk the start waits for room: say so
-            await asyncio.wait({starting}, timeout=FAILURE_POLL)
-            if coord.writer.held is not None and not said_held:
-                said_held = True
-                print(f"agentshell: {coord.writer.held}", file=sys.stderr, flush=True)
-            if stop.is_set():  # stopped before it could start
-                starting.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await starting
-                return 1
-        await starting
+        # on a full disk the start waits for room: say so
+        if not await start_saying_why(
+            coord,
+            lambda why: print(f"agentshell: {why}", file=sys.stderr, flush=True),
+            stop=stop,
+            poll=FAILURE_POLL,
+        ):
+            return 1  # stopped before it could start
         await server.start()
         record.write_text(str(sock_path) + "\n")
         wrote_record = True

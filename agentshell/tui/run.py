@@ -78,6 +78,7 @@ async def run_tui(
     Returns why the event log stopped recording, if it did (None: all recorded).
     """
     from agentshell.coordinator.coordinator import Coordinator
+    from agentshell.coordinator.starting import start_saying_why
     from agentshell.server.paths import check_socket_path, default_socket_path, socket_record_path
     from agentshell.server.server import Server
     from agentshell.store.session import SessionManager
@@ -98,7 +99,11 @@ async def run_tui(
     wrote_record = False
     try:
         check_socket_path(sock)  # refuse a bad socket before any shell starts or logs
-        await coordinator.start()
+        # on a full disk the start waits for room: say so before the app takes the screen
+        await start_saying_why(
+            coordinator,
+            lambda why: print(f"agentshell: {why} (waiting)", file=sys.stderr, flush=True),
+        )
         await server.start()
         # `agentshell agent add / run / approvals` find the socket through this record
         socket_record_path(manager.session_dir).write_text(str(sock) + "\n")

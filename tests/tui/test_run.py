@@ -147,3 +147,44 @@ def test_a_bad_socket_directory_is_refused_before_anything_is_logged(tmp_path: P
     assert "must be 0700" in r.stderr and "Traceback" not in r.stderr
     log = data / "s" / "events.log"
     assert not log.exists() or b"terminal_opened" not in log.read_bytes()
+
+
+async def test_run_tui_on_a_full_disk_says_why_it_waits_and_opens_once_it_can(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import errno
+    import os
+
+    from agentshell.store import log as log_mod
+    from agentshell.tui.app import AgentShellApp
+    from tests.polling import until
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sock = Path(tempfile.mkdtemp(prefix="as-", dir="/tmp")) / "t.sock"
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    shown: list[str] = []
+
+    async def pilot(app: AgentShellApp) -> None:
+        await until(lambda: app.backend.terminals(), what="the terminals")
+        shown.extend(app.backend.terminals())
+
+    real = log_mod.os.fdatasync
+    monkeypatch.setattr(log_mod.os, "fdatasync", disk_full)
+    running = asyncio.ensure_future(
+        run.run_tui(session="f", data_dir=tmp_path / "data", socket_path=sock, headless_pilot=pilot)
+    )
+    err: list[str] = []
+
+    def said() -> bool:
+        err.append(capsys.readouterr().err)
+        return "every command is held" in "".join(err)
+
+    await until(said, timeout=30, what="why the start waits, said")
+    assert not running.done() and not shown  # waiting, before the app shows
+    monkeypatch.setattr(log_mod.os, "fdatasync", real)  # room again
+    await asyncio.wait_for(running, 60)
+    assert shown == ["main"]
