@@ -194,41 +194,73 @@ def style_after(style: Style, text: str, start: int, end: int) -> Style:
 SGR_SEQ = re.compile(r"\x1b\[[0-9;:]*m")
 
 
-def _reach(seg: str) -> int:
-    """How far a redraw of a line (after a CR) writes, if it is only SGR and printable
-    characters one column wide, perhaps a BS at the end (it writes columns
-    0..reach-1 and nothing else); -1 otherwise."""
-    if "\x1b" in seg:
-        if NOT_SGR.search(seg) is not None:
-            return -1
-        seg = SGR.sub("", seg)
-    if seg.endswith("\x08"):
-        seg = seg[:-1]
-    if seg.isascii():
-        return len(seg) if seg.isprintable() else -1
-    widths = set(map(WIDTHS.get, seg))
+def _narrow(text: str) -> bool:
+    """Whether every character of ``text`` is printable and one column wide."""
+    if text.isascii():
+        return text.isprintable()
+    widths = set(map(WIDTHS.get, text))
     if None in widths:
-        widths = set(map(char_width, seg))
-    return len(seg) if widths == {1} and seg.isprintable() else -1
+        widths = set(map(char_width, text))
+    return widths == {1} and text.isprintable()
+
+
+def _reach(seg: str, cols: int) -> int:
+    """How much of the row a redraw of a line (after a CR, from column 0) sets, if
+    it sets columns 0..reach-1 and nothing else, whatever the row held: printable
+    characters one column wide and SGR, moves back (BS, CUB) over what it wrote,
+    never wrapping; an erase to the end of the line (after which it has set the
+    whole row). -1 otherwise."""
+    if "\x1b" not in seg and "\x08" not in seg:
+        return len(seg) if len(seg) <= cols and _narrow(seg) else -1
+    parts = LINE_SPLIT.split(seg)
+    x = hi = 0
+    whole = False
+    for k in range(0, len(parts), 2):
+        text = parts[k]
+        if text:
+            if not _narrow(text):
+                return -1
+            x += len(text)
+            if x > cols:  # it wraps
+                return -1
+            if x > hi:
+                hi = x
+        if k + 1 == len(parts):
+            break
+        token = parts[k + 1]
+        if token == "\x08":  # as the line drawer moves
+            x = max(0, min(x - 1 if x < cols else cols - 2, cols - 1))
+        elif token[-1] == "m" or token == "\x07":
+            pass
+        elif token == "\x1b[K" or token == "\x1b[0K":
+            whole = True  # from x (<= hi) to the end: with the text, the whole row
+        elif token[-1] == "D" and token[0] == "\x1b":
+            if x == cols:
+                x -= 1
+            x = max(0, min(x - (min(int(token[2:-1] or 0), 9999) or 1), cols - 1))
+        else:
+            return -1
+    return cols if whole else hi
 
 
 def drop_overdrawn(line: str, columns: int) -> str:
     """``line`` (a plain line holding CR redraws, progress-bar style) without the
     text of the redraws that the next one writes over entirely: such a redraw
     starts at column 0 after a CR, writes only characters one column wide and no
-    more than ``columns`` of them (a longer one wraps: the rows below change), and
-    the next one reaches at least as far; its SGR sequences stay (the style they
-    leave counts). Drawing the result gives the same screen, cursor and style as
+    more than ``columns`` of them (a longer one wraps: the rows below change),
+    perhaps moving back over them or erasing to the end of the line, and the next
+    one sets at least as much of the row (see :func:`_reach`); its SGR sequences
+    stay (the style they leave counts). Drawing the result gives the same screen, cursor and style as
     drawing ``line``."""
     segs = line.split("\r")
     if len(segs) < 4:
         return line
-    reach = list(map(_reach, segs))
+    reach = [_reach(seg, columns) for seg in segs]
     last = len(segs) - 1
     changed = False
     for i in range(1, last):
         r = reach[i]
-        if 0 <= r <= reach[i + 1] and r <= columns:
+        if 0 <= r <= reach[i + 1]:
             segs[i] = "".join(SGR_SEQ.findall(segs[i])) if "\x1b" in segs[i] else ""
             changed = True
     return "\r".join(segs) if changed else line

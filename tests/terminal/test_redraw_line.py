@@ -73,3 +73,47 @@ def test_progress_bars_match(seed: int) -> None:
     data = "".join(_bar(rnd, columns) for _ in range(40)).encode()
     for read in (5, 4096, len(data)):
         _check(data, columns, 6, read)
+
+
+def _segment(rnd: random.Random, columns: int) -> str:
+    """One redraw after a CR: text, SGR, moves back, erases, in any order."""
+    out = []
+    for _ in range(rnd.randint(0, 5)):
+        r = rnd.random()
+        if r < 0.45:
+            length = rnd.choice([1, 3, columns // 2, columns - 1, columns, columns + 1])
+            out.append(rnd.choice("ab=#█-") * length)
+        elif r < 0.55:
+            out.append(rnd.choice(["\x1b[31m", "\x1b[0m", "\x1b[44m", "\x1b[m"]))
+        elif r < 0.65:
+            out.append(f"\x1b[{rnd.choice(['', '0', '1', '2'])}K")
+        elif r < 0.75:
+            out.append(f"\x1b[{rnd.choice(['', '1', '4', str(columns + 3)])}D")
+        elif r < 0.85:
+            out.append("\b" * rnd.randint(1, 3))
+        elif r < 0.9:
+            out.append(f"\x1b[{rnd.randint(1, columns)}{rnd.choice('CG')}")
+        elif r < 0.95:
+            out.append(rnd.choice(["\t", "\x07", "中"]))
+        else:
+            out.append("\r")
+    return "".join(out)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_any_redraws_match(seed: int) -> None:
+    """Redraws of every kind one after another on one line: the ones skipped must
+    be those the next one sets the row over entirely."""
+    rnd = random.Random(seed)
+    columns = rnd.choice([8, 13, 30])
+    lines = []
+    for _ in range(60):
+        lines.append("".join("\r" + _segment(rnd, columns) for _ in range(rnd.randint(1, 8))))
+    data = ("\r\n".join(lines) + "\r\n").encode()
+    for read in (5, 4096, len(data)):
+        emu = Emulator(columns, 5)
+        for i in range(0, len(data), read):
+            emu.feed(data[i : i + read])
+        slow = Emulator(columns, 5, fast_path=False)
+        slow.feed(data)
+        assert _exact(emu) == _exact(slow), f"read {read}"
