@@ -52,6 +52,8 @@ async def test_a_prompt_that_takes_only_yes_or_no_offers_no_editor() -> None:
         card = str(queue.get_option_at_index(0).prompt)
         assert NOT_EDITABLE in card
         assert "run by the agent itself" in card
+        # it runs in the agent's own process: no pane of ours is named
+        assert all("→" not in str(queue.get_option_at_index(i).prompt) for i in (0, 1))
         assert NOT_EDITABLE not in str(queue.get_option_at_index(1).prompt)
         await pilot.press("e")  # the oldest: the wrapped prompt
         await until(lambda: any(NOT_EDITABLE in str(n.message) for n in app._notifications))

@@ -83,7 +83,8 @@ class ApprovalQueue(OptionList):
         t = Text()
         t.append(f"{n}. ", style="bold")
         t.append(printable(info.agent_id), style="bold")
-        t.append(f" → {printable(info.terminal)}", style="italic")
+        if not info.external:  # a vendor's tool call runs in no pane of ours
+            t.append(f" → {printable(info.terminal)}", style="italic")
         t.append(f"  {age}", style="dim")
         if info.status == "interrupted":
             t.append("  interrupted", style="bold yellow")
