@@ -45,6 +45,8 @@ from agentshell.tui.widgets.log.event_log import NOISY
 POLL = 0.05
 #: Events the app's log view gets at start (the newest).
 RECENT = 1000
+#: Events read back on open for the log view (older ones only for open conflicts).
+TAIL_EVENTS = 20_000
 
 
 class RemoteTerminal:
@@ -201,17 +203,32 @@ class RemoteBackend:
     # ------------------------------------------------------------- following
 
     def _load(self, progress: Callable[[int, int], None] | None) -> None:
-        """The log view's tail and the edits conflicts show, from the events the opened
-        state folds (read once, before the app shows; terminal bytes are skipped)."""
-        last = int(self._state["last_seq"])
+        """The log view's tail and the edits the open conflicts show, read once before
+        the app shows: the last ``TAIL_EVENTS`` events, and from further back only the
+        edits of conflicts still open (terminal bytes are skipped)."""
+        state = self._state
+        last = int(state["last_seq"])
+        tail = max(0, last - TAIL_EVENTS)
+        start = tail
+        need = {i for c in state["active_conflicts"].values() for i in c.edit_ids}
+        if need:
+            seqs = [
+                x.seq for edits in state["file_edits"].values() for x in edits if x.edit_id in need
+            ]
+            oldest = min(c.seq for c in state["active_conflicts"].values())
+            back = min(seqs) - 1 if len(seqs) == len(need) else max(0, oldest - 100_000)
+            start = min(start, back)
         wanted = [t for t in ev.EVENT_TYPES if t not in ("terminal_output", "terminal_input")]
-        for e in self._follower.session.iter_events(types=wanted):
+        for e in self._follower.session.iter_events(after_seq=start, types=wanted):
             if e.seq > last:
                 break
-            self._show(e)
+            if e.seq > tail:
+                self._show(e)
+            elif isinstance(e, ev.FileEdited) and e.event_id in need:
+                self._edits[e.event_id] = e
             if progress is not None and e.seq % 10_000 == 0:
-                progress(e.seq, last)
-        for name, info in self._state["terminals"].items():
+                progress(e.seq - start, last - start)
+        for name, info in state["terminals"].items():
             if info.open:
                 self._terms[name] = RemoteTerminal(name, info.columns, info.lines)
 

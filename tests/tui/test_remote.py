@@ -265,3 +265,30 @@ def _rows(publisher: Any) -> list[str]:
     for data in publisher._nc.sent:
         rows += [row[0] for _, row in msgpack.unpackb(data, raw=False)["lines"]]
     return rows
+
+
+async def test_a_remote_view_reads_the_tail_and_the_edits_of_open_conflicts(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentshell.tui import remote as remote_mod
+
+    co = served.co
+    for agent in ("a", "b"):
+        await co.add_agent(agent, CAPS)
+    await co.report_edit("a", "g.py", BASE, change(range(1, 2), "old"))  # conflict-free
+    await co.report_edit("a", "f.py", BASE, change(range(2, 5), "mine"))
+    _, conflicts = await co.report_edit("b", "f.py", BASE, change(range(4, 6), "theirs"))
+    (conflict,) = conflicts
+    for i in range(30):  # later events push the conflict's edits out of the tail
+        await co.add_rule("allow", "exact", f"echo later-{i}")
+    monkeypatch.setattr(remote_mod, "TAIL_EVENTS", 10)
+    remote = await open_remote(served)
+    try:
+        recent = remote.recent_events(1000)
+        assert recent and all(e.seq > int(remote.state["last_seq"]) - 10 for e in recent)
+        assert not any(e.event_type == "file_edited" for e in recent)
+        sides = remote.conflict_sides(conflict.conflict_id)  # its edits were read anyway
+        assert sides is not None and sides.second == ("theirs 4", "theirs 5")
+        assert len(remote._edits) == 2  # those two, not the conflict-free one
+    finally:
+        await remote.close()
