@@ -4,11 +4,17 @@ The terminal's listener only sets a flag; a ~30 Hz timer turns the flag into
 ``refresh_lines`` for the rows that changed, so a flood of output costs at most 30
 partial repaints a second. Rows are cached as strips and rebuilt only when the
 emulator reports them changed (or the cursor moved on them).
+
+Once the first pane is up, what the process holds by then (the app's widgets, styles,
+caches, modules: about 100k objects) is moved to the garbage collector's permanent
+generation (:func:`freeze_startup_heap`): a flood's allocations trigger full
+collections, and each of them traversed all of it, 50-70 ms holding the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -55,6 +61,22 @@ def _dropped(emulator: Any, old_newest: Any, old_len: int, new_len: int) -> int:
     after = getattr(_history(emulator), "entries_after", None)
     k = after(old_newest) if after is not None else None
     return 0 if k is None else max(0, old_len + k - new_len)
+
+
+_frozen = False
+
+
+def freeze_startup_heap() -> bool:
+    """Move every object alive now to the permanent generation, once per process
+    (True the time it did). Objects that stay for the app's life are then never
+    traversed by a full collection again; garbage among them is not collected (what
+    a start leaves behind, once)."""
+    global _frozen
+    if _frozen:
+        return False
+    _frozen = True
+    gc.freeze()
+    return True
 
 
 #: How long a pane's size must hold before its terminal follows (seconds).
@@ -156,6 +178,8 @@ class TerminalPane(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         self.repaint_now()
         self._update_titles()
+        # after the first paint: the screen's widgets and styles exist by then
+        self.call_after_refresh(freeze_startup_heap)
         self.run_worker(self._drain_outbox(), exclusive=False, group=f"send-{self.terminal_name}")
 
     async def _drain_outbox(self) -> None:
